@@ -1,0 +1,45 @@
+/**
+ * What the core tells the outside world while it works. Steps call `emit`; `progress/` turns the
+ * events into a listr2 task list, plain lines, NDJSON or a report. Nothing in the core prints.
+ */
+
+export const PHASES = ["source", "plan", "base-image", "buildbase", "builder", "collect", "final-image", "tag", "checks"] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const PHASE_TITLES: Record<Phase, string> = {
+  source: "Source checkout",
+  plan: "build.py --dryrun and plan",
+  "base-image": "Base image from recipe",
+  buildbase: "Build image (buildbase)",
+  builder: "Compile components",
+  collect: "Collect install tree",
+  "final-image": "Final image",
+  tag: "Tag",
+  checks: "Checks",
+};
+
+export type Status = "ok" | "failed" | "skipped" | "cached";
+
+export type BuildEvent =
+  | { type: "run-start"; runId: string; preset: string; strategy: "build" | "compose"; phases: Phase[]; components: ComponentSummary[] }
+  | { type: "phase-start"; phase: Phase; title: string }
+  | { type: "phase-output"; phase: Phase; line: string; step?: { current: number; total: number } }
+  | { type: "phase-end"; phase: Phase; status: Status; durationMs: number; detail?: string }
+  | { type: "component-start"; name: string }
+  | { type: "component-output"; name: string; line: string; percent?: number }
+  | { type: "component-end"; name: string; status: Status; durationMs: number; logPath?: string; detail?: string }
+  | { type: "component-cached"; name: string; restoreMs: number; savedMs?: number; source: "local" | "remote" }
+  | { type: "warning"; message: string; component?: string }
+  | { type: "info"; message: string }
+  | { type: "result"; status: "ok" | "failed" | "interrupted"; durationMs: number; image?: { tag: string; id: string }; error?: string };
+
+export interface ComponentSummary {
+  name: string;
+  kind: string;
+  /** build: compiled in this run; cached: restored; skip: not part of this run (the CI section). */
+  action: "build" | "cached" | "skip";
+}
+
+export type Emit = (event: BuildEvent) => void;
+
+export const ignoreEvents: Emit = () => undefined;

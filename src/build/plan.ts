@@ -1,0 +1,97 @@
+import { buildpyArgv, shellQuote, type BuildpyArgvOptions } from "../buildpy/argv.js";
+import { parseCmakeBuild, type CmakeBuildScript, type ComponentKind, type CmakeSection } from "../buildpy/cmake-build.js";
+import { parseDockerBuild, type DockerBuildStep } from "../buildpy/docker-build.js";
+import { checkPython, runBuildpyDryrun } from "../buildpy/run.js";
+import type { Preset } from "../presets/model.js";
+import { checkoutSource, resolveSource, type ResolvedSource } from "../source/mirror.js";
+import type { Emit } from "./events.js";
+import { timedPhase } from "./phase.js";
+import { resolvePresetImages, type RecipeImage } from "./images.js";
+
+export interface PlanInput {
+  preset: Preset;
+  sourceUrl: string;
+  ref: string;
+  python: string;
+  cacheDir: string;
+  /** Where this run's server checkout goes. */
+  checkoutDir: string;
+  offline: boolean;
+  argv: Omit<BuildpyArgvOptions, "imageRefs">;
+  /** Keep the CI artifacts section (and build the cibase image). */
+  ciImage: boolean;
+  signal?: AbortSignal;
+  emit: Emit;
+}
+
+export interface PlannedComponent {
+  name: string;
+  kind: ComponentKind;
+  tag?: string;
+  repoUrl?: string;
+  section: CmakeSection;
+  /** build: compile it; skip: not part of this run (the CI section without --ci-image). */
+  action: "build" | "skip";
+  reason?: string;
+}
+
+export interface Plan {
+  preset: Preset;
+  source: ResolvedSource;
+  checkoutDir: string;
+  python: { executable: string; version: string };
+  buildpy: { argv: string[]; command: string; log: string };
+  images: { refs: Record<string, string>; recipes: RecipeImage[] };
+  cmakeBuild: CmakeBuildScript;
+  dockerSteps: DockerBuildStep[];
+  components: PlannedComponent[];
+  warnings: string[];
+}
+
+/** Everything up to execution: checkout, build.py argv, --dryrun, components. Runs nothing in Docker. */
+export async function createPlan(input: PlanInput): Promise<Plan> {
+  const { emit, signal } = input;
+  const source = await timedPhase(emit, "source", async () => {
+    const resolved = await resolveSource(input.sourceUrl, input.ref, {
+      cacheDir: input.cacheDir,
+      offline: input.offline,
+      signal,
+      onRetry: (message) => emit({ type: "warning", message }),
+    });
+    await checkoutSource(resolved, input.checkoutDir, signal);
+    emit({ type: "phase-output", phase: "source", line: `${resolved.url} ${resolved.ref} at ${resolved.commit}` });
+    return resolved;
+  });
+
+  return timedPhase(emit, "plan", async () => {
+    const python = await checkPython(input.python, { signal });
+    const images = await resolvePresetImages(input.preset, { offline: input.offline, signal });
+    for (const message of images.warnings) emit({ type: "warning", message });
+    const argv = buildpyArgv(input.preset, { ...input.argv, imageRefs: images.refs });
+    const scripts = await runBuildpyDryrun(python.executable, input.checkoutDir, argv, { signal });
+    const cmakeBuild = parseCmakeBuild(scripts.cmakeBuild);
+    const components = cmakeBuild.sections.map((section): PlannedComponent => {
+      const base = { name: section.name, kind: section.kind, section, ...pick(section, "tag", "repoUrl") };
+      if (section.kind === "ci" && !input.ciImage) return { ...base, action: "skip", reason: "CI artifacts are built only with --ci-image" };
+      return { ...base, action: "build" };
+    });
+    return {
+      preset: input.preset,
+      source,
+      checkoutDir: input.checkoutDir,
+      python,
+      buildpy: { argv, command: shellQuote([python.executable, "build.py", ...argv]), log: scripts.log },
+      images: { refs: images.refs, recipes: images.recipes },
+      cmakeBuild,
+      dockerSteps: parseDockerBuild(scripts.dockerBuild),
+      components,
+      warnings: images.warnings,
+    };
+  });
+}
+
+function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}

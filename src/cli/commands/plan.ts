@@ -1,0 +1,106 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Command } from "commander";
+import { createPlan, type Plan } from "../../build/plan.js";
+import type { BuildEvent } from "../../build/events.js";
+import { addPlanOptions } from "../common-options.js";
+import { resolveCommonSettings, settingsReader, type CommonSettings } from "../settings.js";
+import { table, type Output } from "../output.js";
+
+export function planCommand(output: Output): Command {
+  const command = addPlanOptions(new Command("plan"))
+    .description("show what a build would do: source commit, build.py command line, components; runs nothing in Docker")
+    .option("--work-dir <dir>", "keep the checkout here (default: a temporary directory, removed afterwards)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  triton-build plan --preset trtllm-onnx\n  triton-build plan --preset ./my-preset.yaml --source /srv/mirrors/server --json",
+    )
+    .action(async (_opts, cmd: Command) => {
+      const reader = settingsReader(cmd);
+      const settings = await resolveCommonSettings(reader);
+      const given = reader.string("workDir");
+      const workDir = given ? path.resolve(given) : await mkdtemp(path.join(os.tmpdir(), "triton-build-plan-"));
+      try {
+        const plan = await createPlan({
+          preset: settings.preset,
+          sourceUrl: settings.sourceUrl,
+          ref: settings.ref,
+          python: settings.python,
+          cacheDir: settings.cacheDir,
+          checkoutDir: path.join(workDir, "server"),
+          offline: settings.offline,
+          argv: argvOptions(settings),
+          ciImage: settings.ciImage,
+          emit: (event) => reportPlanEvent(event, settings, output),
+        });
+        output.out(settings.json ? JSON.stringify(planJson(plan), null, 2) : planText(plan));
+      } finally {
+        if (!given) await rm(workDir, { recursive: true, force: true });
+      }
+    });
+  return command;
+}
+
+export function argvOptions(settings: CommonSettings) {
+  return {
+    interactive: settings.interactive,
+    pull: settings.pull,
+    verbose: false,
+    ...(settings.jobs !== undefined ? { jobs: settings.jobs } : {}),
+    ...(settings.githubOrganization ? { githubOrganization: settings.githubOrganization } : {}),
+  };
+}
+
+function reportPlanEvent(event: BuildEvent, settings: CommonSettings, output: Output): void {
+  if (event.type === "warning") output.err(`warning: ${event.message}`);
+  else if (settings.verbose && event.type === "phase-output") output.err(event.line);
+}
+
+export function planJson(plan: Plan) {
+  return {
+    preset: plan.preset.name,
+    presetFiles: plan.preset.files,
+    release: plan.preset.release.release,
+    source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
+    python: plan.python,
+    buildpy: { argv: plan.buildpy.argv, command: plan.buildpy.command },
+    images: {
+      refs: plan.images.refs,
+      recipes: plan.images.recipes.map((r) => ({ name: r.name, tag: r.tag, repo: r.recipe.repo, ref: r.recipe.ref, commit: r.commit ?? null, dockerfile: r.recipe.dockerfile })),
+    },
+    components: plan.components.map((c) => ({
+      name: c.name,
+      kind: c.kind,
+      tag: c.tag ?? null,
+      repo: c.repoUrl ?? null,
+      action: c.action,
+      ...(c.reason ? { reason: c.reason } : {}),
+    })),
+    dockerSteps: plan.dockerSteps.map((s) => ({ kind: s.kind, command: s.command })),
+    warnings: plan.warnings,
+  };
+}
+
+export function planText(plan: Plan): string {
+  const lines = [
+    `Preset     ${plan.preset.name} (${plan.preset.files[0]})`,
+    `Release    ${plan.preset.release.release} (Triton ${plan.preset.release.tritonVersion})`,
+    `Source     ${plan.source.url}`,
+    `Ref        ${plan.source.ref} -> ${plan.source.commit}`,
+    "",
+    "build.py command line (run in the server checkout):",
+    `  ${plan.buildpy.command}`,
+  ];
+  if (plan.images.recipes.length) {
+    lines.push("", "Images built from recipes first:");
+    for (const r of plan.images.recipes) {
+      lines.push(`  ${r.name}: ${r.tag} from ${r.recipe.repo}@${r.recipe.ref}${r.commit ? ` (${r.commit.slice(0, 12)})` : ""} ${r.recipe.dockerfile}`);
+    }
+  }
+  lines.push("", "Components (sections of build/cmake_build):");
+  const rows = [["NAME", "KIND", "TAG", "ACTION"]];
+  for (const c of plan.components) rows.push([c.name, c.kind, c.tag ?? "-", c.reason ? `${c.action} (${c.reason})` : c.action]);
+  lines.push(table(rows));
+  return lines.join("\n");
+}

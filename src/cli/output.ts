@@ -1,0 +1,41 @@
+import { BuildError, isTritonBuildError } from "../errors.js";
+
+/** Where CLI commands write. Tests can swap it; nothing outside `cli/` and `progress/` prints. */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  /** stderr is a terminal that shows colours. */
+  errIsTTY: boolean;
+}
+
+export const processOutput: Output = {
+  out: (text) => void process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+  err: (text) => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
+  errIsTTY: Boolean(process.stderr.isTTY) && !process.env["NO_COLOR"],
+};
+
+/** `error: ...` and `hint: ...`; a stack trace only for a bug (an unexpected error) with --verbose. */
+export function formatError(error: unknown, verbose: boolean): string {
+  if (isTritonBuildError(error)) {
+    const lines = [`error: ${error.message}`];
+    if (error instanceof BuildError) {
+      if (error.logTail.length) lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail, "---");
+      if (error.logPath) lines.push(`full log: ${error.logPath}`);
+    }
+    if (error.hint) lines.push(`hint: ${error.hint}`);
+    if (verbose && error.cause) lines.push(`cause: ${String((error.cause as Error)?.stack ?? error.cause)}`);
+    return lines.join("\n");
+  }
+  const err = error as Error;
+  if (verbose) return `error: unexpected failure: ${err?.stack ?? String(error)}`;
+  return `error: unexpected failure: ${err?.message ?? String(error)}\nhint: this is a bug in triton-build; run again with --verbose for details and report it`;
+}
+
+/** Pads columns of a small table for the terminal. */
+export function table(rows: string[][], indent = "  "): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd())
+    .join("\n");
+}

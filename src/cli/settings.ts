@@ -1,0 +1,195 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import type { Command } from "commander";
+import { DEFAULT_CACHE_DIR, DEFAULT_WORK_PARENT, envVarName } from "../config/keys.js";
+import { readConfig, type ConfigValues } from "../config/store.js";
+import { UsageError } from "../errors.js";
+import { loadPreset } from "../presets/load.js";
+import type { Preset } from "../presets/model.js";
+import { applyOverrides } from "../presets/overrides.js";
+import { normalizeSourceUrl } from "../source/mirror.js";
+import { expectedOneOf } from "../util/suggest.js";
+
+/**
+ * Turns flags into typed settings. Precedence for every value: flag > TRITON_BUILD_* environment
+ * variable > `config set` value > preset > built-in default.
+ */
+
+export interface CommonSettings {
+  presetArg: string;
+  preset: Preset;
+  sourceUrl: string;
+  ref: string;
+  cacheDir: string;
+  python: string;
+  offline: boolean;
+  pull: boolean;
+  interactive: boolean;
+  jobs?: number;
+  githubOrganization?: string;
+  json: boolean;
+  verbose: boolean;
+  strategy: "build" | "compose";
+  ciImage: boolean;
+  noCache: boolean;
+  remoteCache?: string;
+  remoteCacheMode: "read" | "readwrite";
+  cudaArch?: string;
+}
+
+export interface BuildSettings extends CommonSettings {
+  runId: string;
+  workDir: string;
+  /** The user named the work dir (kept after the run), rather than a generated one. */
+  workDirGiven: boolean;
+  tag: string;
+  reportFile?: string;
+  keepWorkDir: boolean;
+  allowMissingLibs: boolean;
+}
+
+type Raw = Record<string, unknown>;
+
+export class SettingsReader {
+  constructor(
+    private readonly command: Command,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly config: ConfigValues,
+  ) {}
+
+  private fromFlag(name: string): unknown {
+    const source = this.command.getOptionValueSource(name);
+    return source === "cli" ? (this.command.opts() as Raw)[name] : undefined;
+  }
+
+  string(name: string, options: { config?: keyof ConfigValues; fallback?: string } = {}): string | undefined {
+    const flag = this.fromFlag(name);
+    if (typeof flag === "string") return flag;
+    const env = this.env[envVarName(name)];
+    if (env !== undefined && env !== "") return env;
+    const config = options.config ? this.config[options.config] : undefined;
+    if (config !== undefined) return String(config);
+    return options.fallback;
+  }
+
+  /** Boolean flags; the env var accepts 1/0, true/false, yes/no. */
+  bool(name: string, defaultValue = false): boolean {
+    const flag = this.fromFlag(name);
+    if (typeof flag === "boolean") return flag;
+    const envName = envVarName(name);
+    const env = this.env[envName];
+    if (env === undefined || env === "") return defaultValue;
+    if (/^(1|true|yes|on)$/i.test(env)) return true;
+    if (/^(0|false|no|off)$/i.test(env)) return false;
+    throw new UsageError(`${envName}=${env}: expected 1/0, true/false or yes/no`);
+  }
+
+  /** `--no-NAME` flags (commander keeps them as NAME=false); the env var is TRITON_BUILD_NO_NAME. */
+  negated(name: string): boolean {
+    const flag = this.fromFlag(name);
+    if (flag === false) return true;
+    return this.bool(`no${name[0]?.toUpperCase()}${name.slice(1)}`);
+  }
+
+  /** Repeatable flags; the env var holds a comma- or space-separated list. */
+  list(name: string): string[] {
+    const flag = this.fromFlag(name);
+    if (Array.isArray(flag) && flag.length) return flag.map(String);
+    const env = this.env[envVarName(name)];
+    return env ? env.split(/[\s,]+/).filter(Boolean) : [];
+  }
+
+  integer(name: string, config?: keyof ConfigValues): number | undefined {
+    const raw = this.string(name, config ? { config } : {});
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`${this.origin(name, config)} ${raw}: expected a positive integer`);
+    return value;
+  }
+
+  choice<T extends string>(name: string, values: readonly T[], fallback: T, config?: keyof ConfigValues): T {
+    const raw = this.string(name, config ? { config } : {}) ?? fallback;
+    if (!values.includes(raw as T)) throw new UsageError(`${this.origin(name, config)} ${raw}: ${expectedOneOf(raw, values)}`);
+    return raw as T;
+  }
+
+  /** Where a value came from, for error messages: the flag, the variable or the config key. */
+  private origin(name: string, config?: keyof ConfigValues): string {
+    if (this.fromFlag(name) !== undefined) return `--${kebab(name)}`;
+    if (this.env[envVarName(name)]) return envVarName(name);
+    return config && this.config[config] !== undefined ? `config ${config}` : `--${kebab(name)}`;
+  }
+}
+
+function kebab(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+}
+
+export function settingsReader(command: Command, env: NodeJS.ProcessEnv = process.env): SettingsReader {
+  return new SettingsReader(command, env, readConfig(env));
+}
+
+export async function resolveCommonSettings(reader: SettingsReader): Promise<CommonSettings> {
+  const presetArg = reader.string("preset");
+  if (!presetArg) {
+    throw new UsageError("no preset given", "pass --preset NAME or --preset ./file.yaml; `triton-build presets list` shows the built-in ones");
+  }
+  const loaded = await loadPreset(presetArg);
+  const preset = applyOverrides(loaded, {
+    backends: reader.list("backend"),
+    without: reader.list("without"),
+    images: reader.list("image"),
+    buildpyArgs: reader.list("buildpyArg"),
+  });
+  const release = preset.release;
+  const cudaArch = reader.string("cudaArch");
+  return {
+    presetArg,
+    preset,
+    sourceUrl: normalizeSourceUrl(reader.string("source", { config: "source", fallback: release.serverRepo }) ?? release.serverRepo),
+    ref: reader.string("ref") ?? release.serverRef,
+    cacheDir: path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR),
+    python: reader.string("python", { config: "python", fallback: "python3" }) ?? "python3",
+    offline: reader.bool("offline"),
+    pull: !reader.negated("pull"),
+    interactive: Boolean(process.stdin.isTTY),
+    ...optional("jobs", reader.integer("jobs", "jobs")),
+    ...optional("githubOrganization", reader.string("githubOrganization", { config: "githubOrganization" })),
+    json: reader.bool("json"),
+    verbose: reader.bool("verbose"),
+    strategy: reader.choice("strategy", ["build", "compose"] as const, "build"),
+    ciImage: reader.bool("ciImage"),
+    noCache: reader.negated("cache"),
+    ...optional("remoteCache", reader.string("remoteCache", { config: "remoteCache" })),
+    remoteCacheMode: reader.choice("remoteCacheMode", ["read", "readwrite"] as const, "read", "remoteCacheMode"),
+    ...optional("cudaArch", cudaArch),
+  };
+}
+
+export async function resolveBuildSettings(reader: SettingsReader): Promise<BuildSettings> {
+  const common = await resolveCommonSettings(reader);
+  const runId = newRunId(common.preset.name);
+  const givenWorkDir = reader.string("workDir");
+  const workParent = reader.string("workRoot", { config: "workRoot", fallback: DEFAULT_WORK_PARENT }) ?? DEFAULT_WORK_PARENT;
+  return {
+    ...common,
+    runId,
+    workDir: path.resolve(givenWorkDir ?? path.join(workParent, runId)),
+    workDirGiven: givenWorkDir !== undefined,
+    tag: reader.string("tag") ?? `tritonserver:${common.preset.release.release}-${common.preset.name}`,
+    ...optional("reportFile", reader.string("report")),
+    keepWorkDir: reader.bool("keepWorkDir"),
+    allowMissingLibs: reader.bool("allowMissingLibs"),
+  };
+}
+
+/** Lower-case and short, because it becomes part of container names and image tags. */
+export function newRunId(presetName: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const slug = presetName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 24) || "preset";
+  return `${stamp}-${slug}-${randomBytes(3).toString("hex")}`;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

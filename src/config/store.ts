@@ -1,0 +1,55 @@
+import Conf from "conf";
+import { UsageError } from "../errors.js";
+import { expectedOneOf } from "../util/suggest.js";
+import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKeyName } from "./keys.js";
+
+export type ConfigValues = Partial<Record<ConfigKeyName, string | number>>;
+
+/** Where config.json lives: TRITON_BUILD_CONFIG_DIR, else the platform config dir. */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env["TRITON_BUILD_CONFIG_DIR"] || DEFAULT_CONFIG_DIR;
+}
+
+export function openConfig(env: NodeJS.ProcessEnv = process.env): Conf<ConfigValues> {
+  const properties = Object.fromEntries(
+    Object.entries(CONFIG_KEYS).map(([name, key]) => [
+      name,
+      key.type === "integer"
+        ? { type: "integer", minimum: 1, description: key.description }
+        : key.type === "enum"
+          ? { type: "string", enum: [...(key as { values: readonly string[] }).values], description: key.description }
+          : { type: "string", minLength: 1, description: key.description },
+    ]),
+  );
+  return new Conf<ConfigValues>({
+    projectName: "triton-build",
+    projectSuffix: "",
+    cwd: configDir(env),
+    schema: properties as never,
+    clearInvalidConfig: false,
+  });
+}
+
+/** Reads all values; a config file that no longer validates is reported, not silently dropped. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): ConfigValues {
+  try {
+    return openConfig(env).store;
+  } catch (error) {
+    throw new UsageError(`cannot read the config file in ${configDir(env)}: ${(error as Error).message}`, "fix or delete that config.json");
+  }
+}
+
+export function parseConfigValue(name: string, raw: string): { key: ConfigKeyName; value: string | number } {
+  if (!isConfigKey(name)) throw new UsageError(`unknown config key '${name}'; ${expectedOneOf(name, Object.keys(CONFIG_KEYS))}`);
+  const key = CONFIG_KEYS[name];
+  if (key.type === "integer") {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`config ${name}: expected a positive integer, got '${raw}'`);
+    return { key: name, value };
+  }
+  if (key.type === "enum" && !(key as { values: readonly string[] }).values.includes(raw)) {
+    throw new UsageError(`config ${name}: '${raw}' is not valid; ${expectedOneOf(raw, (key as { values: readonly string[] }).values)}`);
+  }
+  if (!raw) throw new UsageError(`config ${name}: the value must not be empty; use \`config unset ${name}\``);
+  return { key: name, value: raw };
+}

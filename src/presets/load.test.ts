@@ -1,0 +1,164 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PresetError, UsageError } from "../errors.js";
+import { listBuiltinPresets, loadPreset } from "./load.js";
+import { applyOverrides } from "./overrides.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "tb-presets-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(name: string, text: string): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+async function loadError(nameOrPath: string): Promise<PresetError> {
+  const error = await loadPreset(nameOrPath).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PresetError);
+  return error as PresetError;
+}
+
+describe("built-in presets", () => {
+  it("lists the three presets and the alias", async () => {
+    const presets = await listBuiltinPresets();
+    expect(presets.map((p) => p.name)).toEqual(["full", "llm-plus-vision", "trtllm-plus-onnx"]);
+    expect(presets.find((p) => p.name === "trtllm-plus-onnx")?.aliases).toEqual(["trtllm-onnx"]);
+  });
+
+  it("an alias loads the same preset", async () => {
+    expect(await loadPreset("trtllm-onnx")).toEqual(await loadPreset("trtllm-plus-onnx"));
+  });
+
+  it("trtllm-plus-onnx names a base image recipe from the tensorrtllm_backend repo", async () => {
+    const preset = await loadPreset("trtllm-plus-onnx");
+    expect(preset.backends).toContainEqual({ name: "tensorrtllm", tag: "v0.9.0" });
+    const base = preset.images["base"];
+    expect(base?.kind).toBe("recipe");
+    if (base?.kind === "recipe") {
+      expect(base.recipe.repo).toBe("https://github.com/triton-inference-server/tensorrtllm_backend");
+      expect(base.recipe.ref).toBe("v0.9.0");
+      expect(base.recipe.dockerfile).toBe("dockerfile/Dockerfile.triton.trt_llm_backend");
+      expect(base.recipe.buildArgs["BASE_IMAGE"]).toBe("nvcr.io/nvidia/tritonserver:24.05-py3-min");
+    }
+  });
+});
+
+describe("user preset files", () => {
+  it("extends a built-in preset, adds and removes components", async () => {
+    const file = await write(
+      "mine.yaml",
+      `extends: trtllm-onnx\nbackends: [dali, {name: onnxruntime, tag: r24.04}]\nwithout: [python]\nfeatures: [nvtx]\n`,
+    );
+    const preset = await loadPreset(file);
+    expect(preset.name).toBe("mine");
+    expect(preset.files).toEqual([file, expect.stringMatching(/trtllm-plus-onnx\.yaml$/)]);
+    expect(preset.backends).toEqual([
+      { name: "ensemble" },
+      { name: "onnxruntime", tag: "r24.04" },
+      { name: "tensorrtllm", tag: "v0.9.0" },
+      { name: "dali" },
+    ]);
+    expect(preset.features).toContain("nvtx");
+    expect(preset.images["base"]?.kind).toBe("recipe");
+  });
+
+  it("extends by relative path", async () => {
+    await write("parent.yaml", `release: "24.05"\nbackends: [python]\n`);
+    const child = await write("child.yaml", `extends: ./parent.yaml\nbackends: [onnxruntime]\n`);
+    expect((await loadPreset(child)).backends.map((b) => b.name)).toEqual(["python", "onnxruntime"]);
+  });
+
+  it("rejects an extends cycle, naming the loop", async () => {
+    await write("a.yaml", `release: "24.05"\nextends: ./b.yaml\n`);
+    await write("b.yaml", `extends: ./c.yaml\n`);
+    await write("c.yaml", `extends: ./a.yaml\n`);
+    const error = await loadError(path.join(dir, "a.yaml"));
+    expect(error.message).toContain("extends cycle: a -> b -> c -> a.yaml");
+  });
+
+  it("reports a YAML syntax error with file and line", async () => {
+    const file = await write("bad.yaml", `release: "24.05"\nbackends:\n  - python\n  bad: : x\n`);
+    const error = await loadError(file);
+    expect(error.message).toMatch(new RegExp(`^${file}:4:\\d+: YAML syntax error`));
+  });
+
+  it("rejects an unknown backend with file, line, path and a suggestion", async () => {
+    const file = await write("typo.yaml", `release: "24.05"\nbackends:\n  - python\n  - onxruntime\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain(`${file}:4:5: backends[1]: unknown backend 'onxruntime'`);
+    expect(error.message).toContain("did you mean 'onnxruntime'?");
+  });
+
+  it("rejects unknown endpoints, filesystems, features and image names in one message", async () => {
+    const file = await write(
+      "names.yaml",
+      `release: "24.05"\nendpoints: [http, websocket]\nfilesystems: [s4]\nfeatures: [logs]\nimages: {basse: foo:1}\n`,
+    );
+    const error = await loadError(file);
+    expect(error.message).toContain("endpoints[1]: unknown endpoint 'websocket'");
+    expect(error.message).toContain("filesystems[0]: unknown filesystem 's4'");
+    expect(error.message).toContain("features[0]: unknown feature 'logs'");
+    expect(error.message).toContain("images.basse: unknown image name 'basse'");
+  });
+
+  it("rejects unknown keys", async () => {
+    const file = await write("keys.yaml", `release: "24.05"\nbackend: [python]\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain(`${file}:1:1: (top level): unknown key 'backend'`);
+  });
+
+  it("rejects a wrong value type with its path", async () => {
+    const file = await write("types.yaml", `release: "24.05"\nimages:\n  base:\n    recipe: {repo: x, ref: y}\n`);
+    const error = await loadError(file);
+    expect(error.message).toMatch(/images\.base/);
+  });
+
+  it("needs a release somewhere in the chain", async () => {
+    const file = await write("norelease.yaml", `backends: [python]\n`);
+    expect((await loadError(file)).message).toContain("no release is set");
+  });
+
+  it("names an unknown release and the known ones", async () => {
+    const file = await write("old.yaml", `release: "23.01"\n`);
+    expect((await loadError(file)).message).toContain("unknown release '23.01'; expected one of 24.05");
+  });
+
+  it("a missing file is one clear error", async () => {
+    const error = await loadError(path.join(dir, "nope.yaml"));
+    expect(error.message).toContain("nope.yaml: preset file not found");
+  });
+
+  it("an unknown preset name suggests the close one", async () => {
+    const error = await loadError("trtllm-onx");
+    expect(error.message).toContain("unknown preset 'trtllm-onx'");
+    expect(error.message).toContain("did you mean 'trtllm-onnx'?");
+  });
+});
+
+describe("command-line overrides", () => {
+  it("rejects unknown names and components the preset does not have", async () => {
+    const preset = await loadPreset("trtllm-onnx");
+    expect(() => applyOverrides(preset, { backends: ["onxruntime"] })).toThrow(UsageError);
+    expect(() => applyOverrides(preset, { without: ["dali"] })).toThrow(/has no such component/);
+    expect(() => applyOverrides(preset, { images: ["base"] })).toThrow(/expected NAME=IMAGE/);
+    expect(() => applyOverrides(preset, { images: ["bass=x:1"] })).toThrow(/unknown image name 'bass'/);
+  });
+
+  it("does not change the preset it is given", async () => {
+    const preset = await loadPreset("trtllm-onnx");
+    const before = structuredClone(preset);
+    applyOverrides(preset, { backends: ["dali"], without: ["python"] });
+    expect(preset).toEqual(before);
+  });
+});

@@ -1,0 +1,71 @@
+import type { CmakeArgs, ComponentRefInput, ImageRecipe, ImageSpecInput } from "./schema.js";
+import type { ReleaseData } from "./release-schema.js";
+
+/** A backend, repository agent or response cache, with the tag build.py should clone. */
+export interface ComponentRef {
+  name: string;
+  /** Absent: build.py's default for the release (e.g. r24.05). */
+  tag?: string;
+}
+
+export type ImageSpec = { kind: "ref"; ref: string } | { kind: "recipe"; recipe: ImageRecipe };
+
+export type ComponentListKey = "backends" | "repoAgents" | "responseCaches";
+export const COMPONENT_LIST_KEYS: readonly ComponentListKey[] = ["backends", "repoAgents", "responseCaches"];
+export type NameListKey = "features" | "endpoints" | "filesystems";
+export const NAME_LIST_KEYS: readonly NameListKey[] = ["features", "endpoints", "filesystems"];
+
+/** A preset after `extends` is merged, validated against its release data. */
+export interface Preset {
+  name: string;
+  aliases: string[];
+  description: string;
+  /** The preset's file first, then each file it extends. */
+  files: string[];
+  release: ReleaseData;
+  features: string[];
+  endpoints: string[];
+  filesystems: string[];
+  backends: ComponentRef[];
+  repoAgents: ComponentRef[];
+  responseCaches: ComponentRef[];
+  images: Record<string, ImageSpec>;
+  repoTags: Record<string, string>;
+  cmakeArgs: { core: CmakeArgs; backends: Record<string, CmakeArgs> };
+  buildType?: string;
+  minComputeCapability?: string;
+  githubOrganization?: string;
+  buildpyArgs: string[];
+}
+
+export function parseComponentRef(input: ComponentRefInput): ComponentRef {
+  if (typeof input !== "string") return input.tag ? { name: input.name, tag: input.tag } : { name: input.name };
+  const colon = input.indexOf(":");
+  if (colon < 0) return { name: input };
+  return { name: input.slice(0, colon), tag: input.slice(colon + 1) };
+}
+
+export function formatComponentRef(ref: ComponentRef): string {
+  return ref.tag ? `${ref.name}:${ref.tag}` : ref.name;
+}
+
+export function parseImageSpec(input: ImageSpecInput): ImageSpec {
+  if (typeof input === "string") return { kind: "ref", ref: input };
+  if ("image" in input) return { kind: "ref", ref: input.image };
+  return { kind: "recipe", recipe: input.recipe };
+}
+
+/** Adds or re-tags components by name, keeping the first position of each name. */
+export function mergeComponentRefs(base: ComponentRef[], additions: ComponentRef[]): ComponentRef[] {
+  const merged = base.map((ref) => ({ ...ref }));
+  for (const addition of additions) {
+    const existing = merged.find((ref) => ref.name === addition.name);
+    if (!existing) merged.push({ ...addition });
+    else if (addition.tag) existing.tag = addition.tag;
+  }
+  return merged;
+}
+
+export function unionNames(base: string[], additions: string[]): string[] {
+  return [...new Set([...base, ...additions])];
+}

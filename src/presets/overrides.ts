@@ -1,0 +1,48 @@
+import { UsageError } from "../errors.js";
+import { expectedOneOf } from "../util/suggest.js";
+import { removeNames } from "./load.js";
+import { mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
+import { knownNames } from "./validate.js";
+
+/** Command-line adjustments of a preset: `--backend`, `--without`, `--image`, `--buildpy-arg`. */
+export interface PresetOverrides {
+  backends?: string[];
+  without?: string[];
+  images?: string[];
+  buildpyArgs?: string[];
+}
+
+/** Returns a new preset with the overrides applied; the input is not changed. */
+export function applyOverrides(preset: Preset, overrides: PresetOverrides): Preset {
+  const result: Preset = structuredClone(preset);
+  const known = knownNames(preset.release);
+
+  for (const raw of overrides.backends ?? []) {
+    const ref = parseComponentRef(raw);
+    if (!ref.name || raw.endsWith(":")) throw new UsageError(`--backend ${raw}: expected NAME or NAME:TAG`);
+    if (!known.backends.includes(ref.name)) {
+      throw new UsageError(`--backend ${raw}: unknown backend '${ref.name}'; ${expectedOneOf(ref.name, known.backends)}`);
+    }
+    result.backends = mergeComponentRefs(result.backends, [ref]);
+  }
+
+  const notFound = removeNames(result, overrides.without ?? []);
+  if (notFound.length) {
+    throw new UsageError(
+      `--without ${notFound.join(", ")}: preset '${preset.name}' has no such component or feature`,
+      `it has backends ${preset.backends.map((b) => b.name).join(", ") || "(none)"}; see \`triton-build presets show ${preset.name}\``,
+    );
+  }
+
+  for (const raw of overrides.images ?? []) {
+    const eq = raw.indexOf("=");
+    const name = raw.slice(0, eq);
+    const ref = raw.slice(eq + 1);
+    if (eq <= 0 || !ref) throw new UsageError(`--image ${raw}: expected NAME=IMAGE, e.g. base=registry.local/tritonserver:24.05-py3-min`);
+    if (!known.images.includes(name)) throw new UsageError(`--image ${raw}: unknown image name '${name}'; ${expectedOneOf(name, known.images)}`);
+    result.images[name] = { kind: "ref", ref };
+  }
+
+  result.buildpyArgs = [...result.buildpyArgs, ...(overrides.buildpyArgs ?? [])];
+  return result;
+}

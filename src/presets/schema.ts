@@ -1,0 +1,97 @@
+import { z } from "zod";
+
+/**
+ * One schema for preset files. Every key documents itself (`describe`) and says its default;
+ * `presets show --schema` prints these descriptions. Names are checked against the release
+ * data in `validate.ts`, because which backends exist depends on the release.
+ */
+
+const componentName = z
+  .string()
+  .regex(/^[a-z0-9_][a-z0-9_-]*$/, "a lower-case component name such as onnxruntime")
+  .describe("component name as build.py spells it");
+
+/** `onnxruntime`, `tensorrtllm:v0.9.0`, or `{name: tensorrtllm, tag: v0.9.0}`. */
+export const componentRefSchema = z.union([
+  z
+    .string()
+    .regex(/^[a-z0-9_][a-z0-9_-]*(:[^\s:][^\s]*)?$/, "NAME or NAME:TAG, e.g. onnxruntime or tensorrtllm:v0.9.0"),
+  z
+    .strictObject({
+      name: componentName,
+      tag: z.string().min(1).optional().describe("git branch or tag of the component's repo; default: the release's"),
+    })
+    .describe("a component with an optional tag"),
+]);
+
+export const imageRecipeSchema = z
+  .strictObject({
+    repo: z.string().min(1).describe("git URL of the repository holding the Dockerfile"),
+    ref: z.string().min(1).describe("branch, tag or commit of that repository"),
+    dockerfile: z.string().min(1).describe("path of the Dockerfile inside the repository"),
+    context: z.string().default(".").describe("build context inside the repository; default the repository root"),
+    target: z.string().optional().describe("multi-stage target (docker build --target); default the last stage"),
+    buildArgs: z.record(z.string(), z.string()).default({}).describe("docker build --build-arg NAME=VALUE pairs"),
+    submodules: z.boolean().default(false).describe("check out git submodules before building"),
+    lfs: z.boolean().default(false).describe("the repository needs Git LFS files (git lfs pull) before building"),
+  })
+  .describe("build the image from a Dockerfile in a git repository");
+
+export const imageSpecSchema = z.union([
+  z.string().min(1).describe("an image reference, e.g. nvcr.io/nvidia/tritonserver:24.05-py3-min"),
+  z.strictObject({ image: z.string().min(1).describe("an image reference") }),
+  z.strictObject({ recipe: imageRecipeSchema }),
+]);
+
+const cmakeArgsSchema = z.strictObject({
+  extra: z.record(z.string(), z.string()).default({}).describe("added -DNAME=VALUE arguments"),
+  override: z.record(z.string(), z.string()).default({}).describe("replace build.py's value for -DNAME"),
+});
+
+export const presetFileSchema = z
+  .strictObject({
+    name: z.string().optional().describe("preset name; default: the file name without .yaml"),
+    aliases: z.array(z.string()).default([]).describe("other names that select this preset"),
+    description: z.string().default("").describe("one line shown by `presets list`"),
+    extends: z.string().optional().describe("a preset name, or a path relative to this file, whose settings this one starts from"),
+    release: z.string().optional().describe("Triton release, e.g. 24.05; fixes the server ref and default component tags"),
+    features: z
+      .array(z.string())
+      .optional()
+      .describe("build.py --enable-* features: gpu, logging, stats, metrics, gpu-metrics, cpu-metrics, tracing, nvtx, mali-gpu"),
+    endpoints: z.array(z.string()).optional().describe("build.py --endpoint values: http, grpc, sagemaker, vertex-ai"),
+    filesystems: z.array(z.string()).optional().describe("build.py --filesystem values: gcs, s3, azure_storage"),
+    backends: z.array(componentRefSchema).optional().describe("backends to build (build.py --backend)"),
+    repoAgents: z.array(componentRefSchema).optional().describe("repository agents (build.py --repoagent)"),
+    responseCaches: z
+      .array(componentRefSchema)
+      .optional()
+      .describe("Triton response caches (build.py --cache), not the build cache"),
+    without: z.array(z.string()).default([]).describe("components inherited through `extends` to leave out"),
+    images: z
+      .record(z.string(), imageSpecSchema)
+      .optional()
+      .describe("build.py images (base, gpu-base, pytorch, tensorflow) and published images for compose (py3, py3-min, trtllm, vllm)"),
+    repoTags: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("build.py --repo-tag per component: common, core, backend, thirdparty"),
+    cmakeArgs: z
+      .strictObject({
+        core: cmakeArgsSchema.optional(),
+        backends: z.record(z.string(), cmakeArgsSchema).optional(),
+      })
+      .optional()
+      .describe("extra and overriding CMake arguments for core and per backend"),
+    buildType: z.enum(["Release", "Debug", "RelWithDebInfo", "MinSizeRel"]).optional().describe("CMake build type; default Release"),
+    minComputeCapability: z.string().optional().describe("build.py --min-compute-capability; default 6.0"),
+    githubOrganization: z.string().optional().describe("where build.py clones components from; default the public GitHub organisation"),
+    buildpyArgs: z.array(z.string()).optional().describe("extra build.py arguments passed through unchanged"),
+  })
+  .describe("a triton-build preset");
+
+export type PresetFile = z.infer<typeof presetFileSchema>;
+export type ComponentRefInput = z.infer<typeof componentRefSchema>;
+export type ImageRecipe = z.infer<typeof imageRecipeSchema>;
+export type ImageSpecInput = z.infer<typeof imageSpecSchema>;
+export type CmakeArgs = z.infer<typeof cmakeArgsSchema>;

@@ -1,0 +1,80 @@
+import { simpleGit, type SimpleGit } from "simple-git";
+
+/**
+ * The git adapter: one small function per git command, all through simple-git, each taking the
+ * directory it works in and an AbortSignal. Callers decide what a failure means.
+ */
+
+export interface GitOptions {
+  signal?: AbortSignal;
+  /** Seconds without output after which git is killed (a stalled network fetch). */
+  blockTimeoutMs?: number;
+}
+
+function git(baseDir: string | undefined, options: GitOptions): SimpleGit {
+  return simpleGit({
+    ...(baseDir ? { baseDir } : {}),
+    ...(options.signal ? { abort: options.signal } : {}),
+    ...(options.blockTimeoutMs ? { timeout: { block: options.blockTimeoutMs } } : {}),
+  });
+}
+
+/** A bare repository that fetches only branches and tags (not GitHub's pull-request refs). */
+export async function initBareMirror(dir: string, url: string, options: GitOptions = {}): Promise<void> {
+  const repo = git(undefined, options);
+  await repo.raw(["init", "--bare", "--quiet", dir]);
+  const mirror = git(dir, options);
+  await mirror.raw(["remote", "add", "origin", url]);
+  await mirror.raw(["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"]);
+  await mirror.raw(["config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*"]);
+}
+
+export async function fetchMirror(dir: string, options: GitOptions = {}): Promise<void> {
+  await git(dir, options).raw(["fetch", "--prune", "--prune-tags", "--force", "--quiet", "origin"]);
+}
+
+export async function remoteUrl(dir: string, options: GitOptions = {}): Promise<string> {
+  return (await git(dir, options).raw(["config", "--get", "remote.origin.url"])).trim();
+}
+
+/** The commit a ref names in a local repository, or undefined. */
+export async function revParseCommit(dir: string, ref: string, options: GitOptions = {}): Promise<string | undefined> {
+  try {
+    const out = await git(dir, options).raw(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
+    return out.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function listRefs(dir: string, pattern: string, options: GitOptions = {}): Promise<string[]> {
+  const out = await git(dir, options).raw(["for-each-ref", "--format=%(refname:short)", pattern]);
+  return out.split("\n").filter(Boolean);
+}
+
+/** A working copy that borrows the mirror's objects, detached at one commit. */
+export async function checkoutShared(mirrorDir: string, commit: string, dest: string, options: GitOptions = {}): Promise<void> {
+  await git(undefined, options).raw(["clone", "--shared", "--no-checkout", "--quiet", mirrorDir, dest]);
+  await git(dest, options).raw(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit]);
+}
+
+/**
+ * `git ls-remote URL REF`: the commit a branch or tag names on a remote, peeled for annotated
+ * tags; undefined when the remote has no such ref.
+ */
+export async function lsRemote(url: string, ref: string, options: GitOptions = {}): Promise<string | undefined> {
+  const out = await git(undefined, options).listRemote([url, ref, `${ref}^{}`]);
+  const rows = out
+    .split("\n")
+    .map((line) => line.split("\t"))
+    .filter((cols): cols is [string, string] => cols.length === 2);
+  const exact = (name: string) => rows.find(([, refName]) => refName === name)?.[0];
+  return (
+    exact(`refs/tags/${ref}^{}`) ??
+    exact(`refs/tags/${ref}`) ??
+    exact(`refs/heads/${ref}`) ??
+    exact(`refs/${ref}`) ??
+    exact(ref) ??
+    (/^[0-9a-f]{40}$/.test(ref) ? ref : undefined)
+  );
+}
