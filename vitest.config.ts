@@ -14,6 +14,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: "cli",
+          include: ["test/cli/**/*.test.ts"],
+          globalSetup: ["test/helpers/build-dist.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts", "test/fixtures/**/*.test.ts"],
           globalSetup: ["test/helpers/global-setup.ts"],

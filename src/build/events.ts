@@ -4,6 +4,7 @@
  */
 
 export const PHASES = ["source", "plan", "base-image", "buildbase", "builder", "collect", "final-image", "tag", "checks"] as const;
+export const BUILD_PHASES: Phase[] = ["source", "plan", "base-image", "buildbase", "builder", "collect", "final-image", "tag"];
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_TITLES: Record<Phase, string> = {
@@ -21,7 +22,8 @@ export const PHASE_TITLES: Record<Phase, string> = {
 export type Status = "ok" | "failed" | "skipped" | "cached";
 
 export type BuildEvent =
-  | { type: "run-start"; runId: string; preset: string; strategy: "build" | "compose"; phases: Phase[]; components: ComponentSummary[] }
+  | { type: "run-start"; runId: string; preset: string; strategy: "build" | "compose"; phases: Phase[]; workDir: string }
+  | { type: "plan"; source: { url: string; ref: string; commit: string }; buildpyCommand?: string; components: ComponentSummary[] }
   | { type: "phase-start"; phase: Phase; title: string }
   | { type: "phase-output"; phase: Phase; line: string; step?: { current: number; total: number } }
   | { type: "phase-end"; phase: Phase; status: Status; durationMs: number; detail?: string }
@@ -31,13 +33,15 @@ export type BuildEvent =
   | { type: "component-cached"; name: string; restoreMs: number; savedMs?: number; source: "local" | "remote" }
   | { type: "warning"; message: string; component?: string }
   | { type: "info"; message: string }
-  | { type: "result"; status: "ok" | "failed" | "interrupted"; durationMs: number; image?: { tag: string; id: string }; error?: string };
+  | { type: "result"; status: "ok" | "failed" | "interrupted"; durationMs: number; image?: { tag: string; id: string }; error?: string; failedComponent?: string };
 
 export interface ComponentSummary {
   name: string;
   kind: string;
+  tag?: string;
   /** build: compiled in this run; cached: restored; skip: not part of this run (the CI section). */
   action: "build" | "cached" | "skip";
+  reason?: string;
 }
 
 export type Emit = (event: BuildEvent) => void;

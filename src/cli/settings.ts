@@ -5,7 +5,7 @@ import { DEFAULT_CACHE_DIR, DEFAULT_WORK_PARENT, envVarName } from "../config/ke
 import { readConfig, type ConfigValues } from "../config/store.js";
 import { UsageError } from "../errors.js";
 import { loadPreset } from "../presets/load.js";
-import type { Preset } from "../presets/model.js";
+import type { BuildSettings, CommonSettings } from "../build/settings.js";
 import { applyOverrides } from "../presets/overrides.js";
 import { normalizeSourceUrl } from "../source/mirror.js";
 import { expectedOneOf } from "../util/suggest.js";
@@ -14,39 +14,6 @@ import { expectedOneOf } from "../util/suggest.js";
  * Turns flags into typed settings. Precedence for every value: flag > TRITON_BUILD_* environment
  * variable > `config set` value > preset > built-in default.
  */
-
-export interface CommonSettings {
-  presetArg: string;
-  preset: Preset;
-  sourceUrl: string;
-  ref: string;
-  cacheDir: string;
-  python: string;
-  offline: boolean;
-  pull: boolean;
-  interactive: boolean;
-  jobs?: number;
-  githubOrganization?: string;
-  json: boolean;
-  verbose: boolean;
-  strategy: "build" | "compose";
-  ciImage: boolean;
-  noCache: boolean;
-  remoteCache?: string;
-  remoteCacheMode: "read" | "readwrite";
-  cudaArch?: string;
-}
-
-export interface BuildSettings extends CommonSettings {
-  runId: string;
-  workDir: string;
-  /** The user named the work dir (kept after the run), rather than a generated one. */
-  workDirGiven: boolean;
-  tag: string;
-  reportFile?: string;
-  keepWorkDir: boolean;
-  allowMissingLibs: boolean;
-}
 
 type Raw = Record<string, unknown>;
 

@@ -78,3 +78,12 @@ export async function lsRemote(url: string, ref: string, options: GitOptions = {
     (/^[0-9a-f]{40}$/.test(ref) ? ref : undefined)
   );
 }
+
+export async function updateSubmodules(dir: string, options: GitOptions = {}): Promise<void> {
+  await git(dir, options).raw(["submodule", "update", "--init", "--recursive"]);
+}
+
+/** `git lfs pull`; needs git-lfs installed (doctor checks it). */
+export async function lfsPull(dir: string, options: GitOptions = {}): Promise<void> {
+  await git(dir, options).raw(["lfs", "pull"]);
+}

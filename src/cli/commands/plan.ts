@@ -5,7 +5,8 @@ import { Command } from "commander";
 import { createPlan, type Plan } from "../../build/plan.js";
 import type { BuildEvent } from "../../build/events.js";
 import { addPlanOptions } from "../common-options.js";
-import { resolveCommonSettings, settingsReader, type CommonSettings } from "../settings.js";
+import type { CommonSettings } from "../../build/settings.js";
+import { resolveCommonSettings, settingsReader } from "../settings.js";
 import { table, type Output } from "../output.js";
 
 export function planCommand(output: Output): Command {

@@ -1,0 +1,35 @@
+import type { Preset } from "../presets/model.js";
+
+/** Typed options of a run, as the CLI resolves them from flags, environment, config and preset. */
+export interface CommonSettings {
+  presetArg: string;
+  preset: Preset;
+  sourceUrl: string;
+  ref: string;
+  cacheDir: string;
+  python: string;
+  offline: boolean;
+  pull: boolean;
+  interactive: boolean;
+  jobs?: number;
+  githubOrganization?: string;
+  json: boolean;
+  verbose: boolean;
+  strategy: "build" | "compose";
+  ciImage: boolean;
+  noCache: boolean;
+  remoteCache?: string;
+  remoteCacheMode: "read" | "readwrite";
+  cudaArch?: string;
+}
+
+export interface BuildSettings extends CommonSettings {
+  runId: string;
+  workDir: string;
+  /** The user named the work dir (kept after the run), rather than a generated one. */
+  workDirGiven: boolean;
+  tag: string;
+  reportFile?: string;
+  keepWorkDir: boolean;
+  allowMissingLibs: boolean;
+}

@@ -1,0 +1,72 @@
+// Runs the built CLI (dist/) as users do, in an environment of the test's own: config, cache
+// and work dirs in the test's temp dir, no TRITON_BUILD_* leaking in from the caller.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { PROJECT_ROOT } from "./fixture-repo.js";
+
+export const CLI = path.join(PROJECT_ROOT, "bin", "triton-build.js");
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export function cliEnv(tempDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith("TRITON_BUILD_") && key !== "CI" && key !== "FORCE_COLOR") env[key] = value;
+  }
+  return {
+    ...env,
+    TRITON_BUILD_CONFIG_DIR: path.join(tempDir, "config"),
+    TRITON_BUILD_CACHE_DIR: path.join(tempDir, "cache"),
+    TRITON_BUILD_WORK_ROOT: path.join(tempDir, "runs"),
+    ...extra,
+  };
+}
+
+/** Starts the CLI without waiting (for signal tests). */
+export function startCli(args: string[], options: { tempDir: string; env?: Record<string, string>; cwd?: string }): ResultPromise {
+  return execa("node", [CLI, ...args], {
+    cwd: options.cwd ?? options.tempDir,
+    env: cliEnv(options.tempDir, options.env),
+    extendEnv: false,
+    reject: false,
+    stdin: "ignore",
+  });
+}
+
+export async function runCli(args: string[], options: { tempDir: string; env?: Record<string, string>; cwd?: string }): Promise<CliResult> {
+  const started = performance.now();
+  const result = await startCli(args, options);
+  return {
+    exitCode: result.exitCode ?? -1,
+    stdout: String(result.stdout),
+    stderr: String(result.stderr),
+    durationMs: performance.now() - started,
+  };
+}
+
+/** A temp dir per test, removed afterwards (use with beforeEach/afterEach). */
+export async function makeTempDir(prefix = "tb-test-"): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export async function removeTempDir(dir: string | undefined): Promise<void> {
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
+
+/** An expected failure: the message is there, and no stack trace reaches the user. */
+export function expectCleanFailure(result: CliResult, exitCode: number, message: string | RegExp): void {
+  const problems: string[] = [];
+  if (result.exitCode !== exitCode) problems.push(`exit code ${result.exitCode}, expected ${exitCode}`);
+  const matches = typeof message === "string" ? result.stderr.includes(message) : message.test(result.stderr);
+  if (!matches) problems.push(`stderr does not contain ${String(message)}`);
+  if (/\n\s+at .+:\d+:\d+\)?/.test(result.stderr)) problems.push("stderr has a stack trace");
+  if ((result.stderr.match(/^error: /gm) ?? []).length !== 1) problems.push("expected exactly one 'error:' line");
+  if (problems.length) throw new Error(`${problems.join("; ")}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
+}
