@@ -1,4 +1,5 @@
 import { BuildError, isTritonBuildError } from "../errors.js";
+import { stripAnsi } from "../util/ansi.js";
 
 /** Where CLI commands write. Tests can swap it; nothing outside `cli/` and `progress/` prints. */
 export interface Output {
@@ -19,7 +20,7 @@ export function formatError(error: unknown, verbose: boolean): string {
   if (isTritonBuildError(error)) {
     const lines = [`error: ${error.message}`];
     if (error instanceof BuildError) {
-      if (error.logTail.length) lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail, "---");
+      if (error.logTail.length) lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripAnsi), "---");
       if (error.logPath) lines.push(`full log: ${error.logPath}`);
     }
     if (error.hint) lines.push(`hint: ${error.hint}`);

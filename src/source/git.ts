@@ -87,3 +87,21 @@ export async function updateSubmodules(dir: string, options: GitOptions = {}): P
 export async function lfsPull(dir: string, options: GitOptions = {}): Promise<void> {
   await git(dir, options).raw(["lfs", "pull"]);
 }
+
+/** `git --version`, e.g. "2.39.5"; undefined when git is missing. */
+export async function gitVersion(): Promise<string | undefined> {
+  try {
+    return /(\d+\.\d+[\w.]*)/.exec(await simpleGit().raw(["--version"]))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `git lfs version`, e.g. "3.3.0"; undefined when git-lfs is not installed. */
+export async function gitLfsVersion(): Promise<string | undefined> {
+  try {
+    return /git-lfs\/(\S+)/.exec(await simpleGit().raw(["lfs", "version"]))?.[1];
+  } catch {
+    return undefined;
+  }
+}

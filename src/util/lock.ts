@@ -1,6 +1,29 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import lockfile from "proper-lockfile";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * Inter-process locks as directories (`mkdir` is atomic): `<target>.lock/owner.json` names the
+ * holder, whose heartbeat keeps the directory's mtime fresh. A lock whose holder died (even by
+ * kill -9) is broken: at once when the holder was a process on this host, else when its
+ * heartbeat is older than STALE_MS. No signal handlers are installed (they would fight the
+ * CLI's own Ctrl-C handling).
+ *
+ * Correctness never rests on these locks alone: cache entries and mirrors are renamed into place
+ * whole, so a broken lock costs duplicated work, not a corrupt result.
+ */
+
+const STALE_MS = 30_000;
+const HEARTBEAT_MS = 5_000;
+
+interface Owner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+export type Release = () => Promise<void>;
 
 export interface LockOptions {
   /** How long to wait for another process's lock before giving up. */
@@ -8,38 +31,80 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
-/**
- * Runs `fn` while holding an inter-process lock on `target` (a directory lock next to it).
- * A holder that died (even by kill -9) stops refreshing the lock, which goes stale after 10 s.
- */
+/** Takes the lock only if nobody holds it; undefined when another live process does. */
+export async function tryLock(target: string): Promise<Release | undefined> {
+  const dir = `${target}.lock`;
+  await mkdir(path.dirname(dir), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await mkdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if (attempt === 0 && (await isStale(dir))) {
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      return undefined;
+    }
+    const owner: Owner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+    await writeFile(path.join(dir, "owner.json"), JSON.stringify(owner));
+    const heartbeat = setInterval(() => {
+      const now = new Date();
+      utimes(dir, now, now).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      clearInterval(heartbeat);
+      await rm(dir, { recursive: true, force: true });
+    };
+  }
+  return undefined;
+}
+
+/** Runs `fn` while holding the lock on `target`, waiting for another holder to finish. */
 export async function withLock<T>(target: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  await mkdir(path.dirname(target), { recursive: true });
   const waitMs = options.waitMs ?? 30 * 60_000;
   const started = Date.now();
-  let release: (() => Promise<void>) | undefined;
+  let release = await tryLock(target);
   while (!release) {
     options.signal?.throwIfAborted();
-    try {
-      release = await lockfile.lock(target, { realpath: false, stale: 10_000, update: 2_000 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ELOCKED" || Date.now() - started > waitMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    if (Date.now() - started > waitMs) throw new Error(`timed out after ${Math.round(waitMs / 1000)} s waiting for the lock on ${target}`);
+    await sleep(200, undefined, options.signal ? { signal: options.signal } : {});
+    release = await tryLock(target);
   }
   try {
     return await fn();
   } finally {
-    await release().catch(() => undefined);
+    await release();
   }
 }
 
-/** Takes the lock only if nobody holds it; undefined when another process does. */
-export async function tryLock(target: string): Promise<(() => Promise<void>) | undefined> {
-  await mkdir(path.dirname(target), { recursive: true });
+async function isStale(dir: string): Promise<boolean> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) return false;
+  const age = Date.now() - info.mtimeMs;
+  const owner = await readOwner(dir);
+  if (!owner) return age > STALE_MS / 10; // mkdir done but owner.json not yet written: give it a moment
+  if (owner.host === os.hostname() && !isAlive(owner.pid)) return true;
+  return age > STALE_MS;
+}
+
+async function readOwner(dir: string): Promise<Owner | undefined> {
   try {
-    return await lockfile.lock(target, { realpath: false, stale: 10_000, update: 2_000 });
+    return JSON.parse(await readFile(path.join(dir, "owner.json"), "utf8")) as Owner;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ELOCKED") return undefined;
-    throw error;
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,0 +1,49 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { markerLine } from "../buildpy/rewrite.js";
+import { ComponentLogDemux } from "./component-logs.js";
+import type { BuildEvent } from "./events.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "tb-demux-"));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe("ComponentLogDemux", () => {
+  it("routes lines to per-component logs with timing and percentages", async () => {
+    const events: BuildEvent[] = [];
+    let now = 1000;
+    const demux = new ComponentLogDemux(dir, "n", (e) => events.push(e), () => now);
+    await demux.open();
+    demux.line("preamble");
+    demux.line(markerLine("n", "begin", "core"));
+    demux.line("[ 10%] Building CXX object a.o");
+    demux.line("plain line\r");
+    now = 3500;
+    demux.line(markerLine("n", "end", "core"));
+    demux.line(markerLine("n", "begin", "python"));
+    demux.line("[ 50%] Linking");
+    await demux.close();
+
+    expect(await readFile(path.join(dir, "core.log"), "utf8")).toBe("[ 10%] Building CXX object a.o\nplain line\n");
+    expect(await readFile(path.join(dir, "builder.log"), "utf8")).toBe("preamble\n");
+    expect(events).toContainEqual({ type: "component-output", name: "core", line: "[ 10%] Building CXX object a.o", percent: 10 });
+    expect(events).toContainEqual(expect.objectContaining({ type: "component-end", name: "core", status: "ok", durationMs: 2500 }));
+    expect(demux.finishedNames()).toEqual(["core"]);
+    expect(demux.unfinished()?.name).toBe("python");
+    expect(demux.tail("python")).toEqual(["[ 50%] Linking"]);
+  });
+
+  it("keeps only the last 40 lines as the tail", async () => {
+    const demux = new ComponentLogDemux(dir, "n", () => undefined);
+    await demux.open();
+    demux.line(markerLine("n", "begin", "x"));
+    for (let i = 0; i < 100; i++) demux.line(`line ${i}`);
+    await demux.close();
+    expect(demux.tail("x")).toHaveLength(40);
+    expect(demux.tail("x").at(-1)).toBe("line 99");
+  });
+});

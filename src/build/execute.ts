@@ -1,0 +1,206 @@
+import { randomBytes } from "node:crypto";
+import { readdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { rewriteCmakeBuild } from "../buildpy/rewrite.js";
+import { removeContainer } from "../docker/container.js";
+import { copyOutOfContainer } from "../docker/copy-out.js";
+import { tagImage, untagImage } from "../docker/image.js";
+import { BuildError, InterruptedError } from "../errors.js";
+import type { BuildSettings } from "./settings.js";
+import { BUILD_PHASES, type Emit } from "./events.js";
+import { skippedPhase, timedPhase } from "./phase.js";
+import { createPlan, type Plan, type PlannedComponent } from "./plan.js";
+import { openRunDir, type RunDir } from "./run-dir.js";
+import { runBuilder } from "./steps/builder.js";
+import { buildImageWithLog } from "./steps/image-phase.js";
+import { buildRecipeImages } from "./steps/recipe-images.js";
+
+export interface BuildRunInput {
+  settings: BuildSettings;
+  emit: Emit;
+  signal: AbortSignal;
+}
+
+export interface BuildOutcome {
+  image: { tag: string; id: string };
+  plan: Plan;
+  built: string[];
+  workDir: string;
+}
+
+/** Names of the Docker objects of one run: unique, so parallel runs on one daemon never collide. */
+export function runNames(runId: string) {
+  return {
+    builder: `triton-build-builder-${runId}`,
+    buildbase: `triton-build/buildbase:${runId}`,
+    final: `triton-build/final:${runId}`,
+    cibase: `triton-build/cibase:${runId}`,
+  };
+}
+
+/** The build strategy: plan, build what is needed in Docker, assemble and tag the final image. */
+export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
+  const { settings, emit, signal } = input;
+  const started = performance.now();
+  const names = runNames(settings.runId);
+  emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
+  const runDir = await openRunDir(settings.workDir);
+  const cleanup: Array<() => Promise<void>> = [];
+  try {
+    const plan = await createPlan({
+      preset: settings.preset,
+      sourceUrl: settings.sourceUrl,
+      ref: settings.ref,
+      python: settings.python,
+      cacheDir: settings.cacheDir,
+      checkoutDir: runDir.checkout,
+      offline: settings.offline,
+      argv: {
+        interactive: settings.interactive,
+        pull: settings.pull,
+        ...(settings.jobs !== undefined ? { jobs: settings.jobs } : {}),
+        ...(settings.githubOrganization ? { githubOrganization: settings.githubOrganization } : {}),
+      },
+      ciImage: settings.ciImage,
+      signal,
+      emit,
+    });
+    const toBuild = plan.components.filter((c) => c.action === "build");
+    emit({
+      type: "plan",
+      source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
+      buildpyCommand: plan.buildpy.command,
+      components: plan.components.map((c) => ({ name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action: c.action, ...(c.reason ? { reason: c.reason } : {}) })),
+    });
+
+    if (toBuild.length === 0) {
+      for (const phase of ["base-image", "buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "nothing to compile");
+    } else {
+      await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
+    }
+
+    const imageId = await timedPhase(emit, "final-image", async () => {
+      cleanup.push(() => untagImage(names.final));
+      const id = await buildImageWithLog(
+        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile"), tag: names.final, pull: settings.pull },
+        { phase: "final-image", logPath: path.join(runDir.logs, "final-image.log"), what: "building the final image", signal, emit },
+      );
+      if (settings.ciImage) {
+        cleanup.push(() => untagImage(names.cibase));
+        await buildImageWithLog(
+          { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.cibase"), tag: names.cibase, pull: settings.pull },
+          { phase: "final-image", logPath: path.join(runDir.logs, "cibase-image.log"), what: "building the CI base image", signal, emit },
+        );
+      }
+      return id;
+    });
+    await timedPhase(emit, "tag", async () => {
+      await tagImage(names.final, settings.tag, { signal });
+      emit({ type: "phase-output", phase: "tag", line: settings.tag });
+      if (settings.ciImage) await tagImage(names.cibase, `${settings.tag}-cibase`, { signal });
+    });
+    emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
+    if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
+    return { image: { tag: settings.tag, id: imageId }, plan, built: toBuild.map((c) => c.name), workDir: runDir.root };
+  } catch (error) {
+    const interrupted = signal.aborted || error instanceof InterruptedError;
+    emit({
+      type: "result",
+      status: interrupted ? "interrupted" : "failed",
+      durationMs: performance.now() - started,
+      error: String((error as Error)?.message ?? error),
+      ...(error instanceof BuildError && error.component ? { failedComponent: error.component } : {}),
+    });
+    throw interrupted && !(error instanceof InterruptedError) ? new InterruptedError() : error;
+  } finally {
+    // Cleanup runs even after Ctrl-C, so it must not use the aborted signal.
+    for (const step of cleanup.reverse()) {
+      await step().catch((error: unknown) => emit({ type: "warning", message: `clean-up: ${String((error as Error)?.message ?? error)}` }));
+    }
+    await runDir.release();
+  }
+}
+
+interface CompileContext {
+  settings: BuildSettings;
+  plan: Plan;
+  toBuild: PlannedComponent[];
+  runDir: RunDir;
+  names: ReturnType<typeof runNames>;
+  emit: Emit;
+  signal: AbortSignal;
+  cleanup: Array<() => Promise<void>>;
+}
+
+async function compileComponents(context: CompileContext): Promise<void> {
+  const { settings, plan, toBuild, runDir, names, emit, signal, cleanup } = context;
+  if (plan.images.recipes.length) {
+    await timedPhase(emit, "base-image", () =>
+      buildRecipeImages(plan.images.recipes, {
+        cacheDir: settings.cacheDir,
+        offline: settings.offline,
+        pull: settings.pull,
+        workDir: runDir.root,
+        logDir: runDir.logs,
+        signal,
+        emit,
+      }),
+    );
+  } else {
+    skippedPhase(emit, "base-image", "the preset names no image recipe");
+  }
+
+  await timedPhase(emit, "buildbase", async () => {
+    cleanup.push(() => untagImage(names.buildbase));
+    await buildImageWithLog(
+      { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.buildbase"), tag: names.buildbase, pull: settings.pull },
+      { phase: "buildbase", logPath: path.join(runDir.logs, "buildbase.log"), what: "building the buildbase image", signal, emit },
+    );
+  });
+
+  const nonce = randomBytes(8).toString("hex");
+  const outcome = await timedPhase(emit, "builder", async () => {
+    cleanup.push(() => removeContainer(names.builder));
+    const script = rewriteCmakeBuild(plan.cmakeBuild, { build: new Set(toBuild.map((c) => c.name)), nonce });
+    const result = await runBuilder({
+      containerName: names.builder,
+      image: names.buildbase,
+      script,
+      scriptDir: runDir.scripts,
+      nonce,
+      tty: settings.interactive,
+      logDir: runDir.logs,
+      labels: { "triton-build.run": settings.runId },
+      signal,
+      emit,
+    });
+    if (result.exitCode !== 0 || result.failed) {
+      const failed = result.failed;
+      throw new BuildError(
+        failed ? `component '${failed.name}' failed (builder exit code ${result.exitCode})` : `the builder container exited with code ${result.exitCode}`,
+        {
+          component: failed?.name ?? "builder",
+          logPath: failed?.logPath ?? path.join(runDir.logs, "builder.log"),
+          logTail: failed?.tail ?? result.builderLogTail,
+          hint: "fix the cause shown in the log; components that finished are kept, so the next run resumes after them",
+        },
+      );
+    }
+    return result;
+  });
+
+  await timedPhase(emit, "collect", async () => {
+    const found = await copyOutOfContainer(names.builder, "/tmp/tritonbuild/install", runDir.buildDir, { signal });
+    if (!found) throw new BuildError("the builder finished but left no /tmp/tritonbuild/install", { component: "collect" });
+    if (settings.ciImage) await copyOutOfContainer(names.builder, "/tmp/tritonbuild/ci", runDir.buildDir, { signal });
+    emit({ type: "phase-output", phase: "collect", line: `${outcome.finished.length} component(s) collected into ${path.join(runDir.buildDir, "install")}` });
+  });
+}
+
+/** After success the checkout and install tree can be large; logs stay for the user. */
+async function removeBulkyRunFiles(runDir: RunDir): Promise<void> {
+  await rm(runDir.checkout, { recursive: true, force: true });
+  for (const entry of await readdir(runDir.root)) {
+    if (entry === "scripts" || entry.startsWith("recipe-")) await rm(path.join(runDir.root, entry), { recursive: true, force: true });
+  }
+}

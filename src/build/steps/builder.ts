@@ -1,0 +1,71 @@
+import { chmod, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { copyIntoContainer, createContainer, startAttached } from "../../docker/container.js";
+import { ComponentLogDemux } from "../component-logs.js";
+import type { Emit } from "../events.js";
+
+export interface BuilderInput {
+  containerName: string;
+  image: string;
+  /** The rewritten cmake_build. */
+  script: string;
+  scriptDir: string;
+  nonce: string;
+  tty: boolean;
+  logDir: string;
+  labels: Record<string, string>;
+  signal: AbortSignal;
+  emit: Emit;
+}
+
+export interface BuilderOutcome {
+  exitCode: number;
+  /** Components whose end marker arrived: complete, even if a later one failed. */
+  finished: string[];
+  /** The component that began and never ended. */
+  failed?: { name: string; logPath: string; tail: string[] };
+  builderLogTail: string[];
+}
+
+/**
+ * Runs the rewritten cmake_build in a builder container made for this run. The container is
+ * left in place (exited) so the caller can copy out what finished; the caller removes it.
+ */
+export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
+  const scriptPath = path.join(input.scriptDir, "cmake_build");
+  await writeFile(scriptPath, input.script.endsWith("\n") ? input.script : `${input.script}\n`);
+  await chmod(scriptPath, 0o755);
+
+  await createContainer(
+    {
+      name: input.containerName,
+      image: input.image,
+      workdir: "/workspace/build",
+      tty: input.tty,
+      // Some backend builds (onnxruntime) run docker themselves, as with build.py.
+      volumes: ["/var/run/docker.sock:/var/run/docker.sock"],
+      labels: input.labels,
+      command: ["./cmake_build"],
+    },
+    { signal: input.signal },
+  );
+  await copyIntoContainer(input.containerName, scriptPath, "/workspace/build/cmake_build", { signal: input.signal });
+
+  const demux = new ComponentLogDemux(input.logDir, input.nonce, input.emit);
+  await demux.open();
+  let exitCode: number;
+  try {
+    exitCode = await startAttached(input.containerName, { signal: input.signal, onLine: (line) => demux.line(line) });
+  } finally {
+    await demux.close();
+  }
+  const unfinished = demux.unfinished();
+  const outcome: BuilderOutcome = { exitCode, finished: demux.finishedNames(), builderLogTail: demux.tail("builder") };
+  if (unfinished) {
+    const logPath = demux.logPath(unfinished.name);
+    const durationMs = Date.now() - unfinished.startedAt;
+    input.emit({ type: "component-end", name: unfinished.name, status: "failed", durationMs, logPath });
+    outcome.failed = { name: unfinished.name, logPath, tail: demux.tail(unfinished.name) };
+  }
+  return outcome;
+}

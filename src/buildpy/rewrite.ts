@@ -1,0 +1,57 @@
+import type { CmakeBuildScript, CmakeSection } from "./cmake-build.js";
+
+/**
+ * Rewrites build.py's cmake_build instead of editing it by hand: sections that are not built
+ * this run (cache hits, the CI section) are removed, and the others get begin/end markers so the
+ * executor knows exactly which component each output line belongs to and when it finished.
+ */
+
+export interface RewriteOptions {
+  /** Names of the sections to keep and run. */
+  build: ReadonlySet<string>;
+  /** Random per run, so a component's own output can never look like a marker. */
+  nonce: string;
+  /** Per-section changes (e.g. TensorRT-LLM's build_wheel.py arguments). */
+  transformSection?: (section: CmakeSection) => string[];
+}
+
+const MARKER_PREFIX = "@@triton-build";
+
+export function markerLine(nonce: string, edge: "begin" | "end", name: string): string {
+  return `${MARKER_PREFIX}:${nonce}:${edge}:${name}`;
+}
+
+export function parseMarker(line: string, nonce: string): { edge: "begin" | "end"; name: string } | undefined {
+  const prefix = `${MARKER_PREFIX}:${nonce}:`;
+  if (!line.startsWith(prefix)) return undefined;
+  const [edge, ...rest] = line.slice(prefix.length).trim().split(":");
+  const name = rest.join(":");
+  if ((edge === "begin" || edge === "end") && name) return { edge, name };
+  return undefined;
+}
+
+export function rewriteCmakeBuild(script: CmakeBuildScript, options: RewriteOptions): string {
+  const out: string[] = [];
+  const removed = new Set(script.sections.filter((s) => !options.build.has(s.name)).map((s) => s.name));
+  for (const chunk of script.chunks) {
+    if (chunk.type === "lines") {
+      out.push(...chunk.lines.map((line) => guardTrailingChmod(line, removed)));
+      continue;
+    }
+    const { section } = chunk;
+    if (!options.build.has(section.name)) continue;
+    const body = options.transformSection ? options.transformSection(section) : section.lines;
+    out.push(`echo "${markerLine(options.nonce, "begin", section.name)}"`, ...body, `echo "${markerLine(options.nonce, "end", section.name)}"`);
+  }
+  return out.join("\n");
+}
+
+/**
+ * build.py ends with `chmod -R a+rw` of the install and CI dirs. With the CI section removed, or
+ * nothing left to install, those dirs may not exist, and under `set -e` the chmod would fail the run.
+ */
+function guardTrailingChmod(line: string, removed: ReadonlySet<string>): string {
+  const match = /^chmod -R a\+rw (\S+)\s*$/.exec(line);
+  if (!match || removed.size === 0) return line;
+  return `if [ -e ${match[1]} ]; then ${line.trim()}; fi`;
+}

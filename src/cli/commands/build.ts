@@ -1,0 +1,40 @@
+import { Command } from "commander";
+import { BUILD_PHASES } from "../../build/events.js";
+import { runBuild } from "../../build/execute.js";
+import { addBuildOptions } from "../common-options.js";
+import type { Output } from "../output.js";
+import { runSession } from "../session.js";
+import { resolveBuildSettings, settingsReader } from "../settings.js";
+
+export function buildCommand(output: Output): Command {
+  return addBuildOptions(new Command("build"))
+    .description("build a Triton server image from a preset (the default command)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  triton-build --preset trtllm-onnx
+  triton-build build --preset llm-plus-vision --tag registry.example.com/triton:24.05-vision --report build.json
+  triton-build --preset ./my-preset.yaml --no-pull --json > events.ndjson
+
+Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage, 3 environment, 130 interrupted.`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const settings = await resolveBuildSettings(settingsReader(cmd));
+      const outcome = await runSession(
+        output,
+        {
+          json: settings.json,
+          verbose: settings.verbose,
+          phases: BUILD_PHASES,
+          stdoutIsTTY: Boolean(process.stdout.isTTY),
+          ...(settings.reportFile ? { reportFile: settings.reportFile } : {}),
+        },
+        (emit, signal) => runBuild({ settings, emit, signal }),
+      );
+      if (!settings.json) {
+        output.out(`\n${outcome.image.tag}  ${outcome.image.id}`);
+        output.out(`logs: ${outcome.workDir}/logs`);
+      }
+    });
+}

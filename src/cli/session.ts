@@ -1,0 +1,67 @@
+import type { Listr } from "listr2";
+import type { Emit, Phase } from "../build/events.js";
+import { InterruptedError } from "../errors.js";
+import { EventHub } from "../progress/event-hub.js";
+import { createTaskList } from "../progress/listr.js";
+import { createNdjsonRenderer } from "../progress/ndjson.js";
+import { createPlainRenderer } from "../progress/plain.js";
+import { ReportCollector } from "../progress/report.js";
+import type { Output } from "./output.js";
+
+export interface SessionOptions {
+  json: boolean;
+  verbose: boolean;
+  reportFile?: string;
+  phases: readonly Phase[];
+  /** stdout is a terminal: live task list; otherwise plain lines. */
+  stdoutIsTTY: boolean;
+}
+
+/**
+ * Runs one build or compose with its renderer, report and Ctrl-C handling. The first SIGINT or
+ * SIGTERM aborts the run (which removes its container) and leads to exit 130; a second one exits
+ * at once.
+ */
+export async function runSession<T>(output: Output, options: SessionOptions, run: (emit: Emit, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let firstSignalAt: number | undefined;
+  const onSignal = (name: NodeJS.Signals) => {
+    // conf's atomic writer (when-exit) re-sends the first signal to this process right away; only
+    // a signal that comes later is the user asking to quit at once.
+    if (firstSignalAt !== undefined) {
+      if (Date.now() - firstSignalAt > 1000) process.exit(130);
+      return;
+    }
+    firstSignalAt = Date.now();
+    output.err(`\n${name}: stopping; removing this run's container (press Ctrl-C again to quit at once)`);
+    controller.abort(new InterruptedError(`interrupted by ${name}`));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const hub = new EventHub();
+  const report = new ReportCollector();
+  hub.subscribe(report.listener);
+  let taskList: Listr | undefined;
+  let rendered: Promise<unknown> = Promise.resolve();
+  if (options.json) {
+    hub.subscribe(createNdjsonRenderer((line) => output.out(line), options));
+  } else if (options.stdoutIsTTY) {
+    taskList = createTaskList(hub, options.phases);
+    rendered = taskList.run().catch(() => undefined);
+  } else {
+    hub.subscribe(createPlainRenderer((line) => output.out(line), options));
+  }
+
+  try {
+    return await run(hub.emit, controller.signal);
+  } finally {
+    hub.close();
+    await rendered;
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (options.reportFile) {
+      await report.write(options.reportFile).catch((error: unknown) => output.err(`warning: could not write the report ${options.reportFile}: ${String(error)}`));
+    }
+  }
+}

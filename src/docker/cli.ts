@@ -1,0 +1,108 @@
+import { execa, type ResultPromise } from "execa";
+import { EnvironmentError } from "../errors.js";
+
+/**
+ * How every docker command is run: the docker CLI (so DOCKER_HOST, contexts and `docker login`
+ * credentials work), an AbortSignal, and the environment passed in.
+ */
+
+export interface DockerOptions {
+  signal?: AbortSignal;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Called for each output line (stdout and stderr interleaved) while the command runs. */
+  onLine?: (line: string) => void;
+  /** Bytes for stdin. */
+  input?: string | Buffer;
+  timeoutMs?: number;
+}
+
+export interface DockerResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** The last output lines, for error messages. */
+  tail: string[];
+}
+
+const TAIL_LINES = 40;
+
+export function dockerBinary(env: NodeJS.ProcessEnv = process.env): string {
+  return env["TRITON_BUILD_DOCKER"] || "docker";
+}
+
+/** Runs `docker ARGS`; never throws for a non-zero exit (callers decide), only for a missing CLI. */
+export async function docker(args: readonly string[], options: DockerOptions = {}): Promise<DockerResult> {
+  const streaming = Boolean(options.onLine);
+  const subprocess = execa(dockerBinary(), args, {
+    reject: false,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: 5_000,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.input !== undefined ? { input: options.input } : { stdin: "ignore" as const }),
+    ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+    all: streaming,
+    buffer: !streaming,
+    stripFinalNewline: true,
+  });
+  const tail: string[] = [];
+  if (streaming) {
+    for await (const line of subprocess.iterable({ from: "all" })) {
+      const text = String(line).replace(/\r$/, "");
+      tail.push(text);
+      if (tail.length > TAIL_LINES) tail.shift();
+      options.onLine?.(text);
+    }
+  }
+  const result = await subprocess;
+  if ((result as { code?: string }).code === "ENOENT") throw dockerMissing();
+  if (result.isCanceled) throw options.signal?.reason ?? new Error("docker command cancelled");
+  const stdout = streaming ? tail.join("\n") : String(result.stdout ?? "");
+  const stderr = streaming ? "" : String(result.stderr ?? "");
+  if (!streaming) tail.push(...`${stdout}\n${stderr}`.trim().split("\n").slice(-TAIL_LINES));
+  return { exitCode: result.exitCode ?? -1, stdout, stderr, tail };
+}
+
+/** Like `docker` but a non-zero exit throws with docker's own message. */
+export async function dockerOk(args: readonly string[], options: DockerOptions = {}): Promise<DockerResult> {
+  const result = await docker(args, options);
+  if (result.exitCode !== 0) throw new DockerCommandError(args, result);
+  return result;
+}
+
+/** Starts `docker ARGS` whose stdout is a byte stream (docker cp ... -, docker save). */
+export function dockerStream(args: readonly string[], options: DockerOptions = {}): ResultPromise<{ buffer: false; stdout: "pipe"; stderr: "pipe" }> {
+  return execa(dockerBinary(), args, {
+    cancelSignal: options.signal,
+    forceKillAfterDelay: 5_000,
+    buffer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    encoding: "buffer",
+    ...(options.env ? { env: options.env } : {}),
+  } as never) as never;
+}
+
+export class DockerCommandError extends Error {
+  readonly exitCode: number;
+  readonly tail: string[];
+  constructor(args: readonly string[], result: DockerResult) {
+    const message = result.tail.filter((l) => l.trim()).slice(-3).join(" | ") || `exit code ${result.exitCode}`;
+    super(`docker ${args.slice(0, 2).join(" ")} failed: ${message}`);
+    this.exitCode = result.exitCode;
+    this.tail = result.tail;
+  }
+}
+
+export function dockerMissing(): EnvironmentError {
+  return new EnvironmentError(
+    "the docker CLI was not found",
+    "install Docker (e.g. `apt-get install docker.io`) and make sure `docker` is on PATH; `triton-build doctor` checks the set-up",
+  );
+}
+
+export function isDaemonUnreachable(text: string): boolean {
+  return /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect/i.test(text);
+}

@@ -1,0 +1,62 @@
+import { docker, dockerOk, type DockerOptions } from "./cli.js";
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  workdir?: string;
+  /** Allocate a TTY and keep stdin open (`-it`), only when the user's stdin is a terminal. */
+  tty: boolean;
+  volumes?: string[];
+  labels?: Record<string, string>;
+  command: string[];
+}
+
+/** `docker create`; returns the container id. */
+export async function createContainer(spec: ContainerSpec, options: DockerOptions = {}): Promise<string> {
+  const args = ["create", "--name", spec.name];
+  if (spec.workdir) args.push("-w", spec.workdir);
+  if (spec.tty) args.push("-i", "-t");
+  for (const volume of spec.volumes ?? []) args.push("-v", volume);
+  for (const [name, value] of Object.entries(spec.labels ?? {})) args.push("--label", `${name}=${value}`);
+  args.push(spec.image, ...spec.command);
+  return (await dockerOk(args, options)).stdout.trim();
+}
+
+/** `docker cp HOST CONTAINER:PATH`. */
+export async function copyIntoContainer(container: string, hostPath: string, containerPath: string, options: DockerOptions = {}): Promise<void> {
+  await dockerOk(["cp", hostPath, `${container}:${containerPath}`], options);
+}
+
+/** `docker start -a`: runs to the end, streaming output; returns the container's exit code. */
+export async function startAttached(container: string, options: DockerOptions = {}): Promise<number> {
+  const result = await docker(["start", "-a", container], options);
+  return result.exitCode;
+}
+
+/** `docker rm -f`; a container that is already gone is fine. */
+export async function removeContainer(container: string, options: DockerOptions = {}): Promise<void> {
+  const result = await docker(["rm", "-f", "-v", container], options);
+  if (result.exitCode !== 0 && !/No such container/i.test(result.tail.join("\n"))) {
+    throw new Error(`docker rm -f ${container} failed: ${result.tail.slice(-1)[0] ?? result.exitCode}`);
+  }
+}
+
+/** Names of containers (running or not) whose name matches the filter. */
+export async function listContainers(nameFilter: string, options: DockerOptions = {}): Promise<string[]> {
+  const result = await dockerOk(["ps", "-a", "--filter", `name=${nameFilter}`, "--format", "{{.Names}}"], options);
+  return result.stdout.split("\n").filter(Boolean);
+}
+
+/** `docker run --rm`: a short command in a fresh container; returns exit code and output. */
+export async function runOnce(
+  image: string,
+  command: string[],
+  options: DockerOptions & { entrypoint?: string; name?: string } = {},
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const args = ["run", "--rm", "--network", "none"];
+  if (options.name) args.push("--name", options.name);
+  if (options.entrypoint !== undefined) args.push("--entrypoint", options.entrypoint);
+  args.push(image, ...command);
+  const result = await docker(args, options);
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+}

@@ -1,0 +1,41 @@
+import { docker, dockerOk, type DockerOptions } from "./cli.js";
+
+export interface ImageInfo {
+  id: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  size: number;
+}
+
+/** `docker image inspect`; undefined when the image is not here. */
+export async function inspectImage(ref: string, options: DockerOptions = {}): Promise<ImageInfo | undefined> {
+  const result = await docker(["image", "inspect", "--format", "{{json .}}", ref], options);
+  if (result.exitCode !== 0) return undefined;
+  const data = JSON.parse(result.stdout) as { Id: string; Size?: number; Config?: { Env?: string[] | null; Labels?: Record<string, string> | null } };
+  const env: Record<string, string> = {};
+  for (const entry of data.Config?.Env ?? []) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return { id: data.Id, env, labels: data.Config?.Labels ?? {}, size: data.Size ?? 0 };
+}
+
+export async function tagImage(source: string, target: string, options: DockerOptions = {}): Promise<void> {
+  await dockerOk(["tag", source, target], options);
+}
+
+/**
+ * Removes a tag. `--no-prune` keeps untagged parent layers, which the classic builder uses as
+ * its cache, so the next run's image build is quick.
+ */
+export async function untagImage(ref: string, options: DockerOptions = {}): Promise<void> {
+  await docker(["rmi", "--no-prune", ref], options);
+}
+
+export async function pullImage(ref: string, options: DockerOptions = {}): Promise<void> {
+  await dockerOk(["pull", "--quiet", ref], options);
+}
+
+export async function pushImage(ref: string, options: DockerOptions = {}): Promise<void> {
+  await dockerOk(["push", ref], options);
+}

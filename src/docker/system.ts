@@ -1,0 +1,27 @@
+import { EnvironmentError } from "../errors.js";
+import { docker, isDaemonUnreachable, type DockerOptions } from "./cli.js";
+
+export interface DaemonInfo {
+  serverVersion: string;
+  rootDir: string;
+  storageDriver: string;
+}
+
+/** `docker info`: the daemon's version and data root, or an EnvironmentError saying how to fix it. */
+export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInfo> {
+  const result = await docker(["info", "--format", "{{json .}}"], { ...options, timeoutMs: options.timeoutMs ?? 30_000 });
+  const text = `${result.stdout}\n${result.stderr}`;
+  if (result.exitCode !== 0 || !result.stdout.trim().startsWith("{")) {
+    throw new EnvironmentError(
+      `the Docker daemon is not reachable: ${result.tail.filter(Boolean).slice(-1)[0] ?? `docker info exited ${result.exitCode}`}`,
+      isDaemonUnreachable(text)
+        ? "start it (e.g. `sudo systemctl start docker`), check DOCKER_HOST / `docker context`, and that you may use its socket (the docker group)"
+        : "run `docker info` to see what is wrong",
+    );
+  }
+  const info = JSON.parse(result.stdout) as { ServerVersion?: string; DockerRootDir?: string; Driver?: string; ServerErrors?: string[] };
+  if (!info.ServerVersion) {
+    throw new EnvironmentError(`the Docker daemon is not reachable: ${(info.ServerErrors ?? []).join("; ") || "no server version"}`, "start the Docker daemon");
+  }
+  return { serverVersion: info.ServerVersion, rootDir: info.DockerRootDir ?? "/var/lib/docker", storageDriver: info.Driver ?? "unknown" };
+}

@@ -1,0 +1,76 @@
+import { PHASE_TITLES, type BuildEvent } from "../build/events.js";
+import { stripAnsi } from "../util/ansi.js";
+import { clock, formatDuration } from "./format.js";
+
+/**
+ * Output for logs and CI (no terminal): one timestamped line per event that matters, no ANSI
+ * codes, no cursor movement. Component output lines appear only with --verbose; without it, a
+ * component reports its cmake percentage at most every 10 points.
+ */
+export function createPlainRenderer(write: (line: string) => void, options: { verbose: boolean }): (event: BuildEvent) => void {
+  const lastPercent = new Map<string, number>();
+  const lastStep = new Map<string, number>();
+  const line = (text: string) => write(`[${clock()}] ${stripAnsi(text)}`);
+  return (event) => {
+    switch (event.type) {
+      case "run-start":
+        line(`run ${event.runId}: preset ${event.preset}, strategy ${event.strategy}, work dir ${event.workDir}`);
+        break;
+      case "plan": {
+        line(`source ${event.source.url} ${event.source.ref} at ${event.source.commit}`);
+        const summary = event.components.map((c) => `${c.name}=${c.action}`).join(" ");
+        line(`components: ${summary}`);
+        break;
+      }
+      case "phase-start":
+        line(`start  ${event.title}`);
+        break;
+      case "phase-output":
+        if (event.step) {
+          if (lastStep.get(event.phase) !== event.step.current) line(`       ${PHASE_TITLES[event.phase]}: step ${event.step.current}/${event.step.total} ${truncate(event.line)}`);
+          lastStep.set(event.phase, event.step.current);
+        } else if (options.verbose || event.phase === "tag" || event.phase === "source") {
+          line(`       ${truncate(event.line)}`);
+        }
+        break;
+      case "phase-end":
+        if (event.status === "skipped") line(`skip   ${PHASE_TITLES[event.phase]}${event.detail ? ` (${event.detail})` : ""}`);
+        else if (event.status === "failed") line(`FAILED ${PHASE_TITLES[event.phase]} after ${formatDuration(event.durationMs)}`);
+        else line(`done   ${PHASE_TITLES[event.phase]} in ${formatDuration(event.durationMs)}`);
+        break;
+      case "component-start":
+        line(`build  ${event.name}`);
+        break;
+      case "component-output":
+        if (options.verbose) line(`  [${event.name}] ${event.line}`);
+        else if (event.percent !== undefined && event.percent >= (lastPercent.get(event.name) ?? -10) + 10) {
+          lastPercent.set(event.name, event.percent);
+          line(`       ${event.name} ${event.percent}%`);
+        }
+        break;
+      case "component-end":
+        if (event.status === "failed") line(`FAILED ${event.name} after ${formatDuration(event.durationMs)}${event.logPath ? ` (log: ${event.logPath})` : ""}`);
+        else line(`done   ${event.name} in ${formatDuration(event.durationMs)}`);
+        break;
+      case "component-cached":
+        line(
+          `cached ${event.name} (${event.source}, restored in ${formatDuration(event.restoreMs)}${event.savedMs ? `, saved ${formatDuration(event.savedMs)} of build time` : ""})`,
+        );
+        break;
+      case "warning":
+        line(`warning: ${event.message}`);
+        break;
+      case "info":
+        line(event.message);
+        break;
+      case "result":
+        if (event.status === "ok" && event.image) line(`image ${event.image.tag} (${event.image.id.slice(0, 19)}) in ${formatDuration(event.durationMs)}`);
+        else line(`${event.status} after ${formatDuration(event.durationMs)}`);
+        break;
+    }
+  };
+}
+
+function truncate(text: string, max = 160): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

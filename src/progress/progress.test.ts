@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import type { BuildEvent } from "../build/events.js";
+import { EventHub } from "./event-hub.js";
+import { createNdjsonRenderer } from "./ndjson.js";
+import { createPlainRenderer } from "./plain.js";
+import { ReportCollector } from "./report.js";
+
+const RUN: BuildEvent[] = [
+  { type: "run-start", runId: "r1", preset: "p", strategy: "build", phases: ["source", "builder"], workDir: "/w" },
+  { type: "plan", source: { url: "u", ref: "r24.05", commit: "c" }, components: [{ name: "core", kind: "core", action: "build" }, { name: "python", kind: "backend", action: "cached" }, { name: "ci", kind: "ci", action: "skip" }] },
+  { type: "phase-start", phase: "builder", title: "Compile components" },
+  { type: "component-start", name: "core" },
+  { type: "component-output", name: "core", line: "\u001b[32m[ 50%] colour from the tool\u001b[0m", percent: 50 },
+  { type: "component-end", name: "core", status: "ok", durationMs: 1200, logPath: "/w/logs/core.log" },
+  { type: "component-cached", name: "python", restoreMs: 30, savedMs: 5000, source: "local" },
+  { type: "phase-end", phase: "builder", status: "ok", durationMs: 1500 },
+  { type: "result", status: "ok", durationMs: 1600, image: { tag: "t:1", id: "sha256:abc" } },
+];
+
+describe("plain renderer", () => {
+  it("prints timestamped lines without escape codes of its own", () => {
+    const lines: string[] = [];
+    const render = createPlainRenderer((l) => lines.push(l), { verbose: false });
+    RUN.forEach(render);
+    expect(lines.every((l) => /^\[\d\d:\d\d:\d\d\] /.test(l))).toBe(true);
+    expect(lines.join("\n")).not.toContain("\u001b");
+    expect(lines.some((l) => l.endsWith("done   core in 1.2s"))).toBe(true);
+    expect(lines.some((l) => l.includes("cached python (local, restored in 30ms, saved 5.0s of build time)"))).toBe(true);
+  });
+
+  it("with --verbose shows component output, with the tools' own colour codes removed", () => {
+    const lines: string[] = [];
+    RUN.forEach(createPlainRenderer((l) => lines.push(l), { verbose: true }));
+    expect(lines.some((l) => l.endsWith("[core] [ 50%] colour from the tool"))).toBe(true);
+    expect(lines.join("\n")).not.toContain("\u001b");
+  });
+});
+
+describe("ndjson renderer", () => {
+  it("writes one JSON object per line, leaving out component output unless verbose", () => {
+    const lines: string[] = [];
+    RUN.forEach(createNdjsonRenderer((l) => lines.push(l), { verbose: false }));
+    const parsed = lines.map((l) => JSON.parse(l));
+    expect(parsed.map((e) => e.type)).not.toContain("component-output");
+    expect(parsed.every((e) => typeof e.time === "string")).toBe(true);
+    const verbose: string[] = [];
+    RUN.forEach(createNdjsonRenderer((l) => verbose.push(l), { verbose: true }));
+    expect(verbose.join("\n")).not.toContain("\u001b");
+    expect(verbose.some((l) => l.includes("component-output"))).toBe(true);
+  });
+});
+
+describe("ReportCollector", () => {
+  it("summarises components, phases and the result", () => {
+    const collector = new ReportCollector();
+    RUN.forEach(collector.listener);
+    expect(collector.report).toMatchObject({
+      runId: "r1",
+      status: "ok",
+      source: { commit: "c" },
+      image: { tag: "t:1" },
+      totalDurationMs: 1600,
+      phases: [{ phase: "builder", status: "ok", durationMs: 1500 }],
+    });
+    expect(collector.report.components).toEqual([
+      { name: "core", kind: "core", status: "built", durationMs: 1200, logPath: "/w/logs/core.log" },
+      { name: "python", kind: "backend", status: "cached", restoreMs: 30, savedMs: 5000, cacheSource: "local" },
+      { name: "ci", kind: "ci", status: "skipped" },
+    ]);
+  });
+});
+
+describe("EventHub", () => {
+  it("answers waits for past and future events and ends them when closed", async () => {
+    const hub = new EventHub();
+    hub.emit({ type: "phase-start", phase: "source", title: "s" });
+    await expect(hub.next((e) => e.type === "phase-start")).resolves.toMatchObject({ phase: "source" });
+    const future = hub.next((e) => e.type === "result");
+    const never = hub.next((e) => e.type === "warning");
+    hub.emit({ type: "result", status: "ok", durationMs: 1 });
+    await expect(future).resolves.toMatchObject({ type: "result" });
+    hub.close();
+    await expect(never).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,106 @@
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { BuildEvent, Phase, Status } from "../build/events.js";
+
+/** `--report FILE`: a JSON summary of one run, assembled from its events. */
+export interface RunReport {
+  runId?: string;
+  preset?: string;
+  strategy?: string;
+  status: "ok" | "failed" | "interrupted" | "running";
+  startedAt: string;
+  finishedAt?: string;
+  totalDurationMs?: number;
+  workDir?: string;
+  source?: { url: string; ref: string; commit: string };
+  buildpyCommand?: string;
+  image?: { tag: string; id: string };
+  error?: string;
+  failedComponent?: string;
+  phases: Array<{ phase: Phase; status: Status; durationMs: number; detail?: string }>;
+  components: Array<{
+    name: string;
+    kind: string;
+    tag?: string;
+    status: "built" | "cached" | "failed" | "skipped" | "not-run";
+    durationMs?: number;
+    restoreMs?: number;
+    savedMs?: number;
+    cacheSource?: "local" | "remote";
+    logPath?: string;
+    reason?: string;
+  }>;
+  warnings: string[];
+}
+
+export class ReportCollector {
+  readonly report: RunReport = { status: "running", startedAt: new Date().toISOString(), phases: [], components: [], warnings: [] };
+
+  readonly listener = (event: BuildEvent): void => {
+    const r = this.report;
+    switch (event.type) {
+      case "run-start":
+        Object.assign(r, { runId: event.runId, preset: event.preset, strategy: event.strategy, workDir: event.workDir });
+        break;
+      case "plan":
+        r.source = event.source;
+        if (event.buildpyCommand) r.buildpyCommand = event.buildpyCommand;
+        r.components = event.components.map((c) => ({
+          name: c.name,
+          kind: c.kind,
+          ...(c.tag ? { tag: c.tag } : {}),
+          status: c.action === "skip" ? "skipped" : "not-run",
+          ...(c.reason ? { reason: c.reason } : {}),
+        }));
+        break;
+      case "phase-end":
+        r.phases.push({ phase: event.phase, status: event.status, durationMs: Math.round(event.durationMs), ...(event.detail ? { detail: event.detail } : {}) });
+        break;
+      case "component-end": {
+        const component = this.component(event.name);
+        component.status = event.status === "failed" ? "failed" : "built";
+        component.durationMs = Math.round(event.durationMs);
+        if (event.logPath) component.logPath = event.logPath;
+        break;
+      }
+      case "component-cached": {
+        const component = this.component(event.name);
+        component.status = "cached";
+        component.restoreMs = Math.round(event.restoreMs);
+        component.cacheSource = event.source;
+        if (event.savedMs !== undefined) component.savedMs = Math.round(event.savedMs);
+        break;
+      }
+      case "warning":
+        r.warnings.push(event.message);
+        break;
+      case "result":
+        r.status = event.status;
+        r.finishedAt = new Date().toISOString();
+        r.totalDurationMs = Math.round(event.durationMs);
+        if (event.image) r.image = event.image;
+        if (event.error) r.error = event.error;
+        if (event.failedComponent) r.failedComponent = event.failedComponent;
+        break;
+      default:
+        break;
+    }
+  };
+
+  private component(name: string) {
+    let component = this.report.components.find((c) => c.name === name);
+    if (!component) {
+      component = { name, kind: "unknown", status: "not-run" };
+      this.report.components.push(component);
+    }
+    return component;
+  }
+
+  /** Written under a temporary name and renamed, so a reader never sees half a report. */
+  async write(file: string): Promise<void> {
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    const temp = `${file}.tmp-${process.pid}`;
+    await writeFile(temp, `${JSON.stringify(this.report, null, 2)}\n`);
+    await rename(temp, file);
+  }
+}
