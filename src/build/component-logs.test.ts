@@ -32,7 +32,7 @@ describe("ComponentLogDemux", () => {
     expect(await readFile(path.join(dir, "builder.log"), "utf8")).toBe("preamble\n");
     expect(events).toContainEqual({ type: "component-output", name: "core", line: "[ 10%] Building CXX object a.o", percent: 10 });
     expect(events).toContainEqual(expect.objectContaining({ type: "component-end", name: "core", status: "ok", durationMs: 2500 }));
-    expect(demux.finishedNames()).toEqual(["core"]);
+    expect(demux.timings.filter((t) => t.endedAt !== undefined).map((t) => t.name)).toEqual(["core"]);
     expect(demux.unfinished()?.name).toBe("python");
     expect(demux.tail("python")).toEqual(["[ 50%] Linking"]);
   });

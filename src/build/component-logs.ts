@@ -71,10 +71,6 @@ export class ComponentLogDemux {
     return this.timings.find((t) => t.endedAt === undefined);
   }
 
-  finishedNames(): string[] {
-    return this.timings.filter((t) => t.endedAt !== undefined).map((t) => t.name);
-  }
-
   tail(name: string): string[] {
     return [...(this.tails.get(name) ?? [])];
   }

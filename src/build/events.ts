@@ -3,17 +3,18 @@
  * events into a listr2 task list, plain lines, NDJSON or a report. Nothing in the core prints.
  */
 
-export const PHASES = ["source", "plan", "base-image", "buildbase", "builder", "collect", "final-image", "tag", "checks"] as const;
-export const BUILD_PHASES: Phase[] = ["source", "plan", "base-image", "buildbase", "builder", "collect", "final-image", "tag"];
+export const PHASES = ["source", "plan", "restore", "base-image", "buildbase", "builder", "collect", "final-image", "tag", "checks"] as const;
+export const BUILD_PHASES: Phase[] = ["source", "plan", "restore", "base-image", "buildbase", "builder", "collect", "final-image", "tag"];
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_TITLES: Record<Phase, string> = {
   source: "Source checkout",
   plan: "build.py --dryrun and plan",
+  restore: "Restore cached components",
   "base-image": "Base image from recipe",
   buildbase: "Build image (buildbase)",
   builder: "Compile components",
-  collect: "Collect install tree",
+  collect: "Collect install tree and cache it",
   "final-image": "Final image",
   tag: "Tag",
   checks: "Checks",

@@ -2,16 +2,20 @@ import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { rewriteCmakeBuild } from "../buildpy/rewrite.js";
+import { LocalCache } from "../cache/store.js";
 import { removeContainer } from "../docker/container.js";
 import { copyOutOfContainer } from "../docker/copy-out.js";
 import { tagImage, untagImage } from "../docker/image.js";
 import { BuildError, InterruptedError } from "../errors.js";
-import type { BuildSettings } from "./settings.js";
+import { planCache, type CacheDecision } from "./cache-plan.js";
 import { BUILD_PHASES, type Emit } from "./events.js";
 import { skippedPhase, timedPhase } from "./phase.js";
 import { createPlan, type Plan, type PlannedComponent } from "./plan.js";
 import { openRunDir, type RunDir } from "./run-dir.js";
-import { runBuilder } from "./steps/builder.js";
+import type { BuildSettings } from "./settings.js";
+import { runBuilder, type BuilderOutcome } from "./steps/builder.js";
+import { restoreHits, storeBuilt } from "./steps/cache-steps.js";
+import { builderLabels, removeStaleBuilders } from "./steps/stale-builders.js";
 import { buildImageWithLog } from "./steps/image-phase.js";
 import { buildRecipeImages } from "./steps/recipe-images.js";
 
@@ -25,6 +29,7 @@ export interface BuildOutcome {
   image: { tag: string; id: string };
   plan: Plan;
   built: string[];
+  cached: string[];
   workDir: string;
 }
 
@@ -38,7 +43,10 @@ export function runNames(runId: string) {
   };
 }
 
-/** The build strategy: plan, build what is needed in Docker, assemble and tag the final image. */
+/**
+ * The build strategy: plan, restore what the cache has, compile the rest in a builder
+ * container, cache what was compiled, assemble and tag the final image.
+ */
 export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const { settings, emit, signal } = input;
   const started = performance.now();
@@ -46,6 +54,8 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
   const runDir = await openRunDir(settings.workDir);
   const cleanup: Array<() => Promise<void>> = [];
+  await removeStaleBuilders(emit, signal);
+  const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
   try {
     const plan = await createPlan({
       preset: settings.preset,
@@ -65,43 +75,69 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       signal,
       emit,
     });
-    const toBuild = plan.components.filter((c) => c.action === "build");
+    const installRoot = path.join(runDir.buildDir, "install");
+    const candidates = plan.components.filter((c) => c.action === "build");
+
+    let decisions = new Map<string, CacheDecision>();
+    const cached = new Set<string>();
+    if (!cache) {
+      skippedPhase(emit, "restore", "--no-cache");
+    } else if (settings.ciImage) {
+      // The CI section copies from other components' build dirs, which a restore does not recreate.
+      skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
+      decisions = await planCache(plan, cache, { offline: settings.offline, signal });
+    } else {
+      await timedPhase(emit, "restore", async () => {
+        decisions = await planCache(plan, cache, { offline: settings.offline, signal });
+        for (const name of await restoreHits({ decisions, cache, installRoot, emit })) cached.add(name);
+      });
+    }
+    const toBuild = candidates.filter((c) => !cached.has(c.name));
     emit({
       type: "plan",
       source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
       buildpyCommand: plan.buildpy.command,
-      components: plan.components.map((c) => ({ name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action: c.action, ...(c.reason ? { reason: c.reason } : {}) })),
+      components: plan.components.map((c) => {
+        const decision = decisions.get(c.name);
+        const action = cached.has(c.name) ? "cached" : c.action;
+        const reason = c.reason ?? (decision && !cached.has(c.name) ? `cache miss: ${decision.reason}` : undefined);
+        return { name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action, ...(reason ? { reason } : {}) };
+      }),
     });
 
     if (toBuild.length === 0) {
-      for (const phase of ["base-image", "buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "nothing to compile");
+      for (const phase of ["base-image", "buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "every component came from the cache");
     } else {
-      await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
+      const outcome = await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
+      const builderFailed = Boolean(outcome.failed) || outcome.exitCode !== 0;
+      const collect = timedPhase(emit, "collect", async () => {
+        const finished = new Set(outcome.finished.map((f) => f.name));
+        const found = await copyOutOfContainer(names.builder, "/tmp/tritonbuild/install", runDir.buildDir, { signal });
+        if (settings.ciImage && !builderFailed) await copyOutOfContainer(names.builder, "/tmp/tritonbuild/ci", runDir.buildDir, { signal });
+        if (cache && found) {
+          await storeBuilt({ components: toBuild.filter((c) => finished.has(c.name)), outcome, decisions, cache, installRoot, emit });
+        }
+        if (!found && !builderFailed) throw new BuildError("the builder finished but left no /tmp/tritonbuild/install", { component: "collect" });
+        emit({ type: "phase-output", phase: "collect", line: `${finished.size} compiled component(s) collected into ${installRoot}` });
+      });
+      if (!builderFailed) await collect;
+      else {
+        // The builder's failure is what the user must see; collecting what finished is a bonus.
+        await collect.catch((error: unknown) => emit({ type: "warning", message: `could not collect finished components: ${String((error as Error)?.message ?? error)}` }));
+        throw builderFailure(outcome, runDir);
+      }
     }
 
-    const imageId = await timedPhase(emit, "final-image", async () => {
-      cleanup.push(() => untagImage(names.final));
-      const id = await buildImageWithLog(
-        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile"), tag: names.final, pull: settings.pull },
-        { phase: "final-image", logPath: path.join(runDir.logs, "final-image.log"), what: "building the final image", signal, emit },
-      );
-      if (settings.ciImage) {
-        cleanup.push(() => untagImage(names.cibase));
-        await buildImageWithLog(
-          { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.cibase"), tag: names.cibase, pull: settings.pull },
-          { phase: "final-image", logPath: path.join(runDir.logs, "cibase-image.log"), what: "building the CI base image", signal, emit },
-        );
-      }
-      return id;
-    });
+    const imageId = await buildFinalImages(settings, plan, runDir, names, emit, signal, cleanup);
     await timedPhase(emit, "tag", async () => {
       await tagImage(names.final, settings.tag, { signal });
       emit({ type: "phase-output", phase: "tag", line: settings.tag });
       if (settings.ciImage) await tagImage(names.cibase, `${settings.tag}-cibase`, { signal });
     });
+    if (cache) await cache.recordRun({ preset: settings.preset.name, hits: cached.size, misses: toBuild.length }).catch(() => undefined);
     emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
     if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
-    return { image: { tag: settings.tag, id: imageId }, plan, built: toBuild.map((c) => c.name), workDir: runDir.root };
+    return { image: { tag: settings.tag, id: imageId }, plan, built: toBuild.map((c) => c.name), cached: [...cached], workDir: runDir.root };
   } catch (error) {
     const interrupted = signal.aborted || error instanceof InterruptedError;
     emit({
@@ -113,7 +149,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     });
     throw interrupted && !(error instanceof InterruptedError) ? new InterruptedError() : error;
   } finally {
-    // Cleanup runs even after Ctrl-C, so it must not use the aborted signal.
+    // Clean-up runs even after Ctrl-C, so it must not use the aborted signal.
     for (const step of cleanup.reverse()) {
       await step().catch((error: unknown) => emit({ type: "warning", message: `clean-up: ${String((error as Error)?.message ?? error)}` }));
     }
@@ -132,7 +168,8 @@ interface CompileContext {
   cleanup: Array<() => Promise<void>>;
 }
 
-async function compileComponents(context: CompileContext): Promise<void> {
+/** Base image recipe, buildbase image and the builder container; returns how the builder ended. */
+async function compileComponents(context: CompileContext): Promise<BuilderOutcome> {
   const { settings, plan, toBuild, runDir, names, emit, signal, cleanup } = context;
   if (plan.images.recipes.length) {
     await timedPhase(emit, "base-image", () =>
@@ -159,10 +196,15 @@ async function compileComponents(context: CompileContext): Promise<void> {
   });
 
   const nonce = randomBytes(8).toString("hex");
-  const outcome = await timedPhase(emit, "builder", async () => {
+  return timedPhase(emit, "builder", async () => {
     cleanup.push(() => removeContainer(names.builder));
-    const script = rewriteCmakeBuild(plan.cmakeBuild, { build: new Set(toBuild.map((c) => c.name)), nonce });
-    const result = await runBuilder({
+    const byName = new Map(toBuild.map((c) => [c.name, c]));
+    const script = rewriteCmakeBuild(plan.cmakeBuild, {
+      build: new Set(byName.keys()),
+      nonce,
+      transformSection: (section) => byName.get(section.name)?.lines ?? section.lines,
+    });
+    const outcome = await runBuilder({
       containerName: names.builder,
       image: names.buildbase,
       script,
@@ -170,30 +212,50 @@ async function compileComponents(context: CompileContext): Promise<void> {
       nonce,
       tty: settings.interactive,
       logDir: runDir.logs,
-      labels: { "triton-build.run": settings.runId },
+      labels: builderLabels(settings.runId),
       signal,
       emit,
     });
-    if (result.exitCode !== 0 || result.failed) {
-      const failed = result.failed;
-      throw new BuildError(
-        failed ? `component '${failed.name}' failed (builder exit code ${result.exitCode})` : `the builder container exited with code ${result.exitCode}`,
-        {
-          component: failed?.name ?? "builder",
-          logPath: failed?.logPath ?? path.join(runDir.logs, "builder.log"),
-          logTail: failed?.tail ?? result.builderLogTail,
-          hint: "fix the cause shown in the log; components that finished are kept, so the next run resumes after them",
-        },
+    return outcome;
+  }, (outcome) => (outcome.failed || outcome.exitCode !== 0 ? builderFailure(outcome, runDir).message : undefined));
+}
+
+function builderFailure(outcome: BuilderOutcome, runDir: RunDir): BuildError {
+  const failed = outcome.failed;
+  return new BuildError(
+    failed ? `component '${failed.name}' failed (builder exit code ${outcome.exitCode})` : `the builder container exited with code ${outcome.exitCode}`,
+    {
+      component: failed?.name ?? "builder",
+      logPath: failed?.logPath ?? path.join(runDir.logs, "builder.log"),
+      logTail: failed?.tail ?? outcome.builderLogTail,
+      hint: "fix the cause shown in the log; components that finished were cached, so the next run resumes after them",
+    },
+  );
+}
+
+async function buildFinalImages(
+  settings: BuildSettings,
+  plan: Plan,
+  runDir: RunDir,
+  names: ReturnType<typeof runNames>,
+  emit: Emit,
+  signal: AbortSignal,
+  cleanup: Array<() => Promise<void>>,
+): Promise<string> {
+  return timedPhase(emit, "final-image", async () => {
+    cleanup.push(() => untagImage(names.final));
+    const id = await buildImageWithLog(
+      { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile"), tag: names.final, pull: settings.pull },
+      { phase: "final-image", logPath: path.join(runDir.logs, "final-image.log"), what: "building the final image", signal, emit },
+    );
+    if (settings.ciImage) {
+      cleanup.push(() => untagImage(names.cibase));
+      await buildImageWithLog(
+        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.cibase"), tag: names.cibase, pull: settings.pull },
+        { phase: "final-image", logPath: path.join(runDir.logs, "cibase-image.log"), what: "building the CI base image", signal, emit },
       );
     }
-    return result;
-  });
-
-  await timedPhase(emit, "collect", async () => {
-    const found = await copyOutOfContainer(names.builder, "/tmp/tritonbuild/install", runDir.buildDir, { signal });
-    if (!found) throw new BuildError("the builder finished but left no /tmp/tritonbuild/install", { component: "collect" });
-    if (settings.ciImage) await copyOutOfContainer(names.builder, "/tmp/tritonbuild/ci", runDir.buildDir, { signal });
-    emit({ type: "phase-output", phase: "collect", line: `${outcome.finished.length} component(s) collected into ${path.join(runDir.buildDir, "install")}` });
+    return id;
   });
 }
 

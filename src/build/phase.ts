@@ -1,12 +1,17 @@
 import { PHASE_TITLES, type Emit, type Phase } from "./events.js";
 
-/** Runs one phase, emitting its start and its end (status and duration) around it. */
-export async function timedPhase<T>(emit: Emit, phase: Phase, fn: () => Promise<T>, title?: string): Promise<T> {
+/**
+ * Runs one phase, emitting its start and its end (status and duration) around it. `failedWhen`
+ * marks a phase failed by its result, for a phase whose failure must not stop what follows it
+ * (the builder: finished components are still collected).
+ */
+export async function timedPhase<T>(emit: Emit, phase: Phase, fn: () => Promise<T>, failedWhen?: (result: T) => string | undefined): Promise<T> {
   const started = performance.now();
-  emit({ type: "phase-start", phase, title: title ?? PHASE_TITLES[phase] });
+  emit({ type: "phase-start", phase, title: PHASE_TITLES[phase] });
   try {
     const result = await fn();
-    emit({ type: "phase-end", phase, status: "ok", durationMs: performance.now() - started });
+    const failure = failedWhen?.(result);
+    emit({ type: "phase-end", phase, status: failure ? "failed" : "ok", durationMs: performance.now() - started, ...(failure ? { detail: failure } : {}) });
     return result;
   } catch (error) {
     emit({ type: "phase-end", phase, status: "failed", durationMs: performance.now() - started, detail: String((error as Error)?.message ?? error) });

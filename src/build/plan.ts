@@ -30,6 +30,8 @@ export interface PlannedComponent {
   tag?: string;
   repoUrl?: string;
   section: CmakeSection;
+  /** The section's lines as they will run (after any rewrite of their commands). */
+  lines: string[];
   /** build: compile it; skip: not part of this run (the CI section without --ci-image). */
   action: "build" | "skip";
   reason?: string;
@@ -43,6 +45,7 @@ export interface Plan {
   buildpy: { argv: string[]; command: string; log: string };
   images: { refs: Record<string, string>; recipes: RecipeImage[] };
   cmakeBuild: CmakeBuildScript;
+  buildbaseDockerfile: string;
   dockerSteps: DockerBuildStep[];
   components: PlannedComponent[];
   warnings: string[];
@@ -71,7 +74,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
     const scripts = await runBuildpyDryrun(python.executable, input.checkoutDir, argv, { signal });
     const cmakeBuild = parseCmakeBuild(scripts.cmakeBuild);
     const components = cmakeBuild.sections.map((section): PlannedComponent => {
-      const base = { name: section.name, kind: section.kind, section, ...pick(section, "tag", "repoUrl") };
+      const base = { name: section.name, kind: section.kind, section, lines: section.lines, ...pick(section, "tag", "repoUrl") };
       if (section.kind === "ci" && !input.ciImage) return { ...base, action: "skip", reason: "CI artifacts are built only with --ci-image" };
       return { ...base, action: "build" };
     });
@@ -83,6 +86,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
       buildpy: { argv, command: shellQuote([python.executable, "build.py", ...argv]), log: scripts.log },
       images: { refs: images.refs, recipes: images.recipes },
       cmakeBuild,
+      buildbaseDockerfile: scripts.buildbaseDockerfile,
       dockerSteps: parseDockerBuild(scripts.dockerBuild),
       components,
       warnings: images.warnings,

@@ -48,6 +48,7 @@ export async function checkPython(python: string, options: RunOptions = {}): Pro
 export interface GeneratedScripts {
   cmakeBuild: string;
   dockerBuild: string;
+  buildbaseDockerfile: string;
   buildDir: string;
   /** build.py's own log lines (it logs to stderr). */
   log: string;
@@ -87,11 +88,11 @@ export async function runBuildpyDryrun(
   }
   const read = (name: string) => readFile(path.join(buildDir, name), "utf8");
   try {
-    const [cmakeBuild, dockerBuild] = await Promise.all([read("cmake_build"), read("docker_build")]);
-    return { cmakeBuild, dockerBuild, buildDir, log: result.stderr };
+    const [cmakeBuild, dockerBuild, buildbaseDockerfile] = await Promise.all([read("cmake_build"), read("docker_build"), read("Dockerfile.buildbase")]);
+    return { cmakeBuild, dockerBuild, buildbaseDockerfile, buildDir, log: result.stderr };
   } catch (error) {
     throw new UsageError(
-      `build.py --dryrun did not write build/cmake_build and build/docker_build: ${String(error)}`,
+      `build.py --dryrun did not write build/cmake_build, build/docker_build and build/Dockerfile.buildbase: ${String(error)}`,
       "a container build is needed; do not pass --no-container-build through --buildpy-arg",
     );
   }

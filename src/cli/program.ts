@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode, UsageError } from "../errors.js";
 import { buildCommand } from "./commands/build.js";
+import { cacheCommand } from "./commands/cache.js";
 import { configCommand } from "./commands/config.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { planCommand } from "./commands/plan.js";
@@ -31,6 +32,7 @@ Exit codes: 0 success, 1 build failed, 2 usage or preset error, 3 environment pr
   program.addCommand(buildCommand(output), { isDefault: true });
   program.addCommand(planCommand(output));
   program.addCommand(presetsCommand(output));
+  program.addCommand(cacheCommand(output));
   program.addCommand(doctorCommand(output));
   program.addCommand(configCommand(output));
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });

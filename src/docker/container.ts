@@ -41,6 +41,18 @@ export async function removeContainer(container: string, options: DockerOptions 
   }
 }
 
+/** Containers with a label, with that label's and other labels' values. */
+export async function listLabelledContainers(label: string, options: DockerOptions = {}): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+  const result = await dockerOk(["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}\t{{json .Labels}}"], options);
+  return result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [name = "", labels = ""] = line.split("\t");
+      return { name, labels: Object.fromEntries(labels.replace(/^"|"$/g, "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string])) };
+    });
+}
+
 /** Names of containers (running or not) whose name matches the filter. */
 export async function listContainers(nameFilter: string, options: DockerOptions = {}): Promise<string[]> {
   const result = await dockerOk(["ps", "-a", "--filter", `name=${nameFilter}`, "--format", "{{.Names}}"], options);

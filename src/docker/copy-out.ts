@@ -8,17 +8,18 @@ import { dockerBinary, type DockerOptions } from "./cli.js";
  */
 export async function copyOutOfContainer(container: string, containerPath: string, destDir: string, options: DockerOptions = {}): Promise<boolean> {
   await mkdir(destDir, { recursive: true });
+  // stdout is the tar stream: it must flow to tar, never be buffered here (it can be GBs).
   const copy = execa(dockerBinary(), ["cp", `${container}:${containerPath}`, "-"], {
     cancelSignal: options.signal,
     reject: false,
     stdin: "ignore",
-    encoding: "buffer",
+    buffer: { stdout: false, stderr: true },
     ...(options.env ? { env: options.env } : {}),
   });
   const result = await copy.pipe("tar", ["-x", "--no-same-owner", "-C", destDir], { reject: false, cancelSignal: options.signal });
   const source = await copy;
   if (source.isCanceled || result.isCanceled) throw options.signal?.reason ?? new Error("copy cancelled");
-  const copyError = Buffer.from(source.stderr ?? "").toString();
+  const copyError = String(source.stderr ?? "");
   if (source.exitCode !== 0) {
     if (/Could not find the file|No such container:path/i.test(copyError)) return false;
     throw new Error(`docker cp ${container}:${containerPath} failed: ${copyError.trim() || source.exitCode}`);

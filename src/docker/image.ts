@@ -39,3 +39,12 @@ export async function pullImage(ref: string, options: DockerOptions = {}): Promi
 export async function pushImage(ref: string, options: DockerOptions = {}): Promise<void> {
   await dockerOk(["push", ref], options);
 }
+
+/** The registry's digest of an image, without pulling it (`docker manifest inspect`); undefined if unknown. */
+export async function remoteDigest(ref: string, options: DockerOptions = {}): Promise<string | undefined> {
+  const result = await docker(["manifest", "inspect", "--verbose", ref], { ...options, timeoutMs: options.timeoutMs ?? 60_000 });
+  if (result.exitCode !== 0) return undefined;
+  const data = JSON.parse(result.stdout) as { Descriptor?: { digest?: string } } | Array<{ Descriptor?: { digest?: string } }>;
+  const first = Array.isArray(data) ? data[0] : data;
+  return first?.Descriptor?.digest;
+}

@@ -5,6 +5,9 @@ export interface DaemonInfo {
   serverVersion: string;
   rootDir: string;
   storageDriver: string;
+  /** e.g. linux / x86_64: the platform images are built for. */
+  os: string;
+  arch: string;
 }
 
 /** `docker info`: the daemon's version and data root, or an EnvironmentError saying how to fix it. */
@@ -19,9 +22,22 @@ export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInf
         : "run `docker info` to see what is wrong",
     );
   }
-  const info = JSON.parse(result.stdout) as { ServerVersion?: string; DockerRootDir?: string; Driver?: string; ServerErrors?: string[] };
+  const info = JSON.parse(result.stdout) as {
+    ServerVersion?: string;
+    DockerRootDir?: string;
+    Driver?: string;
+    ServerErrors?: string[];
+    OSType?: string;
+    Architecture?: string;
+  };
   if (!info.ServerVersion) {
     throw new EnvironmentError(`the Docker daemon is not reachable: ${(info.ServerErrors ?? []).join("; ") || "no server version"}`, "start the Docker daemon");
   }
-  return { serverVersion: info.ServerVersion, rootDir: info.DockerRootDir ?? "/var/lib/docker", storageDriver: info.Driver ?? "unknown" };
+  return {
+    serverVersion: info.ServerVersion,
+    rootDir: info.DockerRootDir ?? "/var/lib/docker",
+    storageDriver: info.Driver ?? "unknown",
+    os: info.OSType ?? "linux",
+    arch: info.Architecture ?? "unknown",
+  };
 }

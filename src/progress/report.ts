@@ -45,13 +45,18 @@ export class ReportCollector {
       case "plan":
         r.source = event.source;
         if (event.buildpyCommand) r.buildpyCommand = event.buildpyCommand;
-        r.components = event.components.map((c) => ({
-          name: c.name,
-          kind: c.kind,
-          ...(c.tag ? { tag: c.tag } : {}),
-          status: c.action === "skip" ? "skipped" : "not-run",
-          ...(c.reason ? { reason: c.reason } : {}),
-        }));
+        // Restores happen before the plan event: keep what they recorded.
+        r.components = event.components.map((c) => {
+          const known = r.components.find((k) => k.name === c.name);
+          return {
+            ...known,
+            name: c.name,
+            kind: c.kind,
+            ...(c.tag ? { tag: c.tag } : {}),
+            status: known?.status ?? (c.action === "skip" ? "skipped" : "not-run"),
+            ...(c.reason ? { reason: c.reason } : {}),
+          };
+        });
         break;
       case "phase-end":
         r.phases.push({ phase: event.phase, status: event.status, durationMs: Math.round(event.durationMs), ...(event.detail ? { detail: event.detail } : {}) });

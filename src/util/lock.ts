@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isProcessAlive } from "./process.js";
 
 /**
  * Inter-process locks as directories (`mkdir` is atomic): `<target>.lock/owner.json` names the
@@ -88,7 +89,7 @@ async function isStale(dir: string): Promise<boolean> {
   const age = Date.now() - info.mtimeMs;
   const owner = await readOwner(dir);
   if (!owner) return age > STALE_MS / 10; // mkdir done but owner.json not yet written: give it a moment
-  if (owner.host === os.hostname() && !isAlive(owner.pid)) return true;
+  if (owner.host === os.hostname() && !isProcessAlive(owner.pid)) return true;
   return age > STALE_MS;
 }
 
@@ -97,14 +98,5 @@ async function readOwner(dir: string): Promise<Owner | undefined> {
     return JSON.parse(await readFile(path.join(dir, "owner.json"), "utf8")) as Owner;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -91,7 +91,7 @@ describe("plan --json against the fixture server repo", () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain(`r24.05 -> ${server.commit}`);
     expect(result.stdout).toContain("python3 build.py --no-container-interactive --enable-gpu");
-    expect(result.stdout).toMatch(/vllm\s+backend\s+r24\.05\s+build/);
+    expect(result.stdout).toMatch(/vllm\s+backend\s+r24\.05\s+miss\s+\S+\s+build \(/);
   });
 
   it("a second plan works from the mirror with --offline", async () => {

@@ -21,7 +21,7 @@ export interface BuilderInput {
 export interface BuilderOutcome {
   exitCode: number;
   /** Components whose end marker arrived: complete, even if a later one failed. */
-  finished: string[];
+  finished: Array<{ name: string; durationMs: number }>;
   /** The component that began and never ended. */
   failed?: { name: string; logPath: string; tail: string[] };
   builderLogTail: string[];
@@ -60,7 +60,8 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
     await demux.close();
   }
   const unfinished = demux.unfinished();
-  const outcome: BuilderOutcome = { exitCode, finished: demux.finishedNames(), builderLogTail: demux.tail("builder") };
+  const finished = demux.timings.flatMap((t) => (t.endedAt === undefined ? [] : [{ name: t.name, durationMs: t.endedAt - t.startedAt }]));
+  const outcome: BuilderOutcome = { exitCode, finished, builderLogTail: demux.tail("builder") };
   if (unfinished) {
     const logPath = demux.logPath(unfinished.name);
     const durationMs = Date.now() - unfinished.startedAt;

@@ -2,7 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
+import { planCache, type CacheDecision } from "../../build/cache-plan.js";
 import { createPlan, type Plan } from "../../build/plan.js";
+import { LocalCache } from "../../cache/store.js";
 import type { BuildEvent } from "../../build/events.js";
 import { addPlanOptions } from "../common-options.js";
 import type { CommonSettings } from "../../build/settings.js";
@@ -35,7 +37,10 @@ export function planCommand(output: Output): Command {
           ciImage: settings.ciImage,
           emit: (event) => reportPlanEvent(event, settings, output),
         });
-        output.out(settings.json ? JSON.stringify(planJson(plan), null, 2) : planText(plan));
+        const decisions = settings.noCache
+          ? new Map<string, CacheDecision>()
+          : await planCache(plan, new LocalCache(settings.cacheDir), { offline: settings.offline });
+        output.out(settings.json ? JSON.stringify(planJson(plan, decisions), null, 2) : planText(plan, decisions));
       } finally {
         if (!given) await rm(workDir, { recursive: true, force: true });
       }
@@ -58,7 +63,7 @@ function reportPlanEvent(event: BuildEvent, settings: CommonSettings, output: Ou
   else if (settings.verbose && event.type === "phase-output") output.err(event.line);
 }
 
-export function planJson(plan: Plan) {
+export function planJson(plan: Plan, decisions: Map<string, CacheDecision>) {
   return {
     preset: plan.preset.name,
     presetFiles: plan.preset.files,
@@ -70,20 +75,24 @@ export function planJson(plan: Plan) {
       refs: plan.images.refs,
       recipes: plan.images.recipes.map((r) => ({ name: r.name, tag: r.tag, repo: r.recipe.repo, ref: r.recipe.ref, commit: r.commit ?? null, dockerfile: r.recipe.dockerfile })),
     },
-    components: plan.components.map((c) => ({
-      name: c.name,
-      kind: c.kind,
-      tag: c.tag ?? null,
-      repo: c.repoUrl ?? null,
-      action: c.action,
-      ...(c.reason ? { reason: c.reason } : {}),
-    })),
+    components: plan.components.map((c) => {
+      const decision = decisions.get(c.name);
+      return {
+        name: c.name,
+        kind: c.kind,
+        tag: c.tag ?? null,
+        repo: c.repoUrl ?? null,
+        action: decision?.hit ? "cached" : c.action,
+        ...(decision ? { cache: decision.hit ? "hit" : "miss", key: decision.key ?? null } : {}),
+        ...(c.reason || decision ? { reason: c.reason ?? decision?.reason } : {}),
+      };
+    }),
     dockerSteps: plan.dockerSteps.map((s) => ({ kind: s.kind, command: s.command })),
     warnings: plan.warnings,
   };
 }
 
-export function planText(plan: Plan): string {
+export function planText(plan: Plan, decisions: Map<string, CacheDecision>): string {
   const lines = [
     `Preset     ${plan.preset.name} (${plan.preset.files[0]})`,
     `Release    ${plan.preset.release.release} (Triton ${plan.preset.release.tritonVersion})`,
@@ -100,8 +109,14 @@ export function planText(plan: Plan): string {
     }
   }
   lines.push("", "Components (sections of build/cmake_build):");
-  const rows = [["NAME", "KIND", "TAG", "ACTION"]];
-  for (const c of plan.components) rows.push([c.name, c.kind, c.tag ?? "-", c.reason ? `${c.action} (${c.reason})` : c.action]);
+  const rows = [["NAME", "KIND", "TAG", "CACHE", "KEY", "ACTION"]];
+  for (const c of plan.components) {
+    const decision = decisions.get(c.name);
+    const cache = decision ? (decision.hit ? "hit" : "miss") : "-";
+    const action = decision?.hit ? "restore" : c.action;
+    const why = c.reason ?? (decision && !decision.hit ? decision.reason : undefined);
+    rows.push([c.name, c.kind, c.tag ?? "-", cache, decision?.key?.slice(0, 12) ?? "-", why ? `${action} (${why})` : action]);
+  }
   lines.push(table(rows));
   return lines.join("\n");
 }

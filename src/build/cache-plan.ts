@@ -1,0 +1,57 @@
+import { componentKeyInputs, createKeyContext } from "../cache/inputs.js";
+import { cacheKey, diffInputs, unresolvedReason, type KeyInputs } from "../cache/key.js";
+import type { Manifest } from "../cache/manifest.js";
+import type { LocalCache } from "../cache/store.js";
+import type { Plan, PlannedComponent } from "./plan.js";
+
+/** Hit or miss of one component, with its key and, for a miss, why. */
+export interface CacheDecision {
+  name: string;
+  hit: boolean;
+  /** Undefined when the inputs could not all be resolved: such a component is never stored. */
+  key?: string;
+  inputs?: KeyInputs;
+  reason: string;
+  manifest?: Manifest;
+}
+
+export interface CachePlanOptions {
+  offline: boolean;
+  /** Settings that reach sections (e.g. cudaArch), named in key inputs for `explain`. */
+  settings?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** Keys for every component the plan builds, and what the local cache has for each. */
+export async function planCache(plan: Plan, cache: LocalCache, options: CachePlanOptions): Promise<Map<string, CacheDecision>> {
+  const context = await createKeyContext({
+    server: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
+    buildbaseDockerfile: plan.buildbaseDockerfile,
+    recipeTags: plan.images.recipes.map((r) => r.tag),
+    offline: options.offline,
+    ...(options.settings ? { settings: options.settings } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const buildable = plan.components.filter((c) => c.action === "build" && c.kind !== "ci");
+  const decisions = await Promise.all(buildable.map((component) => decide(component, context, cache)));
+  return new Map(decisions.map((d) => [d.name, d]));
+}
+
+async function decide(component: PlannedComponent, context: Awaited<ReturnType<typeof createKeyContext>>, cache: LocalCache): Promise<CacheDecision> {
+  const inputs = await componentKeyInputs(component.section, context, component.lines);
+  const unresolved = unresolvedReason(inputs);
+  if (unresolved) return { name: component.name, hit: false, inputs, reason: unresolved };
+  const key = cacheKey(inputs);
+  const manifest = await cache.get(key);
+  if (manifest) return { name: component.name, hit: true, key, inputs, reason: "entry found", manifest };
+  const newest = await cache.newestFor(component.name);
+  if (!newest) return { name: component.name, hit: false, key, inputs, reason: "no entry" };
+  const differences = diffInputs(inputs, newest.inputs);
+  return {
+    name: component.name,
+    hit: false,
+    key,
+    inputs,
+    reason: `differs from the newest entry ${newest.key.slice(0, 12)}: ${differences.join("; ") || "key inputs changed"}`,
+  };
+}

@@ -1,0 +1,67 @@
+import type { LocalCache } from "../../cache/store.js";
+import { CacheIntegrityError } from "../../errors.js";
+import type { CacheDecision } from "../cache-plan.js";
+import type { Emit } from "../events.js";
+import type { PlannedComponent } from "../plan.js";
+import type { BuilderOutcome } from "./builder.js";
+
+/**
+ * Restores every hit into the install tree. A bad entry is evicted and reported, and its
+ * component is built instead; the cache never fails a build. Returns the names restored.
+ */
+export async function restoreHits(input: { decisions: Map<string, CacheDecision>; cache: LocalCache; installRoot: string; emit: Emit }): Promise<string[]> {
+  const restored: string[] = [];
+  for (const decision of input.decisions.values()) {
+    if (!decision.hit || !decision.key) continue;
+    try {
+      const result = await input.cache.restore(decision.key, input.installRoot);
+      restored.push(decision.name);
+      input.emit({
+        type: "component-cached",
+        name: decision.name,
+        restoreMs: result.ms,
+        ...(result.manifest.buildDurationMs !== undefined ? { savedMs: result.manifest.buildDurationMs } : {}),
+        source: "local",
+      });
+    } catch (error) {
+      const problem = error instanceof CacheIntegrityError ? error.message : `restore failed: ${String((error as Error)?.message ?? error)}`;
+      await input.cache.evict(decision.key).catch(() => undefined);
+      decision.hit = false;
+      decision.reason = `entry evicted: ${problem}`;
+      input.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name} is corrupt and was evicted (${problem}); building it instead` });
+    }
+  }
+  return restored;
+}
+
+/** Stores each component that finished compiling; a storage problem is a warning, not a failure. */
+export async function storeBuilt(input: {
+  components: PlannedComponent[];
+  outcome: BuilderOutcome;
+  decisions: Map<string, CacheDecision>;
+  cache: LocalCache;
+  installRoot: string;
+  emit: Emit;
+}): Promise<void> {
+  for (const component of input.components) {
+    const decision = input.decisions.get(component.name);
+    if (!decision?.key || !decision.inputs) {
+      if (decision) input.emit({ type: "info", message: `${component.name} not cached: ${decision.reason}` });
+      continue;
+    }
+    const durationMs = input.outcome.finished.find((f) => f.name === component.name)?.durationMs;
+    try {
+      const result = await input.cache.store({
+        key: decision.key,
+        inputs: decision.inputs,
+        component: { name: component.name, kind: component.kind, ...(component.tag ? { tag: component.tag } : {}) },
+        installRoot: input.installRoot,
+        ...(durationMs !== undefined ? { buildDurationMs: durationMs } : {}),
+      });
+      if (result === "stored") input.emit({ type: "phase-output", phase: "collect", line: `cached ${component.name} as ${decision.key.slice(0, 12)}` });
+      if (result === "empty") input.emit({ type: "warning", component: component.name, message: `${component.name} installed no files; nothing to cache` });
+    } catch (error) {
+      input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });
+    }
+  }
+}

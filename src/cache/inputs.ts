@@ -1,0 +1,127 @@
+import type { CmakeSection } from "../buildpy/cmake-build.js";
+import { inspectImage, remoteDigest } from "../docker/image.js";
+import { daemonInfo } from "../docker/system.js";
+import { lsRemote } from "../source/git.js";
+import { CACHE_FORMAT, normalizeSection, sectionOrganization, sectionSources, sha256, type KeyInputs, type SourceInput } from "./key.js";
+
+/**
+ * The I/O behind cache keys: refs to commits (`git ls-remote` against the organisation build.py
+ * clones from, so mirrors work), the base image to its id, the daemon's platform. Anything that
+ * cannot be resolved is recorded as such, which makes the component a miss, never a wrong hit.
+ */
+
+export interface KeyContext {
+  server: { url: string; ref: string; commit: string };
+  buildbaseDockerfile: string;
+  baseImage: { ref: string; id: string | null; error?: string };
+  platform: { os: string; arch: string };
+  settings: Record<string, string>;
+  resolveRef: (url: string, ref: string) => Promise<SourceInput>;
+}
+
+export interface KeyContextInput {
+  server: { url: string; ref: string; commit: string };
+  buildbaseDockerfile: string;
+  /** Images built from recipes have content-addressed tags: the tag is their identity. */
+  recipeTags: readonly string[];
+  offline: boolean;
+  settings?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export async function createKeyContext(input: KeyContextInput): Promise<KeyContext> {
+  const baseRef = /^ARG BASE_IMAGE=(\S+)/m.exec(input.buildbaseDockerfile)?.[1] ?? "unknown";
+  const [baseImage, platform] = await Promise.all([
+    resolveImageIdentity(baseRef, input.recipeTags, input.offline, input.signal),
+    daemonInfo({ ...(input.signal ? { signal: input.signal } : {}) }).then(
+      (info) => ({ os: info.os, arch: info.arch }),
+      () => ({ os: "unknown", arch: "unknown" }),
+    ),
+  ]);
+  return {
+    server: input.server,
+    buildbaseDockerfile: input.buildbaseDockerfile,
+    baseImage,
+    platform,
+    settings: input.settings ?? {},
+    resolveRef: memoizedResolver(input.offline, input.signal),
+  };
+}
+
+async function resolveImageIdentity(ref: string, recipeTags: readonly string[], offline: boolean, signal?: AbortSignal): Promise<KeyContext["baseImage"]> {
+  if (recipeTags.includes(ref)) return { ref, id: ref };
+  const options = signal ? { signal } : {};
+  try {
+    const local = await inspectImage(ref, options);
+    if (local) return { ref, id: local.id };
+    if (offline) return { ref, id: null, error: "not present locally, and --offline" };
+    const digest = await remoteDigest(ref, options);
+    return digest ? { ref, id: digest } : { ref, id: null, error: "not present locally and its registry did not answer" };
+  } catch (error) {
+    return { ref, id: null, error: String((error as Error)?.message ?? error).split("\n")[0] };
+  }
+}
+
+function memoizedResolver(offline: boolean, signal?: AbortSignal): KeyContext["resolveRef"] {
+  const cache = new Map<string, Promise<SourceInput>>();
+  const limit = concurrencyLimit(8);
+  return (url, ref) => {
+    const id = `${url}\n${ref}`;
+    let pending = cache.get(id);
+    if (!pending) {
+      pending = offline
+        ? Promise.resolve({ url, ref, commit: null, error: "--offline: tags are not resolved" })
+        : limit(async () => {
+            try {
+              const commit = await lsRemote(url, ref, { ...(signal ? { signal } : {}), blockTimeoutMs: 60_000 });
+              return commit ? { url, ref, commit } : { url, ref, commit: null, error: "no such branch or tag" };
+            } catch (error) {
+              if (signal?.aborted) throw error;
+              const message = String((error as Error)?.message ?? error).split("\n").find((l) => /fatal|error/i.test(l)) ?? String(error);
+              return { url, ref, commit: null, error: message.trim() };
+            }
+          });
+      cache.set(id, pending);
+    }
+    return pending;
+  };
+}
+
+/** Key inputs of one section. */
+export async function componentKeyInputs(section: CmakeSection, context: KeyContext, sectionLines: readonly string[] = section.lines): Promise<KeyInputs> {
+  const organization = sectionOrganization(section);
+  const wanted = sectionSources(section, context.server.url, context.server.ref);
+  const sources: Record<string, SourceInput> = {};
+  for (const [role, { url, ref }] of Object.entries(wanted)) {
+    sources[role] = role === "server" ? { url, ref, commit: context.server.commit } : await context.resolveRef(url, ref);
+  }
+  return {
+    format: CACHE_FORMAT,
+    component: { kind: section.kind, name: section.name },
+    section: sha256(normalizeSection(sectionLines, organization)),
+    sources,
+    buildbase: {
+      dockerfile: sha256(context.buildbaseDockerfile),
+      baseImage: context.baseImage.ref,
+      baseImageId: context.baseImage.id,
+      ...(context.baseImage.error ? { error: context.baseImage.error } : {}),
+    },
+    platform: context.platform,
+    settings: context.settings,
+  };
+}
+
+function concurrencyLimit(max: number) {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= max) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}

@@ -1,0 +1,53 @@
+import { lstat, readdir, readlink } from "node:fs/promises";
+import path from "node:path";
+
+/**
+ * Which paths of the merged install tree a component contributes: `backends/<name>`,
+ * `repoagents/<name>`, `caches/<name>`, and for core everything else.
+ */
+
+const COMPONENT_DIRS: Record<string, string> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
+const NOT_CORE = new Set(Object.values(COMPONENT_DIRS));
+
+/** Top-level output paths (relative to the install root) of a component, given what the tree holds. */
+export async function outputRoots(kind: string, name: string, installRoot: string): Promise<string[]> {
+  const dir = COMPONENT_DIRS[kind];
+  if (dir) {
+    const root = `${dir}/${name}`;
+    return (await exists(path.join(installRoot, root))) ? [root] : [];
+  }
+  if (kind !== "core") return [];
+  const entries = await readdir(installRoot).catch(() => [] as string[]);
+  return entries.filter((entry) => !NOT_CORE.has(entry)).sort();
+}
+
+export interface TreeEntry {
+  path: string;
+  type: "file" | "symlink" | "dir";
+  size: number;
+  mode: number;
+  target?: string;
+}
+
+/** Every file, symlink and directory under the given roots, sorted, paths relative to `base`. */
+export async function walkTree(base: string, roots: readonly string[]): Promise<TreeEntry[]> {
+  const entries: TreeEntry[] = [];
+  const visit = async (relative: string): Promise<void> => {
+    const absolute = path.join(base, relative);
+    const info = await lstat(absolute);
+    if (info.isSymbolicLink()) {
+      entries.push({ path: relative, type: "symlink", size: 0, mode: 0o777, target: await readlink(absolute) });
+    } else if (info.isDirectory()) {
+      entries.push({ path: relative, type: "dir", size: 0, mode: info.mode & 0o7777 });
+      for (const child of (await readdir(absolute)).sort()) await visit(path.posix.join(relative, child));
+    } else if (info.isFile()) {
+      entries.push({ path: relative, type: "file", size: info.size, mode: info.mode & 0o7777 });
+    }
+  };
+  for (const root of roots) await visit(root);
+  return entries;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(() => true, () => false);
+}

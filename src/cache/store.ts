@@ -1,0 +1,298 @@
+import { randomBytes } from "node:crypto";
+import { appendFile, chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { CacheIntegrityError } from "../errors.js";
+import { withLock } from "../util/lock.js";
+import { copyWithHash, hashFile } from "./hash-copy.js";
+import type { KeyInputs } from "./key.js";
+import { isSafeRelativePath, readManifest, type Manifest } from "./manifest.js";
+import { outputRoots, walkTree } from "./outputs.js";
+import { isProcessAlive } from "../util/process.js";
+
+/**
+ * The local component cache, content-addressed under `<cache-dir>/components/v1/`:
+ *   entries/<k2>/<key>/{manifest.json, files/..., last-used}   committed entries
+ *   tmp/<key>.<pid>.<random>/                                   entries being written
+ *   locks/<key>.lock                                            one writer per key
+ * An entry is written under tmp/, verified, and renamed into entries/ last, so a reader never
+ * sees half of one, and a writer killed with -9 leaves only tmp/ garbage that `prune` removes.
+ * Every file's sha256 is checked again on restore; a bad entry is evicted, never used.
+ */
+
+export const CACHE_LAYOUT_VERSION = "v1";
+
+export interface EntryInfo {
+  manifest: Manifest;
+  dir: string;
+  lastUsed: Date;
+}
+
+export interface StoreRequest {
+  key: string;
+  inputs: KeyInputs;
+  component: { name: string; kind: string; tag?: string };
+  installRoot: string;
+  buildDurationMs?: number;
+  sign?: (manifest: Manifest) => string;
+}
+
+export interface RestoreResult {
+  files: number;
+  bytes: number;
+  ms: number;
+  manifest: Manifest;
+}
+
+export class LocalCache {
+  readonly root: string;
+
+  constructor(cacheDir: string) {
+    this.root = path.join(cacheDir, "components", CACHE_LAYOUT_VERSION);
+  }
+
+  entryDir(key: string): string {
+    return path.join(this.root, "entries", key.slice(0, 2), key);
+  }
+
+  /** The committed entry's manifest, or undefined (no entry, or one whose manifest is unreadable). */
+  async get(key: string): Promise<Manifest | undefined> {
+    const manifest = await readManifest(path.join(this.entryDir(key), "manifest.json"));
+    return manifest?.key === key ? manifest : undefined;
+  }
+
+  async list(): Promise<EntryInfo[]> {
+    const entries: EntryInfo[] = [];
+    const base = path.join(this.root, "entries");
+    for (const prefix of await readdir(base).catch(() => [] as string[])) {
+      for (const key of await readdir(path.join(base, prefix)).catch(() => [] as string[])) {
+        const dir = path.join(base, prefix, key);
+        const manifest = await readManifest(path.join(dir, "manifest.json"));
+        if (!manifest) continue;
+        const used = await stat(path.join(dir, "last-used")).then((s) => s.mtime, () => new Date(manifest.createdAt));
+        entries.push({ manifest, dir, lastUsed: used });
+      }
+    }
+    return entries;
+  }
+
+  /** The most recently created entry of a component, for explaining a miss. */
+  async newestFor(name: string): Promise<Manifest | undefined> {
+    const entries = (await this.list()).filter((e) => e.manifest.component.name === name);
+    entries.sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt));
+    return entries[0]?.manifest;
+  }
+
+  /** Copies a built component's outputs out of the install tree into a new entry. */
+  async store(request: StoreRequest): Promise<"stored" | "exists" | "empty"> {
+    if (await this.get(request.key)) return "exists";
+    return withLock(path.join(this.root, "locks", request.key), async () => {
+      if (await this.get(request.key)) return "exists";
+      const roots = await outputRoots(request.component.kind, request.component.name, request.installRoot);
+      if (roots.length === 0) return "empty";
+      const tmp = path.join(this.root, "tmp", `${request.key}.${process.pid}.${randomBytes(4).toString("hex")}`);
+      try {
+        const manifest = await this.writeFiles(tmp, request, roots);
+        await this.verifyFiles(tmp, manifest);
+        const finalDir = this.entryDir(request.key);
+        await mkdir(path.dirname(finalDir), { recursive: true });
+        try {
+          await rename(tmp, finalDir);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === "ENOTEMPTY" || code === "EEXIST") return "exists";
+          throw error;
+        }
+        await this.touch(request.key);
+        return "stored";
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    });
+  }
+
+  private async writeFiles(tmp: string, request: StoreRequest, roots: string[]): Promise<Manifest> {
+    const filesDir = path.join(tmp, "files");
+    await mkdir(filesDir, { recursive: true });
+    const manifest: Manifest = {
+      format: 1,
+      key: request.key,
+      component: request.component,
+      inputs: request.inputs,
+      files: [],
+      symlinks: [],
+      dirs: [],
+      roots,
+      totalBytes: 0,
+      createdAt: new Date().toISOString(),
+      ...(request.buildDurationMs !== undefined ? { buildDurationMs: Math.round(request.buildDurationMs) } : {}),
+    };
+    for (const entry of await walkTree(request.installRoot, roots)) {
+      const target = path.join(filesDir, entry.path);
+      if (entry.type === "dir") {
+        await mkdir(target, { recursive: true });
+        manifest.dirs.push({ path: entry.path, mode: entry.mode });
+      } else if (entry.type === "symlink") {
+        await symlink(entry.target ?? "", target);
+        manifest.symlinks.push({ path: entry.path, target: entry.target ?? "" });
+      } else {
+        const { sha256, size } = await copyWithHash(path.join(request.installRoot, entry.path), target, entry.mode);
+        await chmod(target, entry.mode);
+        manifest.files.push({ path: entry.path, size, sha256, mode: entry.mode });
+        manifest.totalBytes += size;
+      }
+    }
+    if (request.sign) manifest.signature = request.sign(manifest);
+    await writeFile(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+    return manifest;
+  }
+
+  /** Every file listed, with its size and hash; anything else is an integrity error. */
+  private async verifyFiles(entryDir: string, manifest: Manifest): Promise<void> {
+    for (const file of manifest.files) {
+      if (!isSafeRelativePath(file.path)) throw new CacheIntegrityError(`unsafe path ${file.path}`);
+      const actual = await hashFile(path.join(entryDir, "files", file.path)).catch(() => undefined);
+      if (!actual) throw new CacheIntegrityError(`${file.path} is missing`);
+      if (actual.size !== file.size || actual.sha256 !== file.sha256) throw new CacheIntegrityError(`${file.path} does not match its sha256`);
+    }
+  }
+
+  /**
+   * Restores an entry into the install tree: files are copied into a staging dir beside it with
+   * their hashes checked on the way, and moved into place only when all are right.
+   */
+  async restore(key: string, installRoot: string): Promise<RestoreResult> {
+    const started = performance.now();
+    const manifest = await this.get(key);
+    if (!manifest) throw new CacheIntegrityError(`entry ${key.slice(0, 12)} is missing or has no readable manifest`);
+    const entryFiles = path.join(this.entryDir(key), "files");
+    const staging = path.join(path.dirname(installRoot), `.restore-${manifest.component.name}-${randomBytes(4).toString("hex")}`);
+    try {
+      for (const p of [...manifest.roots, ...manifest.dirs.map((d) => d.path), ...manifest.files.map((f) => f.path), ...manifest.symlinks.map((s) => s.path)]) {
+        if (!isSafeRelativePath(p)) throw new CacheIntegrityError(`entry ${key.slice(0, 12)} names an unsafe path: ${p}`);
+      }
+      await mkdir(staging, { recursive: true });
+      for (const dir of manifest.dirs) await mkdir(path.join(staging, dir.path), { recursive: true });
+      for (const file of manifest.files) {
+        const target = path.join(staging, file.path);
+        await mkdir(path.dirname(target), { recursive: true });
+        const copied = await copyWithHash(path.join(entryFiles, file.path), target, file.mode).catch(() => undefined);
+        if (!copied || copied.sha256 !== file.sha256 || copied.size !== file.size) {
+          throw new CacheIntegrityError(`entry ${key.slice(0, 12)} of ${manifest.component.name}: ${file.path} ${copied ? "does not match its sha256" : "is missing"}`);
+        }
+        await chmod(target, file.mode);
+      }
+      for (const link of manifest.symlinks) {
+        await mkdir(path.dirname(path.join(staging, link.path)), { recursive: true });
+        await symlink(link.target, path.join(staging, link.path));
+      }
+      for (const dir of [...manifest.dirs].reverse()) await chmod(path.join(staging, dir.path), dir.mode);
+      for (const root of manifest.roots) {
+        const destination = path.join(installRoot, root);
+        await mkdir(path.dirname(destination), { recursive: true });
+        await rm(destination, { recursive: true, force: true });
+        if (await lstat(path.join(staging, root)).then(() => true, () => false)) await rename(path.join(staging, root), destination);
+      }
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    await this.touch(key);
+    return { files: manifest.files.length, bytes: manifest.totalBytes, ms: performance.now() - started, manifest };
+  }
+
+  /** Removes an entry at once: renamed away first, so no reader finds half of it. */
+  async evict(key: string): Promise<void> {
+    const dir = this.entryDir(key);
+    const trash = path.join(this.root, "tmp", `evicted-${key}.${randomBytes(4).toString("hex")}`);
+    await mkdir(path.dirname(trash), { recursive: true });
+    try {
+      await rename(dir, trash);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  /** Re-hashes one entry; returns the problem, or undefined when it is sound. */
+  async check(key: string): Promise<string | undefined> {
+    const manifest = await this.get(key);
+    if (!manifest) return "manifest missing or unreadable";
+    try {
+      await this.verifyFiles(this.entryDir(key), manifest);
+    } catch (error) {
+      return String((error as Error).message);
+    }
+    const listed = new Set([...manifest.files.map((f) => f.path), ...manifest.symlinks.map((s) => s.path), ...manifest.dirs.map((d) => d.path)]);
+    const present = await walkTree(path.join(this.entryDir(key), "files"), manifest.roots).catch(() => []);
+    const extra = present.find((entry) => !listed.has(entry.path));
+    return extra ? `${extra.path} is not in the manifest` : undefined;
+  }
+
+  async touch(key: string): Promise<void> {
+    const file = path.join(this.entryDir(key), "last-used");
+    const now = new Date();
+    await utimes(file, now, now).catch(() => writeFile(file, ""));
+  }
+
+  /** Removes entries not used since `olderThanMs` ago, then least recently used ones until under `maxBytes`. */
+  async prune(options: { maxBytes?: number; olderThanMs?: number; now?: number }): Promise<{ removed: EntryInfo[]; freedBytes: number; keptBytes: number }> {
+    await this.cleanTemp();
+    const now = options.now ?? Date.now();
+    const entries = (await this.list()).sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime());
+    const removed: EntryInfo[] = [];
+    let total = entries.reduce((sum, e) => sum + e.manifest.totalBytes, 0);
+    for (const entry of entries) {
+      const tooOld = options.olderThanMs !== undefined && now - entry.lastUsed.getTime() > options.olderThanMs;
+      const tooBig = options.maxBytes !== undefined && total > options.maxBytes;
+      if (!tooOld && !tooBig) continue;
+      await this.evict(entry.manifest.key);
+      removed.push(entry);
+      total -= entry.manifest.totalBytes;
+    }
+    return { removed, freedBytes: removed.reduce((sum, e) => sum + e.manifest.totalBytes, 0), keptBytes: total };
+  }
+
+  /** Half-written entries of writers that died, and evictions that were interrupted. */
+  async cleanTemp(): Promise<number> {
+    const tmp = path.join(this.root, "tmp");
+    let removed = 0;
+    for (const name of await readdir(tmp).catch(() => [] as string[])) {
+      const pid = Number(/^[0-9a-f]{64}\.(\d+)\./.exec(name)?.[1]);
+      const age = Date.now() - (await stat(path.join(tmp, name)).then((s) => s.mtimeMs, () => 0));
+      const writerGone = Number.isInteger(pid) && pid > 0 ? !isProcessAlive(pid) : true;
+      if (writerGone || age > 24 * 3600_000) {
+        await rm(path.join(tmp, name), { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async clear(): Promise<number> {
+    const entries = await this.list();
+    for (const entry of entries) await this.evict(entry.manifest.key);
+    await this.cleanTemp();
+    return entries.length;
+  }
+
+  /** One line per run, for the hit ratio of `cache stats`. */
+  async recordRun(run: { preset: string; hits: number; misses: number }): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await appendFile(path.join(this.root, "runs.ndjson"), `${JSON.stringify({ time: new Date().toISOString(), ...run })}\n`);
+  }
+
+  async recentRuns(limit = 20): Promise<Array<{ time: string; preset: string; hits: number; misses: number }>> {
+    const text = await readFile(path.join(this.root, "runs.ndjson"), "utf8").catch(() => "");
+    return text
+      .split("\n")
+      .filter(Boolean)
+      .slice(-limit)
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line)];
+        } catch {
+          return [];
+        }
+      });
+  }
+}

@@ -1,0 +1,202 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Command } from "commander";
+import { planCache } from "../../build/cache-plan.js";
+import { createPlan } from "../../build/plan.js";
+import type { KeyInputs } from "../../cache/key.js";
+import { LocalCache } from "../../cache/store.js";
+import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
+import { UsageError } from "../../errors.js";
+import { formatBytes, formatDuration } from "../../progress/format.js";
+import { parseDuration, parseSize } from "../../util/units.js";
+import { addPlanOptions } from "../common-options.js";
+import { table, type Output } from "../output.js";
+import { resolveCommonSettings, settingsReader, type SettingsReader } from "../settings.js";
+import { argvOptions } from "./plan.js";
+
+function cacheFor(reader: SettingsReader): LocalCache {
+  return new LocalCache(path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR));
+}
+
+export function cacheCommand(output: Output): Command {
+  const command = new Command("cache")
+    .description("the component cache: what it holds, why something missed, verify, prune, clear")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  triton-build cache ls\n  triton-build cache explain onnxruntime --preset trtllm-onnx\n  triton-build cache prune --max-size 200GB --older-than 30d",
+    );
+  const sub = (name: string) => command.command(name).option("--cache-dir <dir>", "component cache (default: the platform cache dir)");
+
+  sub("ls")
+    .description("list cache entries, most recently used first")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExample:\n  triton-build cache ls")
+    .action(async (_opts, cmd: Command) => {
+      const reader = settingsReader(cmd);
+      const entries = (await cacheFor(reader).list()).sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
+      if (reader.bool("json")) {
+        output.out(
+          JSON.stringify(
+            entries.map((e) => ({
+              key: e.manifest.key,
+              component: e.manifest.component,
+              bytes: e.manifest.totalBytes,
+              files: e.manifest.files.length,
+              createdAt: e.manifest.createdAt,
+              lastUsed: e.lastUsed.toISOString(),
+              buildDurationMs: e.manifest.buildDurationMs ?? null,
+            })),
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      const rows = [["KEY", "COMPONENT", "TAG", "SIZE", "BUILD TIME", "LAST USED"]];
+      for (const e of entries) {
+        rows.push([
+          e.manifest.key.slice(0, 12),
+          e.manifest.component.name,
+          e.manifest.component.tag ?? "-",
+          formatBytes(e.manifest.totalBytes),
+          e.manifest.buildDurationMs !== undefined ? formatDuration(e.manifest.buildDurationMs) : "-",
+          e.lastUsed.toISOString().replace("T", " ").slice(0, 19),
+        ]);
+      }
+      output.out(entries.length ? table(rows, "") : "the cache is empty");
+    });
+
+  sub("stats")
+    .description("entries, bytes, and the hit ratio of recent runs")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExample:\n  triton-build cache stats")
+    .action(async (_opts, cmd: Command) => {
+      const reader = settingsReader(cmd);
+      const cache = cacheFor(reader);
+      const entries = await cache.list();
+      const runs = await cache.recentRuns(20);
+      const hits = runs.reduce((s, r) => s + r.hits, 0);
+      const lookups = runs.reduce((s, r) => s + r.hits + r.misses, 0);
+      const stats = {
+        dir: cache.root,
+        entries: entries.length,
+        bytes: entries.reduce((s, e) => s + e.manifest.totalBytes, 0),
+        recentRuns: runs.length,
+        hitRatio: lookups ? hits / lookups : null,
+        buildTimeStoredMs: entries.reduce((s, e) => s + (e.manifest.buildDurationMs ?? 0), 0),
+      };
+      if (reader.bool("json")) output.out(JSON.stringify(stats, null, 2));
+      else {
+        output.out(
+          table(
+            [
+              ["directory", stats.dir],
+              ["entries", String(stats.entries)],
+              ["size", formatBytes(stats.bytes)],
+              ["build time they hold", formatDuration(stats.buildTimeStoredMs)],
+              ["hit ratio", stats.hitRatio === null ? "no runs yet" : `${(stats.hitRatio * 100).toFixed(0)}% of ${lookups} lookups in the last ${runs.length} run(s)`],
+            ],
+            "",
+          ),
+        );
+      }
+    });
+
+  addPlanOptions(command.command("explain"))
+    .description("why a component hits or misses: its key inputs, compared with its newest entry")
+    .argument("<component>", "component name, e.g. core or onnxruntime")
+    .addHelpText("after", "\nExamples:\n  triton-build cache explain onnxruntime --preset trtllm-onnx\n  triton-build cache explain core          (entries only, without a preset)")
+    .action(async (component: string, _opts, cmd: Command) => {
+      const reader = settingsReader(cmd);
+      const cache = cacheFor(reader);
+      const entries = (await cache.list()).filter((e) => e.manifest.component.name === component);
+      entries.sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt));
+      const lines: string[] = [];
+      if (reader.string("preset")) {
+        const settings = await resolveCommonSettings(reader);
+        const workDir = await mkdtemp(path.join(os.tmpdir(), "triton-build-explain-"));
+        try {
+          const plan = await createPlan({
+            preset: settings.preset,
+            sourceUrl: settings.sourceUrl,
+            ref: settings.ref,
+            python: settings.python,
+            cacheDir: settings.cacheDir,
+            checkoutDir: path.join(workDir, "server"),
+            offline: settings.offline,
+            argv: argvOptions(settings),
+            ciImage: settings.ciImage,
+            emit: () => undefined,
+          });
+          const decision = (await planCache(plan, cache, { offline: settings.offline })).get(component);
+          if (!decision) {
+            throw new UsageError(`preset '${settings.preset.name}' builds no component '${component}'`, `it builds ${plan.components.map((c) => c.name).join(", ")}`);
+          }
+          lines.push(`${component}: ${decision.hit ? "HIT" : "MISS"}${decision.key ? ` key ${decision.key}` : ""}`, `  ${decision.reason}`, "", "key inputs now:");
+          if (decision.inputs) lines.push(...describeInputs(decision.inputs));
+        } finally {
+          await rm(workDir, { recursive: true, force: true });
+        }
+      }
+      lines.push("", entries.length ? `${entries.length} entr${entries.length === 1 ? "y" : "ies"} for ${component}, newest first:` : `no entries for ${component}`);
+      for (const e of entries.slice(0, 5)) {
+        lines.push(`- ${e.manifest.key} (${formatBytes(e.manifest.totalBytes)}, created ${e.manifest.createdAt})`, ...describeInputs(e.manifest.inputs).map((l) => `  ${l}`));
+      }
+      output.out(lines.join("\n").trim());
+    });
+
+  sub("verify")
+    .description("re-hash every entry; evict the ones that do not match their manifest")
+    .addHelpText("after", "\nExample:\n  triton-build cache verify")
+    .action(async (_opts, cmd: Command) => {
+      const cache = cacheFor(settingsReader(cmd));
+      const entries = await cache.list();
+      let bad = 0;
+      for (const entry of entries) {
+        const problem = await cache.check(entry.manifest.key);
+        if (!problem) continue;
+        bad++;
+        await cache.evict(entry.manifest.key);
+        output.out(`evicted ${entry.manifest.key.slice(0, 12)} (${entry.manifest.component.name}): ${problem}`);
+      }
+      const cleaned = await cache.cleanTemp();
+      output.out(`${entries.length} entries checked, ${bad} evicted${cleaned ? `, ${cleaned} unfinished write(s) removed` : ""}`);
+    });
+
+  sub("prune")
+    .description("remove least recently used entries: beyond a total size, or unused for a while")
+    .option("--max-size <size>", "keep at most this much, e.g. 200GB")
+    .option("--older-than <duration>", "remove entries not used for this long, e.g. 30d or 12h")
+    .addHelpText("after", "\nExample:\n  triton-build cache prune --max-size 200GB --older-than 30d")
+    .action(async (opts: { maxSize?: string; olderThan?: string }, cmd: Command) => {
+      const maxBytes = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
+      const olderThanMs = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan);
+      if (opts.maxSize !== undefined && maxBytes === undefined) throw new UsageError(`--max-size ${opts.maxSize}: expected a size such as 200GB or 512MiB`);
+      if (opts.olderThan !== undefined && olderThanMs === undefined) throw new UsageError(`--older-than ${opts.olderThan}: expected a duration such as 30d, 12h or 90m`);
+      if (maxBytes === undefined && olderThanMs === undefined) throw new UsageError("cache prune needs --max-size or --older-than (or both)");
+      const result = await cacheFor(settingsReader(cmd)).prune({ ...(maxBytes !== undefined ? { maxBytes } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
+      for (const e of result.removed) output.out(`removed ${e.manifest.key.slice(0, 12)} ${e.manifest.component.name} (${formatBytes(e.manifest.totalBytes)}, last used ${e.lastUsed.toISOString()})`);
+      output.out(`${result.removed.length} entries removed, ${formatBytes(result.freedBytes)} freed, ${formatBytes(result.keptBytes)} kept`);
+    });
+
+  sub("clear")
+    .description("remove every entry of the component cache (git mirrors stay)")
+    .addHelpText("after", "\nExample:\n  triton-build cache clear")
+    .action(async (_opts, cmd: Command) => {
+      const removed = await cacheFor(settingsReader(cmd)).clear();
+      output.out(`${removed} entries removed`);
+    });
+  return command;
+}
+
+function describeInputs(inputs: KeyInputs): string[] {
+  const lines = [`  section text sha256 ${inputs.section.slice(0, 16)}`];
+  for (const [role, source] of Object.entries(inputs.sources)) {
+    lines.push(`  ${role}: ${source.url} ${source.ref} -> ${source.commit ?? `unresolved${source.error ? ` (${source.error})` : ""}`}`);
+  }
+  lines.push(`  base image ${inputs.buildbase.baseImage} -> ${inputs.buildbase.baseImageId ?? "unknown"}`);
+  lines.push(`  Dockerfile.buildbase sha256 ${inputs.buildbase.dockerfile.slice(0, 16)}, platform ${inputs.platform.os}/${inputs.platform.arch}`);
+  for (const [name, value] of Object.entries(inputs.settings)) lines.push(`  ${name} ${value}`);
+  return lines;
+}
