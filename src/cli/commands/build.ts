@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { BUILD_PHASES } from "../../build/events.js";
 import { runBuild } from "../../build/execute.js";
+import { COMPOSE_PHASES, runCompose } from "../../compose/execute.js";
 import { addBuildOptions } from "../common-options.js";
 import type { Output } from "../output.js";
 import { runSession } from "../session.js";
@@ -16,21 +17,23 @@ Examples:
   triton-build --preset trtllm-onnx
   triton-build build --preset llm-plus-vision --tag registry.example.com/triton:24.05-vision --report build.json
   triton-build --preset ./my-preset.yaml --no-pull --json > events.ndjson
+  triton-build --preset trtllm-onnx --strategy compose   (minutes: copy backends between published images)
 
 Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage, 3 environment, 130 interrupted.`,
     )
     .action(async (_opts, cmd: Command) => {
       const settings = await resolveBuildSettings(settingsReader(cmd));
-      const outcome = await runSession(
+      const compose = settings.strategy === "compose";
+      const outcome = await runSession<{ image: { tag: string; id: string }; workDir: string }>(
         output,
         {
           json: settings.json,
           verbose: settings.verbose,
-          phases: BUILD_PHASES,
+          phases: compose ? COMPOSE_PHASES : BUILD_PHASES,
           stdoutIsTTY: Boolean(process.stdout.isTTY),
           ...(settings.reportFile ? { reportFile: settings.reportFile } : {}),
         },
-        (emit, signal) => runBuild({ settings, emit, signal }),
+        (emit, signal) => (compose ? runCompose({ settings, emit, signal }) : runBuild({ settings, emit, signal })),
       );
       if (!settings.json) {
         output.out(`\n${outcome.image.tag}  ${outcome.image.id}`);

@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { planCache, type CacheDecision } from "../../build/cache-plan.js";
 import { createPlan, type Plan } from "../../build/plan.js";
 import { LocalCache } from "../../cache/store.js";
+import { composeDockerfile, planCompose, type ComposePlan } from "../../compose/plan.js";
 import type { BuildEvent } from "../../build/events.js";
 import { addPlanOptions } from "../common-options.js";
 import type { CommonSettings } from "../../build/settings.js";
@@ -22,6 +23,12 @@ export function planCommand(output: Output): Command {
     .action(async (_opts, cmd: Command) => {
       const reader = settingsReader(cmd);
       const settings = await resolveCommonSettings(reader);
+      if (settings.strategy === "compose") {
+        const plan = planCompose(settings.preset);
+        const dockerfile = composeDockerfile(plan, settings.preset);
+        output.out(settings.json ? JSON.stringify(composePlanJson(settings.preset.name, plan, dockerfile), null, 2) : composePlanText(plan, dockerfile));
+        return;
+      }
       const given = reader.string("workDir");
       const workDir = given ? path.resolve(given) : await mkdtemp(path.join(os.tmpdir(), "triton-build-plan-"));
       try {
@@ -119,4 +126,37 @@ export function planText(plan: Plan, decisions: Map<string, CacheDecision>): str
   }
   lines.push(table(rows));
   return lines.join("\n");
+}
+
+export function composePlanJson(preset: string, plan: ComposePlan, dockerfile: string) {
+  return {
+    preset,
+    strategy: "compose",
+    base: plan.base,
+    components: [
+      ...plan.inBase.map((c) => ({ name: c.name, kind: c.kind, from: plan.base.image, action: "in-base" })),
+      ...plan.copies.map((c) => ({ name: c.name, kind: c.kind, from: c.from.image, path: c.path, action: "copy" })),
+    ],
+    sources: plan.sources,
+    dockerfile,
+    warnings: plan.warnings,
+  };
+}
+
+export function composePlanText(plan: ComposePlan, dockerfile: string): string {
+  const rows = [["NAME", "KIND", "FROM"]];
+  for (const c of plan.inBase) rows.push([c.name, c.kind, `${plan.base.image} (base)`]);
+  for (const c of plan.copies) rows.push([c.name, c.kind, c.from.image]);
+  return [
+    `Strategy   compose: base ${plan.base.image} (${plan.base.reason})`,
+    ...plan.warnings.map((w) => `warning: ${w}`),
+    "",
+    "Components:",
+    table(rows),
+    "",
+    "Dockerfile:",
+    dockerfile.trimEnd(),
+    "",
+    "After the build: every source must report the same Triton release, and ldd must resolve every copied library.",
+  ].join("\n");
 }
