@@ -13,6 +13,8 @@ export interface CacheDecision {
   inputs?: KeyInputs;
   reason: string;
   manifest?: Manifest;
+  /** Where a hit came from. */
+  source?: "local" | "remote";
 }
 
 export interface CachePlanOptions {
@@ -43,7 +45,7 @@ async function decide(component: PlannedComponent, context: Awaited<ReturnType<t
   if (unresolved) return { name: component.name, hit: false, inputs, reason: unresolved };
   const key = cacheKey(inputs);
   const manifest = await cache.get(key);
-  if (manifest) return { name: component.name, hit: true, key, inputs, reason: "entry found", manifest };
+  if (manifest) return { name: component.name, hit: true, key, inputs, reason: "entry found", manifest, source: "local" };
   const newest = await cache.newestFor(component.name);
   if (!newest) return { name: component.name, hit: false, key, inputs, reason: "no entry" };
   const differences = diffInputs(inputs, newest.inputs);

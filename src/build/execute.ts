@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { rewriteCmakeBuild } from "../buildpy/rewrite.js";
+import { RemoteCache } from "../cache/remote.js";
 import { LocalCache } from "../cache/store.js";
 import { removeContainer } from "../docker/container.js";
 import { copyOutOfContainer } from "../docker/copy-out.js";
@@ -56,6 +57,8 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const cleanup: Array<() => Promise<void>> = [];
   await removeStaleBuilders(emit, signal);
   const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
+  const remote =
+    cache && settings.remoteCache ? new RemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.cacheSigningKey, emit, settings.runId) : undefined;
   try {
     const plan = await createPlan({
       preset: settings.preset,
@@ -89,7 +92,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     } else {
       await timedPhase(emit, "restore", async () => {
         decisions = await planCache(plan, cache, { offline: settings.offline, signal });
-        for (const name of await restoreHits({ decisions, cache, installRoot, emit })) cached.add(name);
+        for (const name of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot, emit, signal })) cached.add(name);
       });
     }
     const toBuild = candidates.filter((c) => !cached.has(c.name));
@@ -115,7 +118,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
         const found = await copyOutOfContainer(names.builder, "/tmp/tritonbuild/install", runDir.buildDir, { signal });
         if (settings.ciImage && !builderFailed) await copyOutOfContainer(names.builder, "/tmp/tritonbuild/ci", runDir.buildDir, { signal });
         if (cache && found) {
-          await storeBuilt({ components: toBuild.filter((c) => finished.has(c.name)), outcome, decisions, cache, installRoot, emit });
+          await storeBuilt({ components: toBuild.filter((c) => finished.has(c.name)), outcome, decisions, cache, ...(remote ? { remote } : {}), installRoot, emit, signal });
         }
         if (!found && !builderFailed) throw new BuildError("the builder finished but left no /tmp/tritonbuild/install", { component: "collect" });
         emit({ type: "phase-output", phase: "collect", line: `${finished.size} compiled component(s) collected into ${installRoot}` });

@@ -20,6 +20,8 @@ export interface CommonSettings {
   noCache: boolean;
   remoteCache?: string;
   remoteCacheMode: "read" | "readwrite";
+  /** TRITON_BUILD_CACHE_KEY: entries pushed are signed with it, entries pulled must be. Environment only. */
+  cacheSigningKey?: string;
   cudaArch?: string;
 }
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import { CacheIntegrityError } from "../errors.js";
 import { withLock } from "../util/lock.js";
 import { copyWithHash, hashFile } from "./hash-copy.js";
-import type { KeyInputs } from "./key.js";
+import { cacheKey, type KeyInputs } from "./key.js";
 import { isSafeRelativePath, readManifest, type Manifest } from "./manifest.js";
 import { outputRoots, walkTree } from "./outputs.js";
 import { isProcessAlive } from "../util/process.js";
@@ -153,6 +153,39 @@ export class LocalCache {
       const actual = await hashFile(path.join(entryDir, "files", file.path)).catch(() => undefined);
       if (!actual) throw new CacheIntegrityError(`${file.path} is missing`);
       if (actual.size !== file.size || actual.sha256 !== file.sha256) throw new CacheIntegrityError(`${file.path} does not match its sha256`);
+    }
+  }
+
+  /** A directory in the cache's tmp/ for building an entry that `adopt` then moves into place. */
+  async newTempDir(key: string): Promise<string> {
+    const dir = path.join(this.root, "tmp", `${key}.${process.pid}.${randomBytes(4).toString("hex")}`);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  /**
+   * Moves an entry that arrived from elsewhere (a registry) into the cache, after checking that
+   * it is complete, that its manifest's inputs hash to its key, and any extra check (signature).
+   * The temp dir is removed either way.
+   */
+  async adopt(tmp: string, key: string, extraCheck?: (manifest: Manifest) => string | undefined): Promise<Manifest> {
+    try {
+      const manifest = await readManifest(path.join(tmp, "manifest.json"));
+      if (!manifest) throw new CacheIntegrityError("no readable manifest.json");
+      if (manifest.key !== key) throw new CacheIntegrityError(`it says it is ${manifest.key.slice(0, 12)}, not ${key.slice(0, 12)}`);
+      if (cacheKey(manifest.inputs) !== key) throw new CacheIntegrityError("its key inputs do not hash to its key");
+      const problem = extraCheck?.(manifest);
+      if (problem) throw new CacheIntegrityError(problem);
+      await this.verifyFiles(tmp, manifest);
+      const finalDir = this.entryDir(key);
+      await mkdir(path.dirname(finalDir), { recursive: true });
+      await rename(tmp, finalDir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+      });
+      await this.touch(key);
+      return manifest;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
     }
   }
 

@@ -130,6 +130,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     ...optional("remoteCache", reader.string("remoteCache", { config: "remoteCache" })),
     remoteCacheMode: reader.choice("remoteCacheMode", ["read", "readwrite"] as const, "read", "remoteCacheMode"),
     ...optional("cudaArch", cudaArch),
+    ...optional("cacheSigningKey", process.env["TRITON_BUILD_CACHE_KEY"] || undefined),
   };
 }
 

@@ -1,4 +1,5 @@
-import { docker, dockerOk, type DockerOptions } from "./cli.js";
+import { execa } from "execa";
+import { docker, dockerBinary, dockerOk, type DockerOptions } from "./cli.js";
 
 export interface ImageInfo {
   id: string;
@@ -47,4 +48,31 @@ export async function remoteDigest(ref: string, options: DockerOptions = {}): Pr
   const data = JSON.parse(result.stdout) as { Descriptor?: { digest?: string } } | Array<{ Descriptor?: { digest?: string } }>;
   const first = Array.isArray(data) ? data[0] : data;
   return first?.Descriptor?.digest;
+}
+
+/**
+ * `tar -c ... | docker import - REF`: a one-layer image of some files, e.g. a cache entry.
+ * Each part is a directory and the paths inside it to put at the image's root.
+ */
+export async function importFiles(
+  parts: Array<{ dir: string; paths: string[] }>,
+  ref: string,
+  options: DockerOptions & { labels?: Record<string, string> } = {},
+): Promise<string> {
+  const tarArgs = ["-c", "--owner=0", "--group=0", "--numeric-owner", ...parts.flatMap((p) => ["-C", p.dir, ...p.paths])];
+  const changes = Object.entries(options.labels ?? {}).flatMap(([name, value]) => ["--change", `LABEL ${name}=${JSON.stringify(value)}`]);
+  const tar = execa("tar", tarArgs, { cancelSignal: options.signal, reject: false, buffer: { stdout: false, stderr: true } });
+  const imported = await tar.pipe(dockerBinary(), ["import", ...changes, "-", ref], {
+    cancelSignal: options.signal,
+    reject: false,
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const archived = await tar;
+  if (archived.exitCode !== 0) throw new Error(`tar of ${parts.map((p) => p.dir).join(", ")} failed: ${String(archived.stderr).trim()}`);
+  if (imported.exitCode !== 0) throw new Error(`docker import ${ref} failed: ${String(imported.stderr).trim()}`);
+  return String(imported.stdout).trim();
+}
+
+export async function removeImage(ref: string, options: DockerOptions = {}): Promise<void> {
+  await docker(["rmi", "-f", ref], options);
 }

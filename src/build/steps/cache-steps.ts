@@ -1,3 +1,4 @@
+import type { RemoteCache } from "../../cache/remote.js";
 import type { LocalCache } from "../../cache/store.js";
 import { CacheIntegrityError } from "../../errors.js";
 import type { CacheDecision } from "../cache-plan.js";
@@ -9,9 +10,21 @@ import type { BuilderOutcome } from "./builder.js";
  * Restores every hit into the install tree. A bad entry is evicted and reported, and its
  * component is built instead; the cache never fails a build. Returns the names restored.
  */
-export async function restoreHits(input: { decisions: Map<string, CacheDecision>; cache: LocalCache; installRoot: string; emit: Emit }): Promise<string[]> {
+export async function restoreHits(input: {
+  decisions: Map<string, CacheDecision>;
+  cache: LocalCache;
+  remote?: RemoteCache;
+  installRoot: string;
+  emit: Emit;
+  signal?: AbortSignal;
+}): Promise<string[]> {
   const restored: string[] = [];
   for (const decision of input.decisions.values()) {
+    if (!decision.hit && decision.key && input.remote && (await input.remote.fetch(decision.name, decision.key, input.cache, input.signal))) {
+      decision.hit = true;
+      decision.source = "remote";
+      decision.reason = "pulled from the remote cache";
+    }
     if (!decision.hit || !decision.key) continue;
     try {
       const result = await input.cache.restore(decision.key, input.installRoot);
@@ -21,7 +34,7 @@ export async function restoreHits(input: { decisions: Map<string, CacheDecision>
         name: decision.name,
         restoreMs: result.ms,
         ...(result.manifest.buildDurationMs !== undefined ? { savedMs: result.manifest.buildDurationMs } : {}),
-        source: "local",
+        source: decision.source ?? "local",
       });
     } catch (error) {
       const problem = error instanceof CacheIntegrityError ? error.message : `restore failed: ${String((error as Error)?.message ?? error)}`;
@@ -40,8 +53,10 @@ export async function storeBuilt(input: {
   outcome: BuilderOutcome;
   decisions: Map<string, CacheDecision>;
   cache: LocalCache;
+  remote?: RemoteCache;
   installRoot: string;
   emit: Emit;
+  signal?: AbortSignal;
 }): Promise<void> {
   for (const component of input.components) {
     const decision = input.decisions.get(component.name);
@@ -59,7 +74,12 @@ export async function storeBuilt(input: {
         ...(durationMs !== undefined ? { buildDurationMs: durationMs } : {}),
       });
       if (result === "stored") input.emit({ type: "phase-output", phase: "collect", line: `cached ${component.name} as ${decision.key.slice(0, 12)}` });
-      if (result === "empty") input.emit({ type: "warning", component: component.name, message: `${component.name} installed no files; nothing to cache` });
+      if (result === "empty") {
+        input.emit({ type: "warning", component: component.name, message: `${component.name} installed no files; nothing to cache` });
+        continue;
+      }
+      const pushed = await input.remote?.push(component.name, decision.key, input.cache, input.signal);
+      if (pushed === "pushed") input.emit({ type: "phase-output", phase: "collect", line: `pushed ${component.name} to ${input.remote?.reference(component.name, decision.key)}` });
     } catch (error) {
       input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });
     }

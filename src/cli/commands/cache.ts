@@ -7,7 +7,9 @@ import { createPlan } from "../../build/plan.js";
 import type { KeyInputs } from "../../cache/key.js";
 import { LocalCache } from "../../cache/store.js";
 import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
-import { UsageError } from "../../errors.js";
+import { parseEntryTag } from "../../cache/remote.js";
+import { listTags } from "../../docker/registry.js";
+import { EnvironmentError, UsageError } from "../../errors.js";
 import { formatBytes, formatDuration } from "../../progress/format.js";
 import { parseDuration, parseSize } from "../../util/units.js";
 import { addPlanOptions } from "../common-options.js";
@@ -29,11 +31,16 @@ export function cacheCommand(output: Output): Command {
   const sub = (name: string) => command.command(name).option("--cache-dir <dir>", "component cache (default: the platform cache dir)");
 
   sub("ls")
-    .description("list cache entries, most recently used first")
+    .description("list cache entries, most recently used first; --remote lists the shared cache's")
+    .option("--remote [registry/repo]", "list the entries of the remote cache (default: --remote-cache / config remoteCache)")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExample:\n  triton-build cache ls")
-    .action(async (_opts, cmd: Command) => {
+    .addHelpText("after", "\nExamples:\n  triton-build cache ls\n  triton-build cache ls --remote registry.example.com/triton-cache")
+    .action(async (opts: { remote?: string | boolean }, cmd: Command) => {
       const reader = settingsReader(cmd);
+      if (opts.remote) {
+        await listRemote(typeof opts.remote === "string" ? opts.remote : reader.string("remoteCache", { config: "remoteCache" }), reader.bool("json"), output);
+        return;
+      }
       const entries = (await cacheFor(reader).list()).sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
       if (reader.bool("json")) {
         output.out(
@@ -199,4 +206,24 @@ function describeInputs(inputs: KeyInputs): string[] {
   lines.push(`  Dockerfile.buildbase sha256 ${inputs.buildbase.dockerfile.slice(0, 16)}, platform ${inputs.platform.os}/${inputs.platform.arch}`);
   for (const [name, value] of Object.entries(inputs.settings)) lines.push(`  ${name} ${value}`);
   return lines;
+}
+
+async function listRemote(repository: string | undefined, json: boolean, output: Output): Promise<void> {
+  if (!repository) throw new UsageError("no remote cache named", "pass --remote REGISTRY/REPO, or set one with `triton-build config set remoteCache REGISTRY/REPO`");
+  let tags: string[];
+  try {
+    tags = await listTags(repository);
+  } catch (error) {
+    throw new EnvironmentError(`cannot list the tags of ${repository}: ${String((error as Error).message)}`, "some registries do not allow listing tags; check `docker login` and the registry's permissions");
+  }
+  const entries = tags.flatMap((tag) => {
+    const entry = parseEntryTag(tag);
+    return entry ? [{ tag, ...entry }] : [];
+  });
+  if (json) {
+    output.out(JSON.stringify(entries, null, 2));
+    return;
+  }
+  const rows = [["KEY", "COMPONENT", "IMAGE"], ...entries.map((e) => [e.key.slice(0, 12), e.name, `${repository}:${e.tag}`])];
+  output.out(entries.length ? table(rows, "") : `no cache entries in ${repository}`);
 }

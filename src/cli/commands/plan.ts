@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { planCache, type CacheDecision } from "../../build/cache-plan.js";
 import { createPlan, type Plan } from "../../build/plan.js";
 import { LocalCache } from "../../cache/store.js";
+import { tagExists } from "../../docker/registry.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "../../compose/plan.js";
 import type { BuildEvent } from "../../build/events.js";
 import { addPlanOptions } from "../common-options.js";
@@ -47,6 +48,7 @@ export function planCommand(output: Output): Command {
         const decisions = settings.noCache
           ? new Map<string, CacheDecision>()
           : await planCache(plan, new LocalCache(settings.cacheDir), { offline: settings.offline });
+        if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
         output.out(settings.json ? JSON.stringify(planJson(plan, decisions), null, 2) : planText(plan, decisions));
       } finally {
         if (!given) await rm(workDir, { recursive: true, force: true });
@@ -90,7 +92,7 @@ export function planJson(plan: Plan, decisions: Map<string, CacheDecision>) {
         tag: c.tag ?? null,
         repo: c.repoUrl ?? null,
         action: decision?.hit ? "cached" : c.action,
-        ...(decision ? { cache: decision.hit ? "hit" : "miss", key: decision.key ?? null } : {}),
+        ...(decision ? { cache: decision.hit ? "hit" : "miss", key: decision.key ?? null, ...(decision.hit ? { from: decision.source ?? "local" } : {}) } : {}),
         ...(c.reason || decision ? { reason: c.reason ?? decision?.reason } : {}),
       };
     }),
@@ -119,7 +121,7 @@ export function planText(plan: Plan, decisions: Map<string, CacheDecision>): str
   const rows = [["NAME", "KIND", "TAG", "CACHE", "KEY", "ACTION"]];
   for (const c of plan.components) {
     const decision = decisions.get(c.name);
-    const cache = decision ? (decision.hit ? "hit" : "miss") : "-";
+    const cache = decision ? (decision.hit ? (decision.source === "remote" ? "remote" : "hit") : "miss") : "-";
     const action = decision?.hit ? "restore" : c.action;
     const why = c.reason ?? (decision && !decision.hit ? decision.reason : undefined);
     rows.push([c.name, c.kind, c.tag ?? "-", cache, decision?.key?.slice(0, 12) ?? "-", why ? `${action} (${why})` : action]);
@@ -159,4 +161,21 @@ export function composePlanText(plan: ComposePlan, dockerfile: string): string {
     "",
     "After the build: every source must report the same Triton release, and ldd must resolve every copied library.",
   ].join("\n");
+}
+
+/** For local misses, asks the registry whether the shared cache has the entry (no pull). */
+async function markRemoteHits(decisions: Map<string, CacheDecision>, repository: string, output: Output): Promise<void> {
+  for (const decision of decisions.values()) {
+    if (decision.hit || !decision.key) continue;
+    try {
+      if (await tagExists(repository, `${decision.name}-${decision.key}`)) {
+        decision.hit = true;
+        decision.source = "remote";
+        decision.reason = `in the remote cache ${repository}`;
+      }
+    } catch (error) {
+      output.err(`warning: remote cache ${repository} is unavailable (${String((error as Error).message)})`);
+      return;
+    }
+  }
 }
