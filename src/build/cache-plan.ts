@@ -19,8 +19,6 @@ export interface CacheDecision {
 
 export interface CachePlanOptions {
   offline: boolean;
-  /** Settings that reach sections (e.g. cudaArch), named in key inputs for `explain`. */
-  settings?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -31,7 +29,6 @@ export async function planCache(plan: Plan, cache: LocalCache, options: CachePla
     buildbaseDockerfile: plan.buildbaseDockerfile,
     recipeTags: plan.images.recipes.map((r) => r.tag),
     offline: options.offline,
-    ...(options.settings ? { settings: options.settings } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const buildable = plan.components.filter((c) => c.action === "build" && c.kind !== "ci");
@@ -40,7 +37,7 @@ export async function planCache(plan: Plan, cache: LocalCache, options: CachePla
 }
 
 async function decide(component: PlannedComponent, context: Awaited<ReturnType<typeof createKeyContext>>, cache: LocalCache): Promise<CacheDecision> {
-  const inputs = await componentKeyInputs(component.section, context, component.lines);
+  const inputs = await componentKeyInputs(component.section, context, component.lines, component.settings);
   const unresolved = unresolvedReason(inputs);
   if (unresolved) return { name: component.name, hit: false, inputs, reason: unresolved };
   const key = cacheKey(inputs);

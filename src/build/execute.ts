@@ -19,6 +19,8 @@ import { restoreHits, storeBuilt } from "./steps/cache-steps.js";
 import { builderLabels, removeStaleBuilders } from "./steps/stale-builders.js";
 import { buildImageWithLog } from "./steps/image-phase.js";
 import { buildRecipeImages } from "./steps/recipe-images.js";
+import { requireGitLfsInImage } from "./steps/git-lfs.js";
+import { resolveResources } from "./resources.js";
 
 export interface BuildRunInput {
   settings: BuildSettings;
@@ -60,6 +62,9 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const remote =
     cache && settings.remoteCache ? new RemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.cacheSigningKey, emit, settings.runId) : undefined;
   try {
+    const resources = await resolveResources({ preset: settings.preset, ...optionalJobs(settings.jobs), ...(settings.cudaArch ? { cudaArch: settings.cudaArch } : {}), signal });
+    emit({ type: "info", message: resources.jobsReason });
+    if (resources.cudaArchReason) emit({ type: "info", message: resources.cudaArchReason });
     const plan = await createPlan({
       preset: settings.preset,
       sourceUrl: settings.sourceUrl,
@@ -71,10 +76,11 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       argv: {
         interactive: settings.interactive,
         pull: settings.pull,
-        ...(settings.jobs !== undefined ? { jobs: settings.jobs } : {}),
+        jobs: resources.jobs,
         ...(settings.githubOrganization ? { githubOrganization: settings.githubOrganization } : {}),
       },
       ciImage: settings.ciImage,
+      tensorrtllm: { jobs: resources.jobs, ...(resources.cudaArch ? { cudaArch: resources.cudaArch } : {}) },
       signal,
       emit,
     });
@@ -196,6 +202,7 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
       { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.buildbase"), tag: names.buildbase, pull: settings.pull },
       { phase: "buildbase", logPath: path.join(runDir.logs, "buildbase.log"), what: "building the buildbase image", signal, emit },
     );
+    if (toBuild.some((c) => c.name === "tensorrtllm")) await requireGitLfsInImage(names.buildbase, plan.images.refs["base"], signal);
   });
 
   const nonce = randomBytes(8).toString("hex");
@@ -268,4 +275,8 @@ async function removeBulkyRunFiles(runDir: RunDir): Promise<void> {
   for (const entry of await readdir(runDir.root)) {
     if (entry === "scripts" || entry.startsWith("recipe-")) await rm(path.join(runDir.root, entry), { recursive: true, force: true });
   }
+}
+
+function optionalJobs(jobs: number | undefined): { jobs?: number } {
+  return jobs === undefined ? {} : { jobs };
 }

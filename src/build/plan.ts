@@ -2,6 +2,7 @@ import { buildpyArgv, shellQuote, type BuildpyArgvOptions } from "../buildpy/arg
 import { parseCmakeBuild, type CmakeBuildScript, type ComponentKind, type CmakeSection } from "../buildpy/cmake-build.js";
 import { parseDockerBuild, type DockerBuildStep } from "../buildpy/docker-build.js";
 import { checkPython, runBuildpyDryrun } from "../buildpy/run.js";
+import { rewriteTensorrtllmSection, type TensorrtllmOptions } from "../buildpy/tensorrtllm.js";
 import type { Preset } from "../presets/model.js";
 import { checkoutSource, resolveSource, type ResolvedSource } from "../source/mirror.js";
 import type { Emit } from "./events.js";
@@ -20,6 +21,8 @@ export interface PlanInput {
   argv: Omit<BuildpyArgvOptions, "imageRefs">;
   /** Keep the CI artifacts section (and build the cibase image). */
   ciImage: boolean;
+  /** CUDA architectures and job count for TensorRT-LLM's build_wheel.py. */
+  tensorrtllm?: TensorrtllmOptions;
   signal?: AbortSignal;
   emit: Emit;
 }
@@ -32,6 +35,8 @@ export interface PlannedComponent {
   section: CmakeSection;
   /** The section's lines as they will run (after any rewrite of their commands). */
   lines: string[];
+  /** Settings that reached this section's text (e.g. cudaArch), named in its cache key inputs. */
+  settings: Record<string, string>;
   /** build: compile it; skip: not part of this run (the CI section without --ci-image). */
   action: "build" | "skip";
   reason?: string;
@@ -74,7 +79,10 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
     const scripts = await runBuildpyDryrun(python.executable, input.checkoutDir, argv, { signal });
     const cmakeBuild = parseCmakeBuild(scripts.cmakeBuild);
     const components = cmakeBuild.sections.map((section): PlannedComponent => {
-      const base = { name: section.name, kind: section.kind, section, lines: section.lines, ...pick(section, "tag", "repoUrl") };
+      const tensorrtllm = section.kind === "backend" && section.name === "tensorrtllm" ? input.tensorrtllm : undefined;
+      const lines = tensorrtllm ? rewriteTensorrtllmSection(section.lines, tensorrtllm) : section.lines;
+      const settings: Record<string, string> = tensorrtllm?.cudaArch ? { cudaArch: tensorrtllm.cudaArch } : {};
+      const base = { name: section.name, kind: section.kind, section, lines, settings, ...pick(section, "tag", "repoUrl") };
       if (section.kind === "ci" && !input.ciImage) return { ...base, action: "skip", reason: "CI artifacts are built only with --ci-image" };
       return { ...base, action: "build" };
     });

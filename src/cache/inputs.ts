@@ -15,7 +15,6 @@ export interface KeyContext {
   buildbaseDockerfile: string;
   baseImage: { ref: string; id: string | null; error?: string };
   platform: { os: string; arch: string };
-  settings: Record<string, string>;
   resolveRef: (url: string, ref: string) => Promise<SourceInput>;
 }
 
@@ -25,7 +24,6 @@ export interface KeyContextInput {
   /** Images built from recipes have content-addressed tags: the tag is their identity. */
   recipeTags: readonly string[];
   offline: boolean;
-  settings?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -43,7 +41,6 @@ export async function createKeyContext(input: KeyContextInput): Promise<KeyConte
     buildbaseDockerfile: input.buildbaseDockerfile,
     baseImage,
     platform,
-    settings: input.settings ?? {},
     resolveRef: memoizedResolver(input.offline, input.signal),
   };
 }
@@ -87,8 +84,13 @@ function memoizedResolver(offline: boolean, signal?: AbortSignal): KeyContext["r
   };
 }
 
-/** Key inputs of one section. */
-export async function componentKeyInputs(section: CmakeSection, context: KeyContext, sectionLines: readonly string[] = section.lines): Promise<KeyInputs> {
+/** Key inputs of one section, as it will run (`sectionLines`), with the settings that reached it. */
+export async function componentKeyInputs(
+  section: CmakeSection,
+  context: KeyContext,
+  sectionLines: readonly string[] = section.lines,
+  settings: Record<string, string> = {},
+): Promise<KeyInputs> {
   const organization = sectionOrganization(section);
   const wanted = sectionSources(section, context.server.url, context.server.ref);
   const sources: Record<string, SourceInput> = {};
@@ -107,7 +109,7 @@ export async function componentKeyInputs(section: CmakeSection, context: KeyCont
       ...(context.baseImage.error ? { error: context.baseImage.error } : {}),
     },
     platform: context.platform,
-    settings: context.settings,
+    settings,
   };
 }
 

@@ -8,6 +8,8 @@ export interface DaemonInfo {
   /** e.g. linux / x86_64: the platform images are built for. */
   os: string;
   arch: string;
+  cpus?: number;
+  memoryBytes?: number;
 }
 
 /** `docker info`: the daemon's version and data root, or an EnvironmentError saying how to fix it. */
@@ -29,6 +31,8 @@ export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInf
     ServerErrors?: string[];
     OSType?: string;
     Architecture?: string;
+    NCPU?: number;
+    MemTotal?: number;
   };
   if (!info.ServerVersion) {
     throw new EnvironmentError(`the Docker daemon is not reachable: ${(info.ServerErrors ?? []).join("; ") || "no server version"}`, "start the Docker daemon");
@@ -39,5 +43,7 @@ export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInf
     storageDriver: info.Driver ?? "unknown",
     os: info.OSType ?? "linux",
     arch: info.Architecture ?? "unknown",
+    ...(info.NCPU ? { cpus: info.NCPU } : {}),
+    ...(info.MemTotal ? { memoryBytes: info.MemTotal } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { inspectImage } from "../../docker/image.js";
-import { lfsPull, updateSubmodules } from "../../source/git.js";
+import { EnvironmentError } from "../../errors.js";
+import { gitLfsVersion, lfsPull, updateSubmodules } from "../../source/git.js";
 import { checkoutSource, resolveSource } from "../../source/mirror.js";
 import type { Emit } from "../events.js";
 import type { RecipeImage } from "../images.js";
@@ -36,7 +37,12 @@ export async function buildRecipeImages(recipes: readonly RecipeImage[], context
     const checkout = path.join(context.workDir, `recipe-${image.name}`);
     await checkoutSource(source, checkout, context.signal);
     if (recipe.submodules) await updateSubmodules(checkout, { signal: context.signal });
-    if (recipe.lfs) await lfsPull(checkout, { signal: context.signal });
+    if (recipe.lfs) {
+      if (!(await gitLfsVersion())) {
+        throw new EnvironmentError(`image recipe '${image.name}' needs Git LFS files from ${recipe.repo}, and git-lfs is not installed here`, "apt-get install git-lfs && git lfs install");
+      }
+      await lfsPull(checkout, { signal: context.signal });
+    }
 
     await buildImageWithLog(
       {

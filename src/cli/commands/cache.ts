@@ -3,7 +3,6 @@ import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { planCache } from "../../build/cache-plan.js";
-import { createPlan } from "../../build/plan.js";
 import type { KeyInputs } from "../../cache/key.js";
 import { LocalCache } from "../../cache/store.js";
 import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
@@ -15,7 +14,7 @@ import { parseDuration, parseSize } from "../../util/units.js";
 import { addPlanOptions } from "../common-options.js";
 import { table, type Output } from "../output.js";
 import { resolveCommonSettings, settingsReader, type SettingsReader } from "../settings.js";
-import { argvOptions } from "./plan.js";
+import { planFor } from "./plan.js";
 
 function cacheFor(reader: SettingsReader): LocalCache {
   return new LocalCache(path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR));
@@ -124,18 +123,7 @@ export function cacheCommand(output: Output): Command {
         const settings = await resolveCommonSettings(reader);
         const workDir = await mkdtemp(path.join(os.tmpdir(), "triton-build-explain-"));
         try {
-          const plan = await createPlan({
-            preset: settings.preset,
-            sourceUrl: settings.sourceUrl,
-            ref: settings.ref,
-            python: settings.python,
-            cacheDir: settings.cacheDir,
-            checkoutDir: path.join(workDir, "server"),
-            offline: settings.offline,
-            argv: argvOptions(settings),
-            ciImage: settings.ciImage,
-            emit: () => undefined,
-          });
+          const { plan } = await planFor(settings, path.join(workDir, "server"), () => undefined);
           const decision = (await planCache(plan, cache, { offline: settings.offline })).get(component);
           if (!decision) {
             throw new UsageError(`preset '${settings.preset.name}' builds no component '${component}'`, `it builds ${plan.components.map((c) => c.name).join(", ")}`);

@@ -3,11 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { planCache, type CacheDecision } from "../../build/cache-plan.js";
+import type { BuildEvent, Emit } from "../../build/events.js";
 import { createPlan, type Plan } from "../../build/plan.js";
+import { resolveResources, type BuildResources } from "../../build/resources.js";
+import { buildWheelLine } from "../../buildpy/tensorrtllm.js";
 import { LocalCache } from "../../cache/store.js";
 import { tagExists } from "../../docker/registry.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "../../compose/plan.js";
-import type { BuildEvent } from "../../build/events.js";
 import { addPlanOptions } from "../common-options.js";
 import type { CommonSettings } from "../../build/settings.js";
 import { resolveCommonSettings, settingsReader } from "../settings.js";
@@ -33,23 +35,12 @@ export function planCommand(output: Output): Command {
       const given = reader.string("workDir");
       const workDir = given ? path.resolve(given) : await mkdtemp(path.join(os.tmpdir(), "triton-build-plan-"));
       try {
-        const plan = await createPlan({
-          preset: settings.preset,
-          sourceUrl: settings.sourceUrl,
-          ref: settings.ref,
-          python: settings.python,
-          cacheDir: settings.cacheDir,
-          checkoutDir: path.join(workDir, "server"),
-          offline: settings.offline,
-          argv: argvOptions(settings),
-          ciImage: settings.ciImage,
-          emit: (event) => reportPlanEvent(event, settings, output),
-        });
+        const { plan, resources } = await planFor(settings, path.join(workDir, "server"), (event) => reportPlanEvent(event, settings, output));
         const decisions = settings.noCache
           ? new Map<string, CacheDecision>()
           : await planCache(plan, new LocalCache(settings.cacheDir), { offline: settings.offline });
         if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
-        output.out(settings.json ? JSON.stringify(planJson(plan, decisions), null, 2) : planText(plan, decisions));
+        output.out(settings.json ? JSON.stringify(planJson(plan, decisions, resources), null, 2) : planText(plan, decisions, resources));
       } finally {
         if (!given) await rm(workDir, { recursive: true, force: true });
       }
@@ -57,14 +48,32 @@ export function planCommand(output: Output): Command {
   return command;
 }
 
-export function argvOptions(settings: CommonSettings) {
-  return {
-    interactive: settings.interactive,
-    pull: settings.pull,
-    verbose: false,
+/** The plan a build with these settings would make (resources chosen the same way), for `plan` and `cache explain`. */
+export async function planFor(settings: CommonSettings, checkoutDir: string, emit: Emit): Promise<{ plan: Plan; resources: BuildResources }> {
+  const resources = await resolveResources({
+    preset: settings.preset,
     ...(settings.jobs !== undefined ? { jobs: settings.jobs } : {}),
-    ...(settings.githubOrganization ? { githubOrganization: settings.githubOrganization } : {}),
-  };
+    ...(settings.cudaArch ? { cudaArch: settings.cudaArch } : {}),
+  });
+  const plan = await createPlan({
+    preset: settings.preset,
+    sourceUrl: settings.sourceUrl,
+    ref: settings.ref,
+    python: settings.python,
+    cacheDir: settings.cacheDir,
+    checkoutDir,
+    offline: settings.offline,
+    argv: {
+      interactive: settings.interactive,
+      pull: settings.pull,
+      jobs: resources.jobs,
+      ...(settings.githubOrganization ? { githubOrganization: settings.githubOrganization } : {}),
+    },
+    ciImage: settings.ciImage,
+    tensorrtllm: { jobs: resources.jobs, ...(resources.cudaArch ? { cudaArch: resources.cudaArch } : {}) },
+    emit,
+  });
+  return { plan, resources };
 }
 
 function reportPlanEvent(event: BuildEvent, settings: CommonSettings, output: Output): void {
@@ -72,7 +81,7 @@ function reportPlanEvent(event: BuildEvent, settings: CommonSettings, output: Ou
   else if (settings.verbose && event.type === "phase-output") output.err(event.line);
 }
 
-export function planJson(plan: Plan, decisions: Map<string, CacheDecision>) {
+export function planJson(plan: Plan, decisions: Map<string, CacheDecision>, resources: BuildResources) {
   return {
     preset: plan.preset.name,
     presetFiles: plan.preset.files,
@@ -80,6 +89,12 @@ export function planJson(plan: Plan, decisions: Map<string, CacheDecision>) {
     source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
     python: plan.python,
     buildpy: { argv: plan.buildpy.argv, command: plan.buildpy.command },
+    settings: {
+      jobs: resources.jobs,
+      jobsReason: resources.jobsReason,
+      ...(resources.cudaArch ? { cudaArch: resources.cudaArch } : {}),
+      ...(resources.cudaArchReason ? { cudaArchReason: resources.cudaArchReason } : {}),
+    },
     images: {
       refs: plan.images.refs,
       recipes: plan.images.recipes.map((r) => ({ name: r.name, tag: r.tag, repo: r.recipe.repo, ref: r.recipe.ref, commit: r.commit ?? null, dockerfile: r.recipe.dockerfile })),
@@ -94,6 +109,7 @@ export function planJson(plan: Plan, decisions: Map<string, CacheDecision>) {
         action: decision?.hit ? "cached" : c.action,
         ...(decision ? { cache: decision.hit ? "hit" : "miss", key: decision.key ?? null, ...(decision.hit ? { from: decision.source ?? "local" } : {}) } : {}),
         ...(c.reason || decision ? { reason: c.reason ?? decision?.reason } : {}),
+        ...(c.name === "tensorrtllm" ? { buildWheel: buildWheelLine(c.lines) ?? null } : {}),
       };
     }),
     dockerSteps: plan.dockerSteps.map((s) => ({ kind: s.kind, command: s.command })),
@@ -101,7 +117,7 @@ export function planJson(plan: Plan, decisions: Map<string, CacheDecision>) {
   };
 }
 
-export function planText(plan: Plan, decisions: Map<string, CacheDecision>): string {
+export function planText(plan: Plan, decisions: Map<string, CacheDecision>, resources: BuildResources): string {
   const lines = [
     `Preset     ${plan.preset.name} (${plan.preset.files[0]})`,
     `Release    ${plan.preset.release.release} (Triton ${plan.preset.release.tritonVersion})`,
@@ -110,7 +126,12 @@ export function planText(plan: Plan, decisions: Map<string, CacheDecision>): str
     "",
     "build.py command line (run in the server checkout):",
     `  ${plan.buildpy.command}`,
+    "",
+    `Jobs       ${resources.jobsReason}`,
   ];
+  if (resources.cudaArchReason) lines.push(`CUDA       ${resources.cudaArchReason}`);
+  const wheel = plan.components.find((c) => c.name === "tensorrtllm");
+  if (wheel) lines.push(`TensorRT-LLM wheel: ${buildWheelLine(wheel.lines) ?? "(no build_wheel.py line)"}`);
   if (plan.images.recipes.length) {
     lines.push("", "Images built from recipes first:");
     for (const r of plan.images.recipes) {

@@ -1,0 +1,68 @@
+import { UsageError } from "../errors.js";
+
+/**
+ * TensorRT-LLM's section of cmake_build. r24.05's build.py runs
+ *   python3 ../tensorrt_llm/scripts/build_wheel.py --trt_root /usr/local/tensorrt
+ * with no way to pass CUDA architectures (so every architecture is compiled, for hours) or a job
+ * count (so nvcc runs one job per core and machines run out of memory), and clones the backend
+ * without Git LFS set up (so its prebuilt libraries arrive as LFS pointer files). This rewrite
+ * fixes the three on that section only.
+ */
+
+export interface TensorrtllmOptions {
+  /** e.g. "90-real" or "80-real;90-real" (build_wheel.py --cuda_architectures). */
+  cudaArch?: string;
+  /** build_wheel.py --job_count. */
+  jobs?: number;
+}
+
+/** Accepts `90-real`, `80-real;90-real`, `80,86`, `native`; returns the `;`-list build_wheel.py wants. */
+export function normalizeCudaArch(input: string): string {
+  const entries = input
+    .split(/[;,\s]+/)
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length === 0) throw new UsageError(`--cuda-arch '${input}': expected a list such as 90-real or '80-real;90-real', or auto`);
+  for (const entry of entries) {
+    if (entry !== "native" && !/^\d{2,3}(-real|-virtual)?$/.test(entry)) {
+      throw new UsageError(`--cuda-arch: '${entry}' is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or native`);
+    }
+  }
+  return [...new Set(entries)].join(";");
+}
+
+const BUILD_WHEEL = /\bbuild_wheel\.py\b/;
+
+function setFlag(line: string, flag: string, value: string): string {
+  const existing = new RegExp(`\\s${flag}(?:\\s+|=)("[^"]*"|'[^']*'|\\S+)`);
+  const replacement = ` ${flag} ${value}`;
+  return existing.test(line) ? line.replace(existing, replacement) : `${line.trimEnd()}${replacement}`;
+}
+
+export function rewriteTensorrtllmSection(lines: readonly string[], options: TensorrtllmOptions): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    if (/^\s*if \[\[ ! -e tensorrtllm \]\]; then\s*$/.test(line)) {
+      // Register Git LFS before the clone, so the recursive clone's submodules get real files.
+      out.push("git lfs install --skip-repo");
+      out.push(line);
+      continue;
+    }
+    if (BUILD_WHEEL.test(line) && /^\s*python3?\s/.test(line)) {
+      let rewritten = line;
+      if (options.cudaArch) rewritten = setFlag(rewritten, "--cuda_architectures", `"${options.cudaArch}"`);
+      if (options.jobs !== undefined) rewritten = setFlag(rewritten, "--job_count", String(options.jobs));
+      // The submodule's LFS objects (the batch manager libraries) must be real files before the wheel builds.
+      out.push("git -C .. submodule foreach --recursive git lfs pull");
+      out.push(rewritten);
+      continue;
+    }
+    out.push(line);
+  }
+  return out;
+}
+
+/** The build_wheel.py line after the rewrite, for `plan`. */
+export function buildWheelLine(lines: readonly string[]): string | undefined {
+  return lines.find((line) => BUILD_WHEEL.test(line) && /^\s*python3?\s/.test(line))?.trim();
+}

@@ -1,0 +1,71 @@
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
+import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE } from "../helpers/fixture-repo.js";
+
+let temp: string;
+let args: string[];
+
+beforeAll(async () => {
+  temp = await makeTempDir("tb-trtllm-");
+  const server = await createFixtureServerRepo(path.join(temp, "server"));
+  const org = await createFixtureOrg(path.join(temp, "org"));
+  args = ["plan", "--preset", "trtllm-onnx", "--image", `base=${FIXTURE_BASE_IMAGE}`, "--source", server.path, "--github-organization", org.url];
+});
+afterAll(() => removeTempDir(temp));
+
+/** A PATH whose nvidia-smi prints the given compute capabilities (or fails like one without GPUs). */
+async function fakeNvidiaSmi(name: string, script: string): Promise<Record<string, string>> {
+  const bin = path.join(temp, `bin-${name}`);
+  await mkdir(bin, { recursive: true });
+  await writeFile(path.join(bin, "nvidia-smi"), `#!/bin/sh\n${script}\n`);
+  await chmod(path.join(bin, "nvidia-smi"), 0o755);
+  return { PATH: `${bin}:${process.env["PATH"] ?? ""}` };
+}
+
+async function planSettings(extra: string[], env: Record<string, string> = {}) {
+  const result = await runCli([...args, "--json", ...extra], { tempDir: temp, env });
+  expect(result.exitCode, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as { settings: { jobs: number; cudaArch?: string }; components: Array<{ name: string; buildWheel?: string }> };
+}
+
+describe("--cuda-arch and --jobs for TensorRT-LLM", () => {
+  it("plan --cuda-arch 90-real shows the setting and the build_wheel.py line", async () => {
+    const text = await runCli([...args, "--cuda-arch", "90-real"], { tempDir: temp });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain("CUDA       CUDA architectures 90-real, from --cuda-arch");
+    expect(text.stdout).toMatch(/TensorRT-LLM wheel: python3 \.\.\/tensorrt_llm\/scripts\/build_wheel\.py --trt_root \/usr\/local\/tensorrt --cuda_architectures "90-real" --job_count \d+/);
+    const json = await planSettings(["--cuda-arch", "90-real", "--jobs", "3"]);
+    expect(json.settings).toMatchObject({ jobs: 3, cudaArch: "90-real" });
+    expect(json.components.find((c) => c.name === "tensorrtllm")?.buildWheel).toBe(
+      `python3 ../tensorrt_llm/scripts/build_wheel.py --trt_root /usr/local/tensorrt --cuda_architectures "90-real" --job_count 3`,
+    );
+  });
+
+  it("--jobs reaches build.py's -j too; without it a default is chosen and said", async () => {
+    const json = (await runCli([...args, "--json", "--jobs", "5"], { tempDir: temp })).stdout;
+    expect(JSON.parse(json).buildpy.argv).toContain("--build-parallel=5");
+    const text = await runCli(args, { tempDir: temp });
+    expect(text.stdout).toMatch(/Jobs {7}\d+ parallel job\(s\), limited by .*; set --jobs to change/);
+  });
+
+  it("auto with one GPU", async () => {
+    const env = await fakeNvidiaSmi("one", `echo "9.0"`);
+    expect((await planSettings(["--cuda-arch", "auto"], env)).settings.cudaArch).toBe("90-real");
+  });
+
+  it("auto with two GPUs of different capability", async () => {
+    const env = await fakeNvidiaSmi("two", `printf '9.0\\n8.6\\n9.0\\n'`);
+    expect((await planSettings(["--cuda-arch", "auto"], env)).settings.cudaArch).toBe("86-real;90-real");
+  });
+
+  it("auto with no GPU fails with a clear message", async () => {
+    const env = await fakeNvidiaSmi("none", `echo "No devices were found"; exit 6`);
+    expectCleanFailure(await runCli([...args, "--cuda-arch", "auto"], { tempDir: temp, env }), 3, "--cuda-arch auto: nvidia-smi found no usable GPU (No devices were found)");
+  });
+
+  it("a bad list is a usage error", async () => {
+    expectCleanFailure(await runCli([...args, "--cuda-arch", "9.0"], { tempDir: temp }), 2, "'9.0' is not a CUDA architecture");
+  });
+});
