@@ -1,14 +1,8 @@
 #!/usr/bin/env bash
-# The test command (`npm test`, and what .ci/run calls): installs dependencies when missing,
-# starts a real Docker engine, builds the fixture base image and the CLI, then runs every test
-# (unit and end-to-end). Extra arguments go to vitest, e.g. `npm test -- test/e2e/plan.test.ts`.
+# The test command (`npm test`, and what .ci/run calls): prepares dependencies, a real Docker
+# engine and the fixture image (scripts/prepare.sh), then runs every test, unit and end-to-end.
+# Extra arguments go to vitest, e.g. `npm test -- test/e2e/cache.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-bash scripts/setup-docker.sh
-bash scripts/make-fixture-images.sh
-npm run build --silent
+bash scripts/prepare.sh
 exec npx vitest run "$@"

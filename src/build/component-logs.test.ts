@@ -16,7 +16,7 @@ describe("ComponentLogDemux", () => {
   it("routes lines to per-component logs with timing and percentages", async () => {
     const events: BuildEvent[] = [];
     let now = 1000;
-    const demux = new ComponentLogDemux(dir, "n", (e) => events.push(e), () => now);
+    const demux = new ComponentLogDemux(dir, "n", (e) => events.push(e), { now: () => now });
     await demux.open();
     demux.line("preamble");
     demux.line(markerLine("n", "begin", "core"));
@@ -31,10 +31,23 @@ describe("ComponentLogDemux", () => {
     expect(await readFile(path.join(dir, "core.log"), "utf8")).toBe("[ 10%] Building CXX object a.o\nplain line\n");
     expect(await readFile(path.join(dir, "builder.log"), "utf8")).toBe("preamble\n");
     expect(events).toContainEqual({ type: "component-output", name: "core", line: "[ 10%] Building CXX object a.o", percent: 10 });
+    // without --verbose, output events are throttled: the plain line right after is not one
+    expect(events.filter((e) => e.type === "component-output").map((e) => (e as { line: string }).line)).not.toContain("plain line");
     expect(events).toContainEqual(expect.objectContaining({ type: "component-end", name: "core", status: "ok", durationMs: 2500 }));
     expect(demux.timings.filter((t) => t.endedAt !== undefined).map((t) => t.name)).toEqual(["core"]);
     expect(demux.unfinished()?.name).toBe("python");
     expect(demux.tail("python")).toEqual(["[ 50%] Linking"]);
+  });
+
+  it("splits raw chunks at any boundary, and cuts endless lines", async () => {
+    const events: BuildEvent[] = [];
+    const demux = new ComponentLogDemux(dir, "n", (e) => events.push(e), { everyLine: true });
+    await demux.open();
+    const text = `${markerLine("n", "begin", "x")}\r\nfirst\r\nsecond\n${markerLine("n", "end", "x")}\n`;
+    for (const chunk of text.match(/[\s\S]{1,3}/g) ?? []) await demux.write(Buffer.from(chunk));
+    await demux.close();
+    expect(await readFile(path.join(dir, "x.log"), "utf8")).toBe("first\nsecond\n");
+    expect(events.map((e) => e.type)).toEqual(["component-start", "component-output", "component-output", "component-end"]);
   });
 
   it("keeps only the last 40 lines as the tail", async () => {

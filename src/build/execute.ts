@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { rewriteCmakeBuild } from "../buildpy/rewrite.js";
 import { RemoteCache } from "../cache/remote.js";
@@ -11,16 +11,17 @@ import { BuildError, InterruptedError } from "../errors.js";
 import { planCache, type CacheDecision } from "./cache-plan.js";
 import { BUILD_PHASES, type Emit } from "./events.js";
 import { skippedPhase, timedPhase } from "./phase.js";
-import { createPlan, type Plan, type PlannedComponent } from "./plan.js";
-import { openRunDir, type RunDir } from "./run-dir.js";
+import type { Plan, PlannedComponent } from "./plan.js";
+import { planFor } from "./plan-for.js";
+import { openRunDir, pruneOldRuns, type RunDir } from "./run-dir.js";
 import type { BuildSettings } from "./settings.js";
 import { runBuilder, type BuilderOutcome } from "./steps/builder.js";
 import { restoreHits, storeBuilt } from "./steps/cache-steps.js";
 import { builderLabels, removeStaleBuilders } from "./steps/stale-builders.js";
+import { withDockerignore } from "./steps/docker-context.js";
 import { buildImageWithLog } from "./steps/image-phase.js";
 import { buildRecipeImages } from "./steps/recipe-images.js";
 import { requireGitLfsInImage } from "./steps/git-lfs.js";
-import { resolveResources } from "./resources.js";
 
 export interface BuildRunInput {
   settings: BuildSettings;
@@ -58,37 +59,21 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const runDir = await openRunDir(settings.workDir);
   const cleanup: Array<() => Promise<void>> = [];
   await removeStaleBuilders(emit, signal);
+  if (!settings.workDirGiven) await pruneOldRuns(path.dirname(settings.workDir)).catch(() => undefined);
   const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
   const remote =
     cache && settings.remoteCache ? new RemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.cacheSigningKey, emit, settings.runId) : undefined;
   try {
-    const resources = await resolveResources({ preset: settings.preset, ...optionalJobs(settings.jobs), ...(settings.cudaArch ? { cudaArch: settings.cudaArch } : {}), signal });
-    emit({ type: "info", message: resources.jobsReason });
-    if (resources.cudaArchReason) emit({ type: "info", message: resources.cudaArchReason });
-    const plan = await createPlan({
-      preset: settings.preset,
-      sourceUrl: settings.sourceUrl,
-      ref: settings.ref,
-      python: settings.python,
-      cacheDir: settings.cacheDir,
-      checkoutDir: runDir.checkout,
-      offline: settings.offline,
-      argv: {
-        interactive: settings.interactive,
-        pull: settings.pull,
-        jobs: resources.jobs,
-        ...(settings.githubOrganization ? { githubOrganization: settings.githubOrganization } : {}),
-      },
-      ciImage: settings.ciImage,
-      tensorrtllm: { jobs: resources.jobs, ...(resources.cudaArch ? { cudaArch: resources.cudaArch } : {}) },
-      signal,
-      emit,
-    });
+    const { plan } = await planFor(settings, runDir.checkout, emit, signal);
     const installRoot = path.join(runDir.buildDir, "install");
+    // Hits are restored outside the Docker build context (the buildbase image must not carry
+    // them) and moved into the install tree once the compiled components are in.
+    const restoredRoot = path.join(runDir.root, "restored", "install");
     const candidates = plan.components.filter((c) => c.action === "build");
 
     let decisions = new Map<string, CacheDecision>();
     const cached = new Set<string>();
+    const restoredRoots: string[] = [];
     if (!cache) {
       skippedPhase(emit, "restore", "--no-cache");
     } else if (settings.ciImage) {
@@ -98,7 +83,10 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     } else {
       await timedPhase(emit, "restore", async () => {
         decisions = await planCache(plan, cache, { offline: settings.offline, signal });
-        for (const name of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot, emit, signal })) cached.add(name);
+        for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
+          cached.add(restored.name);
+          restoredRoots.push(...restored.roots);
+        }
       });
     }
     const toBuild = candidates.filter((c) => !cached.has(c.name));
@@ -137,13 +125,20 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       }
     }
 
+    await moveRoots(restoredRoot, installRoot, restoredRoots);
     const imageId = await buildFinalImages(settings, plan, runDir, names, emit, signal, cleanup);
     await timedPhase(emit, "tag", async () => {
       await tagImage(names.final, settings.tag, { signal });
       emit({ type: "phase-output", phase: "tag", line: settings.tag });
       if (settings.ciImage) await tagImage(names.cibase, `${settings.tag}-cibase`, { signal });
     });
-    if (cache) await cache.recordRun({ preset: settings.preset.name, hits: cached.size, misses: toBuild.length }).catch(() => undefined);
+    if (cache) {
+      await cache.recordRun({ preset: settings.preset.name, hits: cached.size, misses: toBuild.length }).catch(() => undefined);
+      if (settings.cacheMaxBytes !== undefined) {
+        const pruned = await cache.prune({ maxBytes: settings.cacheMaxBytes });
+        if (pruned.removed.length) emit({ type: "info", message: `cache pruned to cacheMaxSize: ${pruned.removed.length} least recently used entries removed` });
+      }
+    }
     emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
     if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
     return { image: { tag: settings.tag, id: imageId }, plan, built: toBuild.map((c) => c.name), cached: [...cached], workDir: runDir.root };
@@ -198,9 +193,11 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
 
   await timedPhase(emit, "buildbase", async () => {
     cleanup.push(() => untagImage(names.buildbase));
-    await buildImageWithLog(
-      { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.buildbase"), tag: names.buildbase, pull: settings.pull },
-      { phase: "buildbase", logPath: path.join(runDir.logs, "buildbase.log"), what: "building the buildbase image", signal, emit },
+    await withDockerignore(plan.checkoutDir, ["build/"], () =>
+      buildImageWithLog(
+        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.buildbase"), tag: names.buildbase, pull: settings.pull },
+        { phase: "buildbase", logPath: path.join(runDir.logs, "buildbase.log"), what: "building the buildbase image", signal, emit },
+      ),
     );
     if (toBuild.some((c) => c.name === "tensorrtllm")) await requireGitLfsInImage(names.buildbase, plan.images.refs["base"], signal);
   });
@@ -223,6 +220,7 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
       tty: settings.interactive,
       logDir: runDir.logs,
       labels: builderLabels(settings.runId),
+      everyLine: settings.verbose,
       signal,
       emit,
     });
@@ -269,14 +267,22 @@ async function buildFinalImages(
   });
 }
 
+/** Moves restored components into the install tree (renames on one file system: instant). */
+async function moveRoots(fromRoot: string, toRoot: string, roots: readonly string[]): Promise<void> {
+  for (const root of roots) {
+    const source = path.join(fromRoot, root);
+    if (!(await stat(source).then(() => true, () => false))) continue;
+    const destination = path.join(toRoot, root);
+    await mkdir(path.dirname(destination), { recursive: true });
+    await rm(destination, { recursive: true, force: true });
+    await rename(source, destination);
+  }
+}
+
 /** After success the checkout and install tree can be large; logs stay for the user. */
 async function removeBulkyRunFiles(runDir: RunDir): Promise<void> {
   await rm(runDir.checkout, { recursive: true, force: true });
   for (const entry of await readdir(runDir.root)) {
-    if (entry === "scripts" || entry.startsWith("recipe-")) await rm(path.join(runDir.root, entry), { recursive: true, force: true });
+    if (entry === "scripts" || entry === "restored" || entry.startsWith("recipe-")) await rm(path.join(runDir.root, entry), { recursive: true, force: true });
   }
-}
-
-function optionalJobs(jobs: number | undefined): { jobs?: number } {
-  return jobs === undefined ? {} : { jobs };
 }

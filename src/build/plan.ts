@@ -66,7 +66,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
       signal,
       onRetry: (message) => emit({ type: "warning", message }),
     });
-    await checkoutSource(resolved, input.checkoutDir, signal);
+    await checkoutSource(resolved, input.checkoutDir, signal ? { signal } : {});
     emit({ type: "phase-output", phase: "source", line: `${resolved.url} ${resolved.ref} at ${resolved.commit}` });
     return resolved;
   });

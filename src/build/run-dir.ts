@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors.js";
 import { tryLock } from "../util/lock.js";
@@ -36,4 +36,27 @@ export async function openRunDir(root: string): Promise<RunDir> {
   await mkdir(layout.logs, { recursive: true });
   await mkdir(layout.scripts, { recursive: true });
   return { ...layout, release };
+}
+
+/**
+ * Default run dirs pile up under the work root: keep the newest `keep` (their logs), remove older
+ * ones unless a run still holds them.
+ */
+export async function pruneOldRuns(workRoot: string, keep = 20): Promise<number> {
+  const entries = await readdir(workRoot, { withFileTypes: true }).catch(() => []);
+  const runs = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !/^\d{8}-\d{6}-[a-z0-9-]+-[0-9a-f]{6}$/.test(entry.name)) continue;
+    const dir = path.join(workRoot, entry.name);
+    runs.push({ dir, mtime: (await stat(dir).catch(() => undefined))?.mtimeMs ?? 0 });
+  }
+  runs.sort((a, b) => b.mtime - a.mtime);
+  let removed = 0;
+  for (const run of runs.slice(keep)) {
+    const release = await tryLock(path.join(run.dir, ".run"));
+    if (!release) continue;
+    await rm(run.dir, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
 }

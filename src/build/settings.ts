@@ -32,6 +32,8 @@ export interface BuildSettings extends CommonSettings {
   workDirGiven: boolean;
   tag: string;
   reportFile?: string;
+  /** After a successful build, prune the local cache to this size (config cacheMaxSize). */
+  cacheMaxBytes?: number;
   keepWorkDir: boolean;
   allowMissingLibs: boolean;
 }

@@ -2,7 +2,6 @@ import type { Listr } from "listr2";
 import type { Emit, Phase } from "../build/events.js";
 import { InterruptedError } from "../errors.js";
 import { EventHub } from "../progress/event-hub.js";
-import { createTaskList } from "../progress/listr.js";
 import { createNdjsonRenderer } from "../progress/ndjson.js";
 import { createPlainRenderer } from "../progress/plain.js";
 import { ReportCollector } from "../progress/report.js";
@@ -47,6 +46,8 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
   if (options.json) {
     hub.subscribe(createNdjsonRenderer((line) => output.out(line), options));
   } else if (options.stdoutIsTTY) {
+    // listr2 is loaded only for a terminal.
+    const { createTaskList } = await import("../progress/listr.js");
     taskList = createTaskList(hub, options.phases);
     rendered = taskList.run().catch(() => undefined);
   } else {

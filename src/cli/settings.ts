@@ -9,6 +9,7 @@ import type { BuildSettings, CommonSettings } from "../build/settings.js";
 import { applyOverrides } from "../presets/overrides.js";
 import { normalizeSourceUrl } from "../source/mirror.js";
 import { expectedOneOf } from "../util/suggest.js";
+import { parseSize } from "../util/units.js";
 
 /**
  * Turns flags into typed settings. Precedence for every value: flag > TRITON_BUILD_* environment
@@ -92,8 +93,8 @@ function kebab(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
 }
 
-export function settingsReader(command: Command, env: NodeJS.ProcessEnv = process.env): SettingsReader {
-  return new SettingsReader(command, env, readConfig(env));
+export async function settingsReader(command: Command, env: NodeJS.ProcessEnv = process.env): Promise<SettingsReader> {
+  return new SettingsReader(command, env, await readConfig(env));
 }
 
 export async function resolveCommonSettings(reader: SettingsReader): Promise<CommonSettings> {
@@ -147,6 +148,7 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
     tag: reader.string("tag") ?? `tritonserver:${common.preset.release.release}-${common.preset.name}`,
     ...optional("reportFile", reader.string("report")),
     keepWorkDir: reader.bool("keepWorkDir"),
+    ...optional("cacheMaxBytes", cacheMaxBytes(reader)),
     allowMissingLibs: reader.bool("allowMissingLibs"),
   };
 }
@@ -160,4 +162,12 @@ export function newRunId(presetName: string, now = new Date()): string {
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function cacheMaxBytes(reader: SettingsReader): number | undefined {
+  const raw = reader.string("cacheMaxSize", { config: "cacheMaxSize" });
+  if (raw === undefined) return undefined;
+  const bytes = parseSize(raw);
+  if (bytes === undefined) throw new UsageError(`cacheMaxSize ${raw}: expected a size such as 200GB`);
+  return bytes;
 }

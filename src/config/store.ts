@@ -1,4 +1,6 @@
-import Conf from "conf";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type Conf from "conf";
 import { UsageError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKeyName } from "./keys.js";
@@ -10,7 +12,9 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   return env["TRITON_BUILD_CONFIG_DIR"] || DEFAULT_CONFIG_DIR;
 }
 
-export function openConfig(env: NodeJS.ProcessEnv = process.env): Conf<ConfigValues> {
+/** conf (and its JSON-schema validator) is loaded only when a config file is read or written. */
+export async function openConfig(env: NodeJS.ProcessEnv = process.env): Promise<Conf<ConfigValues>> {
+  const { default: ConfClass } = await import("conf");
   const properties = Object.fromEntries(
     Object.entries(CONFIG_KEYS).map(([name, key]) => [
       name,
@@ -21,7 +25,7 @@ export function openConfig(env: NodeJS.ProcessEnv = process.env): Conf<ConfigVal
           : { type: "string", minLength: 1, description: key.description },
     ]),
   );
-  return new Conf<ConfigValues>({
+  return new ConfClass<ConfigValues>({
     projectName: "triton-build",
     projectSuffix: "",
     cwd: configDir(env),
@@ -31,9 +35,10 @@ export function openConfig(env: NodeJS.ProcessEnv = process.env): Conf<ConfigVal
 }
 
 /** Reads all values; a config file that no longer validates is reported, not silently dropped. */
-export function readConfig(env: NodeJS.ProcessEnv = process.env): ConfigValues {
+export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<ConfigValues> {
+  if (!existsSync(path.join(configDir(env), "config.json"))) return {};
   try {
-    return openConfig(env).store;
+    return (await openConfig(env)).store;
   } catch (error) {
     throw new UsageError(`cannot read the config file in ${configDir(env)}: ${(error as Error).message}`, "fix or delete that config.json");
   }

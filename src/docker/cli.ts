@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { EnvironmentError } from "../errors.js";
 
 /**
@@ -71,18 +71,35 @@ export async function dockerOk(args: readonly string[], options: DockerOptions =
   return result;
 }
 
-/** Starts `docker ARGS` whose stdout is a byte stream (docker cp ... -, docker save). */
-export function dockerStream(args: readonly string[], options: DockerOptions = {}): ResultPromise<{ buffer: false; stdout: "pipe"; stderr: "pipe" }> {
-  return execa(dockerBinary(), args, {
+/**
+ * Runs `docker ARGS` handing its raw output (stdout and stderr) to `onChunk` as it arrives, with
+ * backpressure: when `onChunk` returns a promise, reading pauses until it settles. For output of
+ * any size (a multi-hour build log); returns the exit code.
+ */
+export async function dockerPiped(
+  args: readonly string[],
+  options: { signal?: AbortSignal; env?: Record<string, string | undefined>; onChunk: (chunk: Buffer) => Promise<void> | undefined },
+): Promise<number> {
+  const subprocess = execa(dockerBinary(), args, {
+    reject: false,
     cancelSignal: options.signal,
     forceKillAfterDelay: 5_000,
     buffer: false,
-    stdout: "pipe",
-    stderr: "pipe",
     stdin: "ignore",
-    encoding: "buffer",
     ...(options.env ? { env: options.env } : {}),
-  } as never) as never;
+  });
+  for (const stream of [subprocess.stdout, subprocess.stderr]) {
+    stream?.on("data", (chunk: Buffer) => {
+      const wait = options.onChunk(chunk);
+      if (!wait) return;
+      stream.pause();
+      void wait.finally(() => stream.resume());
+    });
+  }
+  const result = await subprocess;
+  if ((result as { code?: string }).code === "ENOENT") throw dockerMissing();
+  if (result.isCanceled) throw options.signal?.reason ?? new Error("docker command cancelled");
+  return result.exitCode ?? -1;
 }
 
 export class DockerCommandError extends Error {

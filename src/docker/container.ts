@@ -1,4 +1,4 @@
-import { docker, dockerOk, type DockerOptions } from "./cli.js";
+import { docker, dockerOk, dockerPiped, type DockerOptions } from "./cli.js";
 
 export interface ContainerSpec {
   name: string;
@@ -27,10 +27,12 @@ export async function copyIntoContainer(container: string, hostPath: string, con
   await dockerOk(["cp", hostPath, `${container}:${containerPath}`], options);
 }
 
-/** `docker start -a`: runs to the end, streaming output; returns the container's exit code. */
-export async function startAttached(container: string, options: DockerOptions = {}): Promise<number> {
-  const result = await docker(["start", "-a", container], options);
-  return result.exitCode;
+/** `docker start -a`: runs to the end, handing over its output as it comes; returns the container's exit code. */
+export async function startAttached(
+  container: string,
+  options: { signal?: AbortSignal; onChunk: (chunk: Buffer) => Promise<void> | undefined },
+): Promise<number> {
+  return dockerPiped(["start", "-a", container], options);
 }
 
 /** `docker rm -f`; a container that is already gone is fine. */

@@ -1,3 +1,4 @@
+import { execa } from "execa";
 import { simpleGit, type SimpleGit } from "simple-git";
 
 /**
@@ -56,6 +57,24 @@ export async function listRefs(dir: string, pattern: string, options: GitOptions
 export async function checkoutShared(mirrorDir: string, commit: string, dest: string, options: GitOptions = {}): Promise<void> {
   await git(undefined, options).raw(["clone", "--shared", "--no-checkout", "--quiet", mirrorDir, dest]);
   await git(dest, options).raw(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit]);
+}
+
+/**
+ * The tree of one commit, written to `dest` without a .git directory (`git archive | tar -x`).
+ * Files get the commit's time, so the same commit always gives the same build context and
+ * Docker's layer cache holds across runs.
+ */
+export async function exportTree(mirrorDir: string, commit: string, dest: string, options: GitOptions = {}): Promise<void> {
+  const archive = execa("git", ["--git-dir", mirrorDir, "archive", "--format=tar", commit], {
+    reject: false,
+    cancelSignal: options.signal,
+    buffer: { stdout: false, stderr: true },
+  });
+  const extracted = await archive.pipe("tar", ["-x", "-C", dest], { reject: false, cancelSignal: options.signal });
+  const archived = await archive;
+  if (archived.isCanceled || extracted.isCanceled) throw options.signal?.reason ?? new Error("export cancelled");
+  if (archived.exitCode !== 0) throw new Error(`git archive ${commit} failed: ${String(archived.stderr).trim()}`);
+  if (extracted.exitCode !== 0) throw new Error(`tar -x into ${dest} failed: ${String(extracted.stderr).trim()}`);
 }
 
 /**

@@ -148,9 +148,18 @@ async function pathExists(p: string): Promise<boolean> {
   return access(p).then(() => true, () => false);
 }
 
-/** The server checkout of one run, at the resolved commit. */
-export async function checkoutSource(source: ResolvedSource, dest: string, signal?: AbortSignal): Promise<void> {
+/**
+ * A checkout of one run: the tree at the resolved commit, without .git (so the same commit gives
+ * the same Docker build context), or a real clone when git must work in it (submodules, LFS).
+ */
+export async function checkoutSource(source: ResolvedSource, dest: string, options: { signal?: AbortSignal; withGit?: boolean } = {}): Promise<void> {
   await rm(dest, { recursive: true, force: true });
-  await mkdir(path.dirname(dest), { recursive: true });
-  await gitCmd.checkoutShared(source.mirrorDir, source.commit, dest, { signal });
+  const gitOptions = options.signal ? { signal: options.signal } : {};
+  if (options.withGit) {
+    await mkdir(path.dirname(dest), { recursive: true });
+    await gitCmd.checkoutShared(source.mirrorDir, source.commit, dest, gitOptions);
+    return;
+  }
+  await mkdir(dest, { recursive: true });
+  await gitCmd.exportTree(source.mirrorDir, source.commit, dest, gitOptions);
 }

@@ -90,7 +90,7 @@ describe("plan --json against the fixture server repo", () => {
     const result = await runCli(["plan", "-p", "llm-plus-vision", "--source", server.path, "--github-organization", orgUrl], { tempDir: temp });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain(`r24.05 -> ${server.commit}`);
-    expect(result.stdout).toContain("python3 build.py --no-container-interactive --enable-gpu");
+    expect(result.stdout).toMatch(/python3 build.py --no-container-interactive --build-parallel=\d+ --enable-gpu/);
     expect(result.stdout).toMatch(/vllm\s+backend\s+r24\.05\s+miss\s+\S+\s+build \(/);
   });
 

@@ -3,14 +3,22 @@
 // of bare repositories that build.py's --github-organization can point at.
 // Only node: builtins and the real git CLI are used.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-/** Root of the triton-build checkout. */
-export const PROJECT_ROOT = path.resolve(HERE, "..", "..");
+/** Root of the triton-build checkout (also when this file runs compiled, from build/bench/). */
+export const PROJECT_ROOT = findProjectRoot(HERE);
+
+function findProjectRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json")) && existsSync(path.join(dir, "test", "fixtures", "server"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no triton-build checkout above ${start}`);
+  }
+}
 
 /** Template of the toy server repository (copied by createFixtureServerRepo). */
 export const FIXTURE_SERVER_TEMPLATE = path.join(PROJECT_ROOT, "test", "fixtures", "server");

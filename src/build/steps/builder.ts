@@ -14,6 +14,8 @@ export interface BuilderInput {
   tty: boolean;
   logDir: string;
   labels: Record<string, string>;
+  /** An output event for every line (--verbose), not a throttled few. */
+  everyLine: boolean;
   signal: AbortSignal;
   emit: Emit;
 }
@@ -51,11 +53,11 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
   );
   await copyIntoContainer(input.containerName, scriptPath, "/workspace/build/cmake_build", { signal: input.signal });
 
-  const demux = new ComponentLogDemux(input.logDir, input.nonce, input.emit);
+  const demux = new ComponentLogDemux(input.logDir, input.nonce, input.emit, { everyLine: input.everyLine });
   await demux.open();
   let exitCode: number;
   try {
-    exitCode = await startAttached(input.containerName, { signal: input.signal, onLine: (line) => demux.line(line) });
+    exitCode = await startAttached(input.containerName, { signal: input.signal, onChunk: (chunk) => demux.write(chunk) });
   } finally {
     await demux.close();
   }

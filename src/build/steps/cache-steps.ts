@@ -17,8 +17,8 @@ export async function restoreHits(input: {
   installRoot: string;
   emit: Emit;
   signal?: AbortSignal;
-}): Promise<string[]> {
-  const restored: string[] = [];
+}): Promise<Array<{ name: string; roots: string[] }>> {
+  const restored: Array<{ name: string; roots: string[] }> = [];
   for (const decision of input.decisions.values()) {
     if (!decision.hit && decision.key && input.remote && (await input.remote.fetch(decision.name, decision.key, input.cache, input.signal))) {
       decision.hit = true;
@@ -28,7 +28,7 @@ export async function restoreHits(input: {
     if (!decision.hit || !decision.key) continue;
     try {
       const result = await input.cache.restore(decision.key, input.installRoot);
-      restored.push(decision.name);
+      restored.push({ name: decision.name, roots: result.manifest.roots });
       input.emit({
         type: "component-cached",
         name: decision.name,

@@ -35,7 +35,7 @@ export async function buildRecipeImages(recipes: readonly RecipeImage[], context
       onRetry: (message) => context.emit({ type: "warning", message }),
     });
     const checkout = path.join(context.workDir, `recipe-${image.name}`);
-    await checkoutSource(source, checkout, context.signal);
+    await checkoutSource(source, checkout, { signal: context.signal, withGit: recipe.submodules || recipe.lfs });
     if (recipe.submodules) await updateSubmodules(checkout, { signal: context.signal });
     if (recipe.lfs) {
       if (!(await gitLfsVersion())) {

@@ -22,7 +22,7 @@ Examples:
 Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage, 3 environment, 130 interrupted.`,
     )
     .action(async (_opts, cmd: Command) => {
-      const settings = await resolveBuildSettings(settingsReader(cmd));
+      const settings = await resolveBuildSettings(await settingsReader(cmd));
       const compose = settings.strategy === "compose";
       const outcome = await runSession<{ image: { tag: string; id: string }; workDir: string }>(
         output,

@@ -14,7 +14,7 @@ import { parseDuration, parseSize } from "../../util/units.js";
 import { addPlanOptions } from "../common-options.js";
 import { table, type Output } from "../output.js";
 import { resolveCommonSettings, settingsReader, type SettingsReader } from "../settings.js";
-import { planFor } from "./plan.js";
+import { planFor } from "../../build/plan-for.js";
 
 function cacheFor(reader: SettingsReader): LocalCache {
   return new LocalCache(path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR));
@@ -35,7 +35,7 @@ export function cacheCommand(output: Output): Command {
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  triton-build cache ls\n  triton-build cache ls --remote registry.example.com/triton-cache")
     .action(async (opts: { remote?: string | boolean }, cmd: Command) => {
-      const reader = settingsReader(cmd);
+      const reader = await settingsReader(cmd);
       if (opts.remote) {
         await listRemote(typeof opts.remote === "string" ? opts.remote : reader.string("remoteCache", { config: "remoteCache" }), reader.bool("json"), output);
         return;
@@ -78,7 +78,7 @@ export function cacheCommand(output: Output): Command {
     .option("--json", "print JSON")
     .addHelpText("after", "\nExample:\n  triton-build cache stats")
     .action(async (_opts, cmd: Command) => {
-      const reader = settingsReader(cmd);
+      const reader = await settingsReader(cmd);
       const cache = cacheFor(reader);
       const entries = await cache.list();
       const runs = await cache.recentRuns(20);
@@ -114,7 +114,7 @@ export function cacheCommand(output: Output): Command {
     .argument("<component>", "component name, e.g. core or onnxruntime")
     .addHelpText("after", "\nExamples:\n  triton-build cache explain onnxruntime --preset trtllm-onnx\n  triton-build cache explain core          (entries only, without a preset)")
     .action(async (component: string, _opts, cmd: Command) => {
-      const reader = settingsReader(cmd);
+      const reader = await settingsReader(cmd);
       const cache = cacheFor(reader);
       const entries = (await cache.list()).filter((e) => e.manifest.component.name === component);
       entries.sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt));
@@ -145,7 +145,7 @@ export function cacheCommand(output: Output): Command {
     .description("re-hash every entry; evict the ones that do not match their manifest")
     .addHelpText("after", "\nExample:\n  triton-build cache verify")
     .action(async (_opts, cmd: Command) => {
-      const cache = cacheFor(settingsReader(cmd));
+      const cache = cacheFor(await settingsReader(cmd));
       const entries = await cache.list();
       let bad = 0;
       for (const entry of entries) {
@@ -170,7 +170,7 @@ export function cacheCommand(output: Output): Command {
       if (opts.maxSize !== undefined && maxBytes === undefined) throw new UsageError(`--max-size ${opts.maxSize}: expected a size such as 200GB or 512MiB`);
       if (opts.olderThan !== undefined && olderThanMs === undefined) throw new UsageError(`--older-than ${opts.olderThan}: expected a duration such as 30d, 12h or 90m`);
       if (maxBytes === undefined && olderThanMs === undefined) throw new UsageError("cache prune needs --max-size or --older-than (or both)");
-      const result = await cacheFor(settingsReader(cmd)).prune({ ...(maxBytes !== undefined ? { maxBytes } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
+      const result = await cacheFor(await settingsReader(cmd)).prune({ ...(maxBytes !== undefined ? { maxBytes } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
       for (const e of result.removed) output.out(`removed ${e.manifest.key.slice(0, 12)} ${e.manifest.component.name} (${formatBytes(e.manifest.totalBytes)}, last used ${e.lastUsed.toISOString()})`);
       output.out(`${result.removed.length} entries removed, ${formatBytes(result.freedBytes)} freed, ${formatBytes(result.keptBytes)} kept`);
     });
@@ -179,7 +179,7 @@ export function cacheCommand(output: Output): Command {
     .description("remove every entry of the component cache (git mirrors stay)")
     .addHelpText("after", "\nExample:\n  triton-build cache clear")
     .action(async (_opts, cmd: Command) => {
-      const removed = await cacheFor(settingsReader(cmd)).clear();
+      const removed = await cacheFor(await settingsReader(cmd)).clear();
       output.out(`${removed} entries removed`);
     });
   return command;

@@ -18,9 +18,9 @@ export function configCommand(output: Output): Command {
     .description("print one setting")
     .argument("<key>", "setting name")
     .addHelpText("after", "\nExample:\n  triton-build config get source")
-    .action((key: string) => {
+    .action(async (key: string) => {
       if (!isConfigKey(key)) throw new UsageError(`unknown config key '${key}'; ${expectedOneOf(key, Object.keys(CONFIG_KEYS))}`);
-      const value = readConfig()[key];
+      const value = (await readConfig())[key];
       output.out(value === undefined ? "" : String(value));
     });
 
@@ -30,9 +30,9 @@ export function configCommand(output: Output): Command {
     .argument("<key>", "setting name")
     .argument("<value>", "new value")
     .addHelpText("after", "\nExample:\n  triton-build config set remoteCache registry.example.com/triton-cache")
-    .action((key: string, raw: string) => {
+    .action(async (key: string, raw: string) => {
       const { key: name, value } = parseConfigValue(key, raw);
-      openConfig().set(name, value);
+      (await openConfig()).set(name, value);
     });
 
   command
@@ -40,9 +40,9 @@ export function configCommand(output: Output): Command {
     .description("remove one setting (back to the default)")
     .argument("<key>", "setting name")
     .addHelpText("after", "\nExample:\n  triton-build config unset jobs")
-    .action((key: string) => {
+    .action(async (key: string) => {
       if (!isConfigKey(key)) throw new UsageError(`unknown config key '${key}'; ${expectedOneOf(key, Object.keys(CONFIG_KEYS))}`);
-      openConfig().delete(key);
+      (await openConfig()).delete(key);
     });
 
   command
@@ -50,8 +50,8 @@ export function configCommand(output: Output): Command {
     .description("every setting: value, environment variable, default")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExample:\n  triton-build config list")
-    .action((opts: { json?: boolean }) => {
-      const values = readConfig();
+    .action(async (opts: { json?: boolean }) => {
+      const values = await readConfig();
       if (opts.json) {
         output.out(JSON.stringify({ file: `${configDir()}/config.json`, values }, null, 2));
         return;

@@ -16,7 +16,7 @@ export function doctorCommand(output: Output): Command {
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  triton-build doctor\n  triton-build doctor --preset trtllm-onnx")
     .action(async (_opts, cmd: Command) => {
-      const reader = settingsReader(cmd);
+      const reader = await settingsReader(cmd);
       const presetArg = reader.string("preset");
       const results = await runDoctor({
         python: reader.string("python", { config: "python", fallback: "python3" }) ?? "python3",

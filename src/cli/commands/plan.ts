@@ -3,9 +3,10 @@ import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { planCache, type CacheDecision } from "../../build/cache-plan.js";
-import type { BuildEvent, Emit } from "../../build/events.js";
-import { createPlan, type Plan } from "../../build/plan.js";
-import { resolveResources, type BuildResources } from "../../build/resources.js";
+import type { BuildEvent } from "../../build/events.js";
+import type { Plan } from "../../build/plan.js";
+import { planFor } from "../../build/plan-for.js";
+import type { BuildResources } from "../../build/resources.js";
 import { buildWheelLine } from "../../buildpy/tensorrtllm.js";
 import { LocalCache } from "../../cache/store.js";
 import { tagExists } from "../../docker/registry.js";
@@ -24,7 +25,7 @@ export function planCommand(output: Output): Command {
       "\nExamples:\n  triton-build plan --preset trtllm-onnx\n  triton-build plan --preset ./my-preset.yaml --source /srv/mirrors/server --json",
     )
     .action(async (_opts, cmd: Command) => {
-      const reader = settingsReader(cmd);
+      const reader = await settingsReader(cmd);
       const settings = await resolveCommonSettings(reader);
       if (settings.strategy === "compose") {
         const plan = planCompose(settings.preset);
@@ -46,34 +47,6 @@ export function planCommand(output: Output): Command {
       }
     });
   return command;
-}
-
-/** The plan a build with these settings would make (resources chosen the same way), for `plan` and `cache explain`. */
-export async function planFor(settings: CommonSettings, checkoutDir: string, emit: Emit): Promise<{ plan: Plan; resources: BuildResources }> {
-  const resources = await resolveResources({
-    preset: settings.preset,
-    ...(settings.jobs !== undefined ? { jobs: settings.jobs } : {}),
-    ...(settings.cudaArch ? { cudaArch: settings.cudaArch } : {}),
-  });
-  const plan = await createPlan({
-    preset: settings.preset,
-    sourceUrl: settings.sourceUrl,
-    ref: settings.ref,
-    python: settings.python,
-    cacheDir: settings.cacheDir,
-    checkoutDir,
-    offline: settings.offline,
-    argv: {
-      interactive: settings.interactive,
-      pull: settings.pull,
-      jobs: resources.jobs,
-      ...(settings.githubOrganization ? { githubOrganization: settings.githubOrganization } : {}),
-    },
-    ciImage: settings.ciImage,
-    tensorrtllm: { jobs: resources.jobs, ...(resources.cudaArch ? { cudaArch: resources.cudaArch } : {}) },
-    emit,
-  });
-  return { plan, resources };
 }
 
 function reportPlanEvent(event: BuildEvent, settings: CommonSettings, output: Output): void {
