@@ -46,5 +46,3 @@ export interface ComponentSummary {
 }
 
 export type Emit = (event: BuildEvent) => void;
-
-export const ignoreEvents: Emit = () => undefined;

@@ -71,24 +71,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     const restoredRoot = path.join(runDir.root, "restored", "install");
     const candidates = plan.components.filter((c) => c.action === "build");
 
-    let decisions = new Map<string, CacheDecision>();
-    const cached = new Set<string>();
-    const restoredRoots: string[] = [];
-    if (!cache) {
-      skippedPhase(emit, "restore", "--no-cache");
-    } else if (settings.ciImage) {
-      // The CI section copies from other components' build dirs, which a restore does not recreate.
-      skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
-      decisions = await planCache(plan, cache, { offline: settings.offline, signal });
-    } else {
-      await timedPhase(emit, "restore", async () => {
-        decisions = await planCache(plan, cache, { offline: settings.offline, signal });
-        for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
-          cached.add(restored.name);
-          restoredRoots.push(...restored.roots);
-        }
-      });
-    }
+    const { decisions, cached, restoredRoots } = await lookUpAndRestore({ settings, plan, cache, remote, restoredRoot, emit, signal });
     const toBuild = candidates.filter((c) => !cached.has(c.name));
     emit({
       type: "plan",
@@ -107,16 +90,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     } else {
       const outcome = await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
       const builderFailed = Boolean(outcome.failed) || outcome.exitCode !== 0;
-      const collect = timedPhase(emit, "collect", async () => {
-        const finished = new Set(outcome.finished.map((f) => f.name));
-        const found = await copyOutOfContainer(names.builder, "/tmp/tritonbuild/install", runDir.buildDir, { signal });
-        if (settings.ciImage && !builderFailed) await copyOutOfContainer(names.builder, "/tmp/tritonbuild/ci", runDir.buildDir, { signal });
-        if (cache && found) {
-          await storeBuilt({ components: toBuild.filter((c) => finished.has(c.name)), outcome, decisions, cache, ...(remote ? { remote } : {}), installRoot, emit, signal });
-        }
-        if (!found && !builderFailed) throw new BuildError("the builder finished but left no /tmp/tritonbuild/install", { component: "collect" });
-        emit({ type: "phase-output", phase: "collect", line: `${finished.size} compiled component(s) collected into ${installRoot}` });
-      });
+      const collect = collectAndStore({ settings, toBuild, outcome, builderFailed, decisions, cache, remote, runDir, names, emit, signal });
       if (!builderFailed) await collect;
       else {
         // The builder's failure is what the user must see; collecting what finished is a bonus.
@@ -159,6 +133,63 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     }
     await runDir.release();
   }
+}
+
+interface CacheContext {
+  settings: BuildSettings;
+  cache: LocalCache | undefined;
+  remote: RemoteCache | undefined;
+  emit: Emit;
+  signal: AbortSignal;
+}
+
+/** Cache keys for every component, and the hits restored (local first, then the remote cache). */
+async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRoot: string }) {
+  const { settings, plan, cache, remote, restoredRoot, emit, signal } = context;
+  let decisions = new Map<string, CacheDecision>();
+  const cached = new Set<string>();
+  const restoredRoots: string[] = [];
+  if (!cache) {
+    skippedPhase(emit, "restore", "--no-cache");
+  } else if (settings.ciImage) {
+    // The CI section copies from other components' build dirs, which a restore does not recreate.
+    skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
+    decisions = await planCache(plan, cache, { offline: settings.offline, signal });
+  } else {
+    await timedPhase(emit, "restore", async () => {
+      decisions = await planCache(plan, cache, { offline: settings.offline, signal });
+      for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
+        cached.add(restored.name);
+        restoredRoots.push(...restored.roots);
+      }
+    });
+  }
+  return { decisions, cached, restoredRoots };
+}
+
+/** Copies the install tree out of the builder container and caches every component that finished. */
+function collectAndStore(
+  context: CacheContext & {
+    toBuild: PlannedComponent[];
+    outcome: BuilderOutcome;
+    builderFailed: boolean;
+    decisions: Map<string, CacheDecision>;
+    runDir: RunDir;
+    names: ReturnType<typeof runNames>;
+  },
+): Promise<void> {
+  const { settings, toBuild, outcome, builderFailed, decisions, cache, remote, runDir, names, emit, signal } = context;
+  const installRoot = path.join(runDir.buildDir, "install");
+  return timedPhase(emit, "collect", async () => {
+    const finished = new Set(outcome.finished.map((f) => f.name));
+    const found = await copyOutOfContainer(names.builder, "/tmp/tritonbuild/install", runDir.buildDir, { signal });
+    if (settings.ciImage && !builderFailed) await copyOutOfContainer(names.builder, "/tmp/tritonbuild/ci", runDir.buildDir, { signal });
+    if (cache && found) {
+      await storeBuilt({ components: toBuild.filter((c) => finished.has(c.name)), outcome, decisions, cache, ...(remote ? { remote } : {}), installRoot, emit, signal });
+    }
+    if (!found && !builderFailed) throw new BuildError("the builder finished but left no /tmp/tritonbuild/install", { component: "collect" });
+    emit({ type: "phase-output", phase: "collect", line: `${finished.size} compiled component(s) collected into ${installRoot}` });
+  });
 }
 
 interface CompileContext {

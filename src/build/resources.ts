@@ -2,7 +2,7 @@ import os from "node:os";
 import { normalizeCudaArch } from "../buildpy/tensorrtllm.js";
 import { daemonInfo } from "../docker/system.js";
 import { architecturesFor, queryComputeCapabilities } from "../gpu/nvidia-smi.js";
-import type { Preset } from "../presets/model.js";
+import { usesTensorrtllm, type Preset } from "../presets/model.js";
 
 /** Parallelism and CUDA architectures for a build, chosen once and then printed. */
 export interface BuildResources {
@@ -17,10 +17,6 @@ const GB = 2 ** 30;
 /** nvcc compiling TensorRT-LLM's kernels needs several GB per job; a C++ compile about 2. */
 export const GB_PER_JOB_TENSORRTLLM = 4;
 export const GB_PER_JOB = 2;
-
-export function usesTensorrtllm(preset: Preset): boolean {
-  return preset.backends.some((b) => b.name === "tensorrtllm");
-}
 
 /** Jobs that fit both the cores and the memory of the machine that compiles. */
 export function defaultJobs(cpus: number, memoryBytes: number, tensorrtllm: boolean): { jobs: number; reason: string } {

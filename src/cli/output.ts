@@ -5,14 +5,11 @@ import { stripAnsi } from "../util/ansi.js";
 export interface Output {
   out(text: string): void;
   err(text: string): void;
-  /** stderr is a terminal that shows colours. */
-  errIsTTY: boolean;
 }
 
 export const processOutput: Output = {
   out: (text) => void process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
   err: (text) => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
-  errIsTTY: Boolean(process.stderr.isTTY) && !process.env["NO_COLOR"],
 };
 
 /** `error: ...` and `hint: ...`; a stack trace only for a bug (an unexpected error) with --verbose. */

@@ -55,12 +55,6 @@ export async function listLabelledContainers(label: string, options: DockerOptio
     });
 }
 
-/** Names of containers (running or not) whose name matches the filter. */
-export async function listContainers(nameFilter: string, options: DockerOptions = {}): Promise<string[]> {
-  const result = await dockerOk(["ps", "-a", "--filter", `name=${nameFilter}`, "--format", "{{.Names}}"], options);
-  return result.stdout.split("\n").filter(Boolean);
-}
-
 /** `docker run --rm`: a short command in a fresh container; returns exit code and output. */
 export async function runOnce(
   image: string,

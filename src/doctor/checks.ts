@@ -4,7 +4,7 @@ import path from "node:path";
 import { checkPython } from "../buildpy/run.js";
 import { daemonInfo } from "../docker/system.js";
 import { isTritonBuildError } from "../errors.js";
-import type { Preset } from "../presets/model.js";
+import { usesTensorrtllm, type Preset } from "../presets/model.js";
 import { gitLfsVersion, gitVersion } from "../source/git.js";
 
 /** Preflight checks: each says ok, warn or fail, what it found and how to fix it. */
@@ -31,10 +31,6 @@ const GB = 1e9;
 export const TRTLLM_DISK_GB = 80;
 export const DEFAULT_DISK_GB = 30;
 
-export function needsTensorrtLlm(preset: Preset | undefined): boolean {
-  return Boolean(preset?.backends.some((b) => b.name === "tensorrtllm"));
-}
-
 export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   let dockerRoot: string | undefined;
@@ -46,8 +42,8 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
     results.push({ name: "docker", status: "fail", detail: messageOf(error), fix: hintOf(error) ?? "install Docker and start the daemon" });
   }
 
-  const neededGb = needsTensorrtLlm(input.preset) ? TRTLLM_DISK_GB : DEFAULT_DISK_GB;
-  const why = needsTensorrtLlm(input.preset) ? "TensorRT-LLM builds need about 60 GB or more" : "a Triton build needs tens of GB";
+  const neededGb = usesTensorrtllm(input.preset) ? TRTLLM_DISK_GB : DEFAULT_DISK_GB;
+  const why = usesTensorrtllm(input.preset) ? "TensorRT-LLM builds need about 60 GB or more" : "a Triton build needs tens of GB";
   if (dockerRoot) results.push(await diskCheck("disk (docker data root)", dockerRoot, neededGb, why, isLocalDaemon()));
   results.push(await diskCheck("disk (work dir)", input.workDir, neededGb / 4, "checkouts, logs and the install tree", true));
   results.push(await diskCheck("disk (cache dir)", input.cacheDir, 10, "component cache and git mirrors", true));
@@ -67,7 +63,7 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   else {
     results.push({
       name: "git-lfs",
-      status: needsTensorrtLlm(input.preset) ? "fail" : "warn",
+      status: usesTensorrtllm(input.preset) ? "fail" : "warn",
       detail: "git-lfs not found; TensorRT-LLM's sources keep their prebuilt libraries in Git LFS",
       fix: "apt-get install git-lfs && git lfs install",
     });

@@ -69,3 +69,8 @@ export function mergeComponentRefs(base: ComponentRef[], additions: ComponentRef
 export function unionNames(base: string[], additions: string[]): string[] {
   return [...new Set([...base, ...additions])];
 }
+
+/** TensorRT-LLM changes what a build needs: memory per job, disk, Git LFS, CUDA architectures. */
+export function usesTensorrtllm(preset: Pick<Preset, "backends"> | undefined): boolean {
+  return Boolean(preset?.backends.some((b) => b.name === "tensorrtllm"));
+}

@@ -54,4 +54,3 @@ export const releaseFileSchema = z.strictObject({
 });
 
 export type ReleaseData = z.infer<typeof releaseFileSchema>;
-export type PublishedImage = z.infer<typeof publishedImageSchema>;

@@ -34,10 +34,6 @@ export async function fetchMirror(dir: string, options: GitOptions = {}): Promis
   await git(dir, options).raw(["fetch", "--prune", "--prune-tags", "--force", "--quiet", "origin"]);
 }
 
-export async function remoteUrl(dir: string, options: GitOptions = {}): Promise<string> {
-  return (await git(dir, options).raw(["config", "--get", "remote.origin.url"])).trim();
-}
-
 /** The commit a ref names in a local repository, or undefined. */
 export async function revParseCommit(dir: string, ref: string, options: GitOptions = {}): Promise<string | undefined> {
   try {

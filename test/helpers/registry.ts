@@ -1,7 +1,7 @@
 // A real OCI registry for shared-cache tests: Debian's docker-registry (distribution 2.8) on
 // loopback with htpasswd auth, and a DOCKER_CONFIG of the test's own that is logged in to it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
@@ -13,6 +13,8 @@ export interface TestRegistry {
   env: Record<string, string>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Stops, deletes every stored blob, starts again (an empty registry, same credentials). */
+  wipe(): Promise<void>;
   tags(repository: string): Promise<string[]>;
 }
 
@@ -80,6 +82,12 @@ export async function startTestRegistry(dir: string): Promise<TestRegistry> {
       const exited = new Promise((resolve) => child?.once("exit", resolve));
       child.kill("SIGTERM");
       await exited;
+    },
+    async wipe() {
+      await registry.stop();
+      await rm(path.join(dir, "storage"), { recursive: true, force: true });
+      await mkdir(path.join(dir, "storage"), { recursive: true });
+      await registry.start();
     },
     async tags(repository) {
       const auth = Buffer.from(`${user}:${password}`).toString("base64");
