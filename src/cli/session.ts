@@ -1,4 +1,3 @@
-import type { Listr } from "listr2";
 import type { Emit, Phase } from "../build/events.js";
 import { InterruptedError } from "../errors.js";
 import { EventHub } from "../progress/event-hub.js";
@@ -41,15 +40,19 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
   const hub = new EventHub();
   const report = new ReportCollector();
   hub.subscribe(report.listener);
-  let taskList: Listr | undefined;
   let rendered: Promise<unknown> = Promise.resolve();
+  const notes: string[] = [];
   if (options.json) {
     hub.subscribe(createNdjsonRenderer((line) => output.out(line), options));
   } else if (options.stdoutIsTTY) {
-    // listr2 is loaded only for a terminal.
+    // listr2 is loaded only for a terminal. It redraws the screen, so warnings and notes are
+    // kept and printed once it is done.
     const { createTaskList } = await import("../progress/listr.js");
-    taskList = createTaskList(hub, options.phases);
-    rendered = taskList.run().catch(() => undefined);
+    hub.subscribe((event) => {
+      if (event.type === "warning") notes.push(`warning: ${event.message}`);
+      else if (event.type === "info") notes.push(event.message);
+    });
+    rendered = createTaskList(hub, options.phases).run().catch(() => undefined);
   } else {
     hub.subscribe(createPlainRenderer((line) => output.out(line), options));
   }
@@ -59,6 +62,7 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
   } finally {
     hub.close();
     await rendered;
+    for (const note of notes) output.err(note);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (options.reportFile) {

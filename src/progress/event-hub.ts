@@ -30,6 +30,11 @@ export class EventHub {
     return () => this.listeners.delete(listener);
   }
 
+  /** A matching event that already happened, without waiting. */
+  past(match: (e: BuildEvent) => boolean): BuildEvent | undefined {
+    return this.events.find(match);
+  }
+
   /** The first matching event, past or future; undefined if the run ends without one. */
   next<T extends BuildEvent>(match: (e: BuildEvent) => e is T): Promise<T | undefined>;
   next(match: (e: BuildEvent) => boolean): Promise<BuildEvent | undefined>;

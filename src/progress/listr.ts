@@ -29,17 +29,26 @@ async function mirrorPhase(hub: EventHub, phase: Phase, task: Task): Promise<voi
     task.skip(`${PHASE_TITLES[phase]}: not run`);
     return;
   }
-  if (phase === "builder") return componentList(hub, task);
+  const skipped = hub.past((e) => e.type === "phase-end" && e.phase === phase && e.status === "skipped");
+  if (phase === "builder" && !skipped) return componentList(hub, task);
+  const cached: Array<Extract<BuildEvent, { type: "component-cached" }>> = [];
   const unsubscribe = hub.subscribe((event) => {
     if (event.type === "phase-output" && event.phase === phase) {
       task.output = event.step ? `step ${event.step.current}/${event.step.total}  ${event.line}` : event.line;
     }
-    if (event.type === "component-cached") task.output = cachedText(event);
+    if (event.type === "component-cached") {
+      cached.push(event);
+      task.output = cachedText(event);
+    }
   });
   try {
     await finishPhase(hub, phase, task);
   } finally {
     unsubscribe();
+  }
+  if (cached.length) {
+    const saved = cached.reduce((sum, e) => sum + (e.savedMs ?? 0), 0);
+    task.title = `${task.title}: ${cached.map((e) => `${e.name}${e.source === "remote" ? " (remote)" : ""}`).join(", ")} restored, ${formatDuration(saved)} of build time saved`;
   }
 }
 
