@@ -6,18 +6,21 @@ import type { Emit } from "../events.js";
 import type { PlannedComponent } from "../plan.js";
 import type { BuilderOutcome } from "./builder.js";
 
-/**
- * Restores every hit into the install tree. A bad entry is evicted and reported, and its
- * component is built instead; the cache never fails a build. Returns the names restored.
- */
-export async function restoreHits(input: {
+/** What both cache steps work with. */
+export interface CacheStepInput {
   decisions: Map<string, CacheDecision>;
   cache: LocalCache;
   remote?: RemoteCache;
   installRoot: string;
   emit: Emit;
   signal?: AbortSignal;
-}): Promise<Array<{ name: string; roots: string[] }>> {
+}
+
+/**
+ * Restores every hit into the install tree. A bad entry is evicted and reported, and its
+ * component is built instead; the cache never fails a build. Returns what was restored.
+ */
+export async function restoreHits(input: CacheStepInput): Promise<Array<{ name: string; roots: string[] }>> {
   const restored: Array<{ name: string; roots: string[] }> = [];
   for (const decision of input.decisions.values()) {
     if (!decision.hit && decision.key && input.remote && (await input.remote.fetch(decision.name, decision.key, input.cache, input.signal))) {
@@ -48,16 +51,7 @@ export async function restoreHits(input: {
 }
 
 /** Stores each component that finished compiling; a storage problem is a warning, not a failure. */
-export async function storeBuilt(input: {
-  components: PlannedComponent[];
-  outcome: BuilderOutcome;
-  decisions: Map<string, CacheDecision>;
-  cache: LocalCache;
-  remote?: RemoteCache;
-  installRoot: string;
-  emit: Emit;
-  signal?: AbortSignal;
-}): Promise<void> {
+export async function storeBuilt(input: CacheStepInput & { components: PlannedComponent[]; outcome: BuilderOutcome }): Promise<void> {
   for (const component of input.components) {
     const decision = input.decisions.get(component.name);
     if (!decision?.key || !decision.inputs) {
