@@ -19,6 +19,7 @@ export interface CacheDecision {
 
 export interface CachePlanOptions {
   offline: boolean;
+  pull: boolean;
   signal?: AbortSignal;
 }
 
@@ -27,23 +28,34 @@ export async function planCache(plan: Plan, cache: LocalCache, options: CachePla
   const context = await createKeyContext({
     server: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
     buildbaseDockerfile: plan.buildbaseDockerfile,
-    recipeTags: plan.images.recipes.map((r) => r.tag),
+    recipes: plan.images.recipes.map((r) => ({ tag: r.tag, ...(r.commit ? { commit: r.commit } : {}) })),
     offline: options.offline,
+    pull: options.pull,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const buildable = plan.components.filter((c) => c.action === "build" && c.kind !== "ci");
-  const decisions = await Promise.all(buildable.map((component) => decide(component, context, cache)));
+  // Every manifest is read once, not once per missed component.
+  const newest = new Map<string, Manifest>();
+  for (const { manifest } of await cache.list()) {
+    const known = newest.get(manifest.component.name);
+    if (!known || manifest.createdAt > known.createdAt) newest.set(manifest.component.name, manifest);
+  }
+  const decisions = await Promise.all(buildable.map((component) => decide(component, context, cache, newest.get(component.name))));
   return new Map(decisions.map((d) => [d.name, d]));
 }
 
-async function decide(component: PlannedComponent, context: Awaited<ReturnType<typeof createKeyContext>>, cache: LocalCache): Promise<CacheDecision> {
+async function decide(
+  component: PlannedComponent,
+  context: Awaited<ReturnType<typeof createKeyContext>>,
+  cache: LocalCache,
+  newest: Manifest | undefined,
+): Promise<CacheDecision> {
   const inputs = await componentKeyInputs(component.section, context, component.lines, component.settings);
   const unresolved = unresolvedReason(inputs);
   if (unresolved) return { name: component.name, hit: false, inputs, reason: unresolved };
   const key = cacheKey(inputs);
   const manifest = await cache.get(key);
   if (manifest) return { name: component.name, hit: true, key, inputs, reason: "entry found", manifest, source: "local" };
-  const newest = await cache.newestFor(component.name);
   if (!newest) return { name: component.name, hit: false, key, inputs, reason: "no entry" };
   const differences = diffInputs(inputs, newest.inputs);
   return {

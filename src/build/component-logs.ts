@@ -36,6 +36,8 @@ export class ComponentLogDemux {
   private lastPercent: number | undefined;
   private pending: WriteStream | undefined;
   readonly timings: ComponentTiming[] = [];
+  /** The first error writing a log (disk full, no permission): the caller reports it after the run. */
+  error: Error | undefined;
 
   constructor(
     private readonly logDir: string,
@@ -61,7 +63,16 @@ export class ComponentLogDemux {
     this.splitter.push(chunk);
     const behind = this.pending;
     this.pending = undefined;
-    return behind ? new Promise((resolve) => behind.once("drain", resolve)) : undefined;
+    if (!behind || this.error) return undefined;
+    return new Promise((resolve) => {
+      const done = () => {
+        behind.off("drain", done);
+        behind.off("error", done);
+        resolve();
+      };
+      behind.once("drain", done);
+      behind.once("error", done);
+    });
   }
 
   /** Text form, for callers that already have lines. */
@@ -117,8 +128,10 @@ export class ComponentLogDemux {
     let stream = this.streams.get(name);
     if (!stream) {
       stream = createWriteStream(this.logPath(name), { flags: "a" });
+      stream.on("error", (error) => (this.error ??= error));
       this.streams.set(name, stream);
     }
+    if (this.error) return;
     stream.write(line);
     if (!stream.write("\n")) this.pending = stream;
     const tail = this.tails.get(name) ?? [];

@@ -4,7 +4,8 @@
  */
 
 export const PHASES = ["source", "plan", "restore", "base-image", "buildbase", "builder", "collect", "final-image", "tag", "checks"] as const;
-export const BUILD_PHASES: Phase[] = ["source", "plan", "restore", "base-image", "buildbase", "builder", "collect", "final-image", "tag"];
+/** The build strategy's phases: all but compose's checks. */
+export const BUILD_PHASES: Phase[] = PHASES.filter((phase) => phase !== "checks");
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_TITLES: Record<Phase, string> = {

@@ -7,7 +7,9 @@ import { LocalCache } from "../cache/store.js";
 import { removeContainer } from "../docker/container.js";
 import { copyOutOfContainer } from "../docker/copy-out.js";
 import { tagImage, untagImage } from "../docker/image.js";
-import { BuildError, InterruptedError } from "../errors.js";
+import { daemonInfo } from "../docker/system.js";
+import { BuildError } from "../errors.js";
+import { failRun } from "./failure.js";
 import { planCache, type CacheDecision } from "./cache-plan.js";
 import { BUILD_PHASES, type Emit } from "./events.js";
 import { skippedPhase, timedPhase } from "./phase.js";
@@ -56,6 +58,8 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const started = performance.now();
   const names = runNames(settings.runId);
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
+  // Fail at once (exit 3) when there is no Docker daemon, not after the checkout and planning.
+  await daemonInfo({ signal });
   const runDir = await openRunDir(settings.workDir);
   const cleanup: Array<() => Promise<void>> = [];
   await removeStaleBuilders(emit, signal);
@@ -85,8 +89,9 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       }),
     });
 
+    await baseImagePhase(settings, plan, runDir, emit, signal);
     if (toBuild.length === 0) {
-      for (const phase of ["base-image", "buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "every component came from the cache");
+      for (const phase of ["buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "every component came from the cache");
     } else {
       const outcome = await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
       const builderFailed = Boolean(outcome.failed) || outcome.exitCode !== 0;
@@ -117,15 +122,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
     return { image: { tag: settings.tag, id: imageId }, plan, built: toBuild.map((c) => c.name), cached: [...cached], workDir: runDir.root };
   } catch (error) {
-    const interrupted = signal.aborted || error instanceof InterruptedError;
-    emit({
-      type: "result",
-      status: interrupted ? "interrupted" : "failed",
-      durationMs: performance.now() - started,
-      error: String((error as Error)?.message ?? error),
-      ...(error instanceof BuildError && error.component ? { failedComponent: error.component } : {}),
-    });
-    throw interrupted && !(error instanceof InterruptedError) ? new InterruptedError() : error;
+    throw failRun(error, { emit, signal, started });
   } finally {
     // Clean-up runs even after Ctrl-C, so it must not use the aborted signal.
     for (const step of cleanup.reverse()) {
@@ -154,10 +151,10 @@ async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRo
   } else if (settings.ciImage) {
     // The CI section copies from other components' build dirs, which a restore does not recreate.
     skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
-    decisions = await planCache(plan, cache, { offline: settings.offline, signal });
+    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
   } else {
     await timedPhase(emit, "restore", async () => {
-      decisions = await planCache(plan, cache, { offline: settings.offline, signal });
+      decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
       for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
         cached.add(restored.name);
         restoredRoots.push(...restored.roots);
@@ -203,30 +200,42 @@ interface CompileContext {
   cleanup: Array<() => Promise<void>>;
 }
 
-/** Base image recipe, buildbase image and the builder container; returns how the builder ended. */
+/**
+ * Images from recipes (e.g. the TensorRT-LLM base) exist only on this daemon: build them first,
+ * also when every component comes from the cache, because the final image starts FROM them.
+ */
+async function baseImagePhase(settings: BuildSettings, plan: Plan, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<void> {
+  if (!plan.images.recipes.length) {
+    skippedPhase(emit, "base-image", "the preset names no image recipe");
+    return;
+  }
+  await timedPhase(emit, "base-image", () =>
+    buildRecipeImages(plan.images.recipes, {
+      cacheDir: settings.cacheDir,
+      offline: settings.offline,
+      pull: settings.pull,
+      workDir: runDir.root,
+      logDir: runDir.logs,
+      signal,
+      emit,
+    }),
+  );
+}
+
+/** `--pull` for images FROM the base, unless the base is a local image built from a recipe (no registry has it). */
+function pullFor(settings: BuildSettings, plan: Plan): boolean {
+  return settings.pull && !plan.images.recipes.some((recipe) => recipe.name === "base");
+}
+
+/** Buildbase image and the builder container; returns how the builder ended. */
 async function compileComponents(context: CompileContext): Promise<BuilderOutcome> {
   const { settings, plan, toBuild, runDir, names, emit, signal, cleanup } = context;
-  if (plan.images.recipes.length) {
-    await timedPhase(emit, "base-image", () =>
-      buildRecipeImages(plan.images.recipes, {
-        cacheDir: settings.cacheDir,
-        offline: settings.offline,
-        pull: settings.pull,
-        workDir: runDir.root,
-        logDir: runDir.logs,
-        signal,
-        emit,
-      }),
-    );
-  } else {
-    skippedPhase(emit, "base-image", "the preset names no image recipe");
-  }
-
+  const pull = pullFor(settings, plan);
   await timedPhase(emit, "buildbase", async () => {
     cleanup.push(() => untagImage(names.buildbase));
     await withDockerignore(plan.checkoutDir, ["build/"], () =>
       buildImageWithLog(
-        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.buildbase"), tag: names.buildbase, pull: settings.pull },
+        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.buildbase"), tag: names.buildbase, pull },
         { phase: "buildbase", logPath: path.join(runDir.logs, "buildbase.log"), what: "building the buildbase image", signal, emit },
       ),
     );
@@ -284,13 +293,13 @@ async function buildFinalImages(
   return timedPhase(emit, "final-image", async () => {
     cleanup.push(() => untagImage(names.final));
     const id = await buildImageWithLog(
-      { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile"), tag: names.final, pull: settings.pull },
+      { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile"), tag: names.final, pull: pullFor(settings, plan) },
       { phase: "final-image", logPath: path.join(runDir.logs, "final-image.log"), what: "building the final image", signal, emit },
     );
     if (settings.ciImage) {
       cleanup.push(() => untagImage(names.cibase));
       await buildImageWithLog(
-        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.cibase"), tag: names.cibase, pull: settings.pull },
+        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.cibase"), tag: names.cibase, pull: pullFor(settings, plan) },
         { phase: "final-image", logPath: path.join(runDir.logs, "cibase-image.log"), what: "building the CI base image", signal, emit },
       );
     }

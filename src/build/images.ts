@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Preset } from "../presets/model.js";
 import type { ImageRecipe } from "../presets/schema.js";
 import { lsRemote } from "../source/git.js";
+import { resolveSource } from "../source/mirror.js";
 
 export interface RecipeImage {
   /** build.py image name, e.g. base. */
@@ -23,7 +24,7 @@ export interface ResolvedImages {
 /** Turns image recipes into the tag they will be built as; plain references pass through. */
 export async function resolvePresetImages(
   preset: Preset,
-  options: { offline: boolean; signal?: AbortSignal },
+  options: { offline: boolean; cacheDir: string; signal?: AbortSignal },
 ): Promise<ResolvedImages> {
   const refs: Record<string, string> = {};
   const recipes: RecipeImage[] = [];
@@ -36,13 +37,20 @@ export async function resolvePresetImages(
       continue;
     }
     let commit: string | undefined;
-    if (!options.offline) {
+    if (options.offline) {
+      // Offline, the recipe's mirror from an earlier run says which commit the ref names.
+      commit = await resolveSource(spec.recipe.repo, spec.recipe.ref, { cacheDir: options.cacheDir, offline: true }).then(
+        (source) => source.commit,
+        () => undefined,
+      );
+      if (!commit) warnings.push(`image recipe '${name}': --offline and no mirror of ${spec.recipe.repo} resolves ${spec.recipe.ref}`);
+    } else {
       try {
         commit = await lsRemote(spec.recipe.repo, spec.recipe.ref, { signal: options.signal, blockTimeoutMs: 60_000 });
         if (!commit) warnings.push(`image recipe '${name}': ref ${spec.recipe.ref} not found in ${spec.recipe.repo}`);
       } catch (error) {
         if (options.signal?.aborted) throw error;
-        warnings.push(`image recipe '${name}': cannot resolve ${spec.recipe.ref} in ${spec.recipe.repo}: ${String(error).split("\n")[0]}`);
+        warnings.push(`image recipe '${name}': cannot resolve ${spec.recipe.ref} in ${spec.recipe.repo}: ${firstErrorLine(error)}`);
       }
     }
     const tag = recipeImageTag(name, spec.recipe, commit);
@@ -55,4 +63,9 @@ export async function resolvePresetImages(
 export function recipeImageTag(name: string, recipe: ImageRecipe, commit: string | undefined): string {
   const identity = JSON.stringify({ ...recipe, buildArgs: Object.entries(recipe.buildArgs).sort(), commit: commit ?? `ref:${recipe.ref}` });
   return `triton-build/${name}:${createHash("sha256").update(identity).digest("hex").slice(0, 16)}`;
+}
+
+function firstErrorLine(error: unknown): string {
+  const text = String((error as Error)?.message ?? error);
+  return (text.split("\n").find((line) => /fatal:|error:/.test(line)) ?? text.split("\n")[0] ?? text).replace(/^Error:\s*/, "").trim();
 }

@@ -73,7 +73,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
 
   return timedPhase(emit, "plan", async () => {
     const python = await checkPython(input.python, { signal });
-    const images = await resolvePresetImages(input.preset, { offline: input.offline, signal });
+    const images = await resolvePresetImages(input.preset, { offline: input.offline, cacheDir: input.cacheDir, ...(signal ? { signal } : {}) });
     for (const message of images.warnings) emit({ type: "warning", message });
     const argv = buildpyArgv(input.preset, { ...input.argv, imageRefs: images.refs });
     const scripts = await runBuildpyDryrun(python.executable, input.checkoutDir, argv, { signal });

@@ -55,6 +55,7 @@ export async function pruneOldRuns(workRoot: string, keep = 20): Promise<number>
   for (const run of runs.slice(keep)) {
     const release = await tryLock(path.join(run.dir, ".run"));
     if (!release) continue;
+    await release();
     await rm(run.dir, { recursive: true, force: true });
     removed++;
   }

@@ -1,5 +1,6 @@
 import type { CmakeSection } from "../buildpy/cmake-build.js";
-import { inspectImage, remoteDigest } from "../docker/image.js";
+import { inspectImage } from "../docker/image.js";
+import { manifestDigest, parseRepository, splitImageReference } from "../docker/registry.js";
 import { daemonInfo } from "../docker/system.js";
 import { lsRemote } from "../source/git.js";
 import { CACHE_FORMAT, normalizeSection, sectionOrganization, sectionSources, sha256, type KeyInputs, type SourceInput } from "./key.js";
@@ -21,16 +22,22 @@ export interface KeyContext {
 export interface KeyContextInput {
   server: { url: string; ref: string; commit: string };
   buildbaseDockerfile: string;
-  /** Images built from recipes have content-addressed tags: the tag is their identity. */
-  recipeTags: readonly string[];
+  /**
+   * Images built from recipes have content-addressed tags: the tag is their identity, when the
+   * recipe's ref resolved to a commit. A recipe whose ref did not resolve has no identity.
+   */
+  recipes: ReadonlyArray<{ tag: string; commit?: string }>;
   offline: boolean;
+  /** With --pull the build uses whatever the tag points to now: key by the registry's digest. */
+  pull: boolean;
   signal?: AbortSignal;
 }
 
 export async function createKeyContext(input: KeyContextInput): Promise<KeyContext> {
   const baseRef = /^ARG BASE_IMAGE=(\S+)/m.exec(input.buildbaseDockerfile)?.[1] ?? "unknown";
   const [baseImage, platform] = await Promise.all([
-    resolveImageIdentity(baseRef, input.recipeTags, input.offline, input.signal),
+    resolveImageIdentity(baseRef, input, input.signal),
+    // "unknown" makes every key unresolved (see unresolvedReason): never a hit across platforms.
     daemonInfo({ ...(input.signal ? { signal: input.signal } : {}) }).then(
       (info) => ({ os: info.os, arch: info.arch }),
       () => ({ os: "unknown", arch: "unknown" }),
@@ -45,15 +52,35 @@ export async function createKeyContext(input: KeyContextInput): Promise<KeyConte
   };
 }
 
-async function resolveImageIdentity(ref: string, recipeTags: readonly string[], offline: boolean, signal?: AbortSignal): Promise<KeyContext["baseImage"]> {
-  if (recipeTags.includes(ref)) return { ref, id: ref };
+/**
+ * One identity whether or not the image was pulled: its registry digest (RepoDigests locally, the
+ * tag's manifest digest remotely); an image that exists only here is identified by its id.
+ */
+async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?: AbortSignal): Promise<KeyContext["baseImage"]> {
+  const { recipes, offline, pull } = input;
+  const recipe = recipes.find((r) => r.tag === ref);
+  if (recipe) return recipe.commit ? { ref, id: ref } : { ref, id: null, error: "its recipe's ref could not be resolved to a commit" };
   const options = signal ? { signal } : {};
+  const { repository, tag } = splitImageReference(ref);
   try {
+    if (tag.startsWith("sha256:")) return { ref, id: tag };
+    // With --pull the build uses what the tag names now; otherwise what this daemon has.
+    let remote: string | undefined;
+    if (pull && !offline) {
+      remote = await manifestDigest(repository, tag).catch(() => undefined);
+      if (remote) return { ref, id: remote };
+    }
     const local = await inspectImage(ref, options);
+    const wanted = parseRepository(repository);
+    const pulled = local?.repoDigests.find((d) => {
+      const name = parseRepository(d.slice(0, d.indexOf("@")));
+      return name.registry === wanted.registry && name.repository === wanted.repository;
+    });
+    if (pulled) return { ref, id: pulled.slice(pulled.indexOf("@") + 1) };
     if (local) return { ref, id: local.id };
-    if (offline) return { ref, id: null, error: "not present locally, and --offline" };
-    const digest = await remoteDigest(ref, options);
-    return digest ? { ref, id: digest } : { ref, id: null, error: "not present locally and its registry did not answer" };
+    if (offline || pull) return { ref, id: null, error: offline ? "not present locally, and --offline" : "not present locally and its registry did not answer" };
+    remote = await manifestDigest(repository, tag);
+    return remote ? { ref, id: remote } : { ref, id: null, error: "its registry has no such tag" };
   } catch (error) {
     return { ref, id: null, error: String((error as Error)?.message ?? error).split("\n")[0] };
   }

@@ -82,6 +82,9 @@ export function unresolvedReason(inputs: KeyInputs): string | undefined {
   for (const [role, source] of Object.entries(inputs.sources)) {
     if (source.commit === null) return `cannot resolve ${role} ${source.url} ${source.ref}${source.error ? ` (${source.error})` : ""}`;
   }
+  if (inputs.platform.os === "unknown" || inputs.platform.arch === "unknown") {
+    return "the Docker daemon's platform is unknown (is the daemon reachable?)";
+  }
   if (inputs.buildbase.baseImageId === null) {
     return `base image ${inputs.buildbase.baseImage} has no known id${inputs.buildbase.error ? ` (${inputs.buildbase.error})` : ""}`;
   }

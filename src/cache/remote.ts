@@ -24,8 +24,14 @@ export type RemoteMode = "read" | "readwrite";
 
 const PULL_PUSH_TIMEOUT_MS = 30 * 60_000;
 
+/** Registry answers that mean "no such entry" rather than "cannot use the registry". */
+const MISSING = /manifest unknown|not found|does not exist|name unknown|repository name not known/i;
+/** Answers that mean the registry is down or unreachable: neither reading nor writing can work. */
+const UNREACHABLE = /connection refused|no such host|timeout|timed out|i\/o timeout|network is unreachable|EOF|server misbehaving|cannot reach/i;
+
 export class RemoteCache {
-  private unavailable: string | undefined;
+  private cannotRead: string | undefined;
+  private cannotWrite: string | undefined;
 
   constructor(
     readonly repository: string,
@@ -35,31 +41,38 @@ export class RemoteCache {
     private readonly runId: string,
   ) {}
 
-  get available(): boolean {
-    return this.unavailable === undefined;
-  }
-
   reference(name: string, key: string): string {
     return `${this.repository}:${name}-${key}`;
   }
 
-  private giveUp(error: unknown): void {
-    if (this.unavailable !== undefined) return;
-    this.unavailable = String((error as Error)?.message ?? error).split("\n")[0] ?? "unknown error";
-    this.emit({ type: "warning", message: `remote cache ${this.repository} is unavailable (${this.unavailable}); continuing without it` });
+  /**
+   * One warning per problem, then the run goes on without that side of the registry: a registry
+   * that is down loses both; refused reads (some registries say "denied" for a repository that
+   * does not exist yet) still leave pushes to try, so a new shared cache can be seeded.
+   */
+  private giveUp(side: "read" | "write", error: unknown): void {
+    const reason = String((error as Error)?.message ?? error).trim().split("\n").pop() ?? "unknown error";
+    const both = UNREACHABLE.test(reason);
+    const newRead = (side === "read" || both) && this.cannotRead === undefined;
+    const newWrite = (side === "write" || both) && this.cannotWrite === undefined;
+    if (newRead) this.cannotRead = reason;
+    if (newWrite) this.cannotWrite = reason;
+    if (!newRead && !newWrite) return;
+    const what = newRead && newWrite ? "is unavailable" : newRead ? "cannot be read" : "cannot be written";
+    this.emit({ type: "warning", message: `remote cache ${this.repository} ${what} (${reason}); continuing without it` });
   }
 
   /** Brings an entry from the registry into the local cache; false when the registry has none (or is unusable). */
   async fetch(name: string, key: string, local: LocalCache, signal?: AbortSignal): Promise<boolean> {
-    if (!this.available) return false;
+    if (this.cannotRead !== undefined) return false;
     const ref = this.reference(name, key);
     try {
       await pullImage(ref, { ...(signal ? { signal } : {}), timeoutMs: PULL_PUSH_TIMEOUT_MS });
     } catch (error) {
       if (signal?.aborted) throw error;
       const text = error instanceof DockerCommandError ? error.tail.join("\n") : String(error);
-      if (/manifest unknown|not found|does not exist/i.test(text) && !/unauthorized|denied|authentication/i.test(text)) return false;
-      this.giveUp(new Error(text.trim().split("\n").pop() ?? "docker pull failed"));
+      if (MISSING.test(text) && !/unauthorized|authentication required/i.test(text)) return false;
+      this.giveUp("read", new Error(text));
       return false;
     }
     const container = `triton-build-cache-${this.runId}-${name}`;
@@ -84,7 +97,7 @@ export class RemoteCache {
 
   /** Pushes a local entry, unless this is a read-only run or the registry already has that tag. */
   async push(name: string, key: string, local: LocalCache, signal?: AbortSignal): Promise<"pushed" | "exists" | "skipped"> {
-    if (this.mode !== "readwrite" || !this.available) return "skipped";
+    if (this.mode !== "readwrite" || this.cannotWrite !== undefined) return "skipped";
     const manifest = await local.get(key);
     if (!manifest) return "skipped";
     const ref = this.reference(name, key);
@@ -114,7 +127,7 @@ export class RemoteCache {
       return "pushed";
     } catch (error) {
       if (signal?.aborted) throw error;
-      this.giveUp(error);
+      this.giveUp("write", error);
       return "skipped";
     } finally {
       await rm(scratch, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CacheIntegrityError } from "../errors.js";
+import { processHost } from "../util/process.js";
 import type { KeyInputs } from "./key.js";
 import { LocalCache } from "./store.js";
 
@@ -68,6 +69,16 @@ describe("LocalCache", () => {
     expect(await storeOnnx()).toBe("exists");
   });
 
+  it("an entry whose manifest was cut short is reported and replaced, not used or stuck", async () => {
+    await storeOnnx();
+    await writeFile(path.join(cache.entryDir(KEY_A), "manifest.json"), '{"format": 1, "key": "');
+    expect(await cache.get(KEY_A)).toBeUndefined();
+    expect(await cache.broken()).toEqual([KEY_A]);
+    expect(await storeOnnx()).toBe("stored");
+    expect(await cache.check(KEY_A)).toBeUndefined();
+    expect(await cache.broken()).toEqual([]);
+  });
+
   it("a component that installed nothing is not stored", async () => {
     expect(await cache.store({ key: KEY_B, inputs, component: { name: "dali", kind: "backend" }, installRoot: install })).toBe("empty");
     expect(await cache.get(KEY_B)).toBeUndefined();
@@ -105,6 +116,26 @@ describe("LocalCache", () => {
     await expect(cache.restore(KEY_A, await freshInstall())).rejects.toThrow(/unsafe path/);
   });
 
+  it("an entry may only write its own part of the install tree, and no symlink may lead out of it", async () => {
+    await storeOnnx();
+    const manifestPath = path.join(cache.entryDir(KEY_A), "manifest.json");
+    const good = JSON.parse(await readFile(manifestPath, "utf8"));
+    const cases: Array<[string, (m: typeof good) => void, RegExp]> = [
+      ["other root", (m) => (m.roots = ["backends"]), /may only install backends\/onnxruntime/],
+      ["path outside the root", (m) => m.files.push({ path: "bin/tritonserver", size: 1, sha256: "0".repeat(64), mode: 0o755 }), /outside the component's part/],
+      ["symlink out of the tree", (m) => (m.symlinks = [{ path: "backends/onnxruntime/lib/dep.so", target: "/etc/passwd" }]), /points outside/],
+      ["symlink up and out", (m) => (m.symlinks = [{ path: "backends/onnxruntime/x", target: "../../../etc" }]), /points outside/],
+      ["symlink on the way", (m) => (m.symlinks = [{ path: "backends/onnxruntime/lib", target: "dep" }]), /symlink in the path of other files/],
+      ["core writing backends", (m) => ((m.component = { name: "core", kind: "core" }), (m.roots = ["backends"])), /core may not install 'backends'/],
+    ];
+    for (const [name, change, error] of cases) {
+      const manifest = structuredClone(good);
+      change(manifest);
+      await writeFile(manifestPath, JSON.stringify(manifest));
+      await expect(cache.restore(KEY_A, await freshInstall()), name).rejects.toThrow(error);
+    }
+  });
+
   it("two writers of one key at once: one entry, sound", async () => {
     const results = await Promise.all([storeOnnx(), storeOnnx(), storeOnnx()]);
     expect(results.filter((r) => r === "stored")).toHaveLength(1);
@@ -115,12 +146,15 @@ describe("LocalCache", () => {
     // A real process that dies with a half-written entry in tmp/.
     const dead = spawn("sh", ["-c", "exit 0"]);
     await new Promise((resolve) => dead.on("exit", resolve));
-    const leftover = path.join(cache.root, "tmp", `${KEY_B}.${dead.pid}.abcd`);
+    // named as this host's writer with that (now dead) pid would name it
+    const made = await cache.newTempDir(KEY_B);
+    const leftover = made.replace(/\.(\d+)\.([0-9a-f]+)$/, `.${dead.pid}.abcd`);
+    await rename(made, leftover);
     await mkdir(path.join(leftover, "files"), { recursive: true });
     await writeFile(path.join(leftover, "files", "half"), "partial");
     const lockDir = path.join(cache.root, "locks", `${KEY_B}.lock`);
     await mkdir(lockDir, { recursive: true });
-    await writeFile(path.join(lockDir, "owner.json"), JSON.stringify({ pid: dead.pid, host: os.hostname(), since: "" }));
+    await writeFile(path.join(lockDir, "owner.json"), JSON.stringify({ pid: dead.pid, host: processHost(), since: "" }));
 
     expect(await cache.get(KEY_B)).toBeUndefined();
     expect(await cache.list()).toEqual([]);

@@ -1,13 +1,13 @@
-import { randomBytes } from "node:crypto";
-import { appendFile, chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { appendFile, chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CacheIntegrityError } from "../errors.js";
 import { withLock } from "../util/lock.js";
 import { copyWithHash, hashFile } from "./hash-copy.js";
 import { cacheKey, type KeyInputs } from "./key.js";
-import { isSafeRelativePath, readManifest, type Manifest } from "./manifest.js";
+import { layoutProblem, readManifest, type Manifest } from "./manifest.js";
 import { outputRoots, walkTree } from "./outputs.js";
-import { isProcessAlive } from "../util/process.js";
+import { isProcessAlive, processHost } from "../util/process.js";
 
 /**
  * The local component cache, content-addressed under `<cache-dir>/components/v1/`:
@@ -61,25 +61,31 @@ export class LocalCache {
   }
 
   async list(): Promise<EntryInfo[]> {
+    return (await this.scan()).entries;
+  }
+
+  /** Entry dirs whose manifest is missing or unreadable (e.g. cut short by a power loss). */
+  async broken(): Promise<string[]> {
+    return (await this.scan()).broken;
+  }
+
+  private async scan(): Promise<{ entries: EntryInfo[]; broken: string[] }> {
     const entries: EntryInfo[] = [];
+    const broken: string[] = [];
     const base = path.join(this.root, "entries");
     for (const prefix of await readdir(base).catch(() => [] as string[])) {
       for (const key of await readdir(path.join(base, prefix)).catch(() => [] as string[])) {
         const dir = path.join(base, prefix, key);
         const manifest = await readManifest(path.join(dir, "manifest.json"));
-        if (!manifest) continue;
+        if (!manifest || manifest.key !== key) {
+          broken.push(key);
+          continue;
+        }
         const used = await stat(path.join(dir, "last-used")).then((s) => s.mtime, () => new Date(manifest.createdAt));
         entries.push({ manifest, dir, lastUsed: used });
       }
     }
-    return entries;
-  }
-
-  /** The most recently created entry of a component, for explaining a miss. */
-  async newestFor(name: string): Promise<Manifest | undefined> {
-    const entries = (await this.list()).filter((e) => e.manifest.component.name === name);
-    entries.sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt));
-    return entries[0]?.manifest;
+    return { entries, broken };
   }
 
   /** Copies a built component's outputs out of the install tree into a new entry. */
@@ -87,9 +93,11 @@ export class LocalCache {
     if (await this.get(request.key)) return "exists";
     return withLock(path.join(this.root, "locks", request.key), async () => {
       if (await this.get(request.key)) return "exists";
+      // A dir without a readable manifest is not an entry; it would block this one forever.
+      await this.evict(request.key);
       const roots = await outputRoots(request.component.kind, request.component.name, request.installRoot);
       if (roots.length === 0) return "empty";
-      const tmp = path.join(this.root, "tmp", `${request.key}.${process.pid}.${randomBytes(4).toString("hex")}`);
+      const tmp = await this.newTempDir(request.key);
       try {
         const manifest = await this.writeFiles(tmp, request, roots);
         await this.verifyFiles(tmp, manifest);
@@ -142,15 +150,19 @@ export class LocalCache {
       }
     }
     if (request.sign) manifest.signature = request.sign(manifest);
-    await writeFile(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+    await writeDurably(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
     return manifest;
   }
 
   /** Every file listed, with its size and hash; anything else is an integrity error. */
   private async verifyFiles(entryDir: string, manifest: Manifest): Promise<void> {
+    const layout = layoutProblem(manifest);
+    if (layout) throw new CacheIntegrityError(layout);
     for (const file of manifest.files) {
-      if (!isSafeRelativePath(file.path)) throw new CacheIntegrityError(`unsafe path ${file.path}`);
-      const actual = await hashFile(path.join(entryDir, "files", file.path)).catch(() => undefined);
+      const source = path.join(entryDir, "files", file.path);
+      const info = await lstat(source).catch(() => undefined);
+      if (info && !info.isFile()) throw new CacheIntegrityError(`${file.path} is not a regular file`);
+      const actual = await hashFile(source).catch(() => undefined);
       if (!actual) throw new CacheIntegrityError(`${file.path} is missing`);
       if (actual.size !== file.size || actual.sha256 !== file.sha256) throw new CacheIntegrityError(`${file.path} does not match its sha256`);
     }
@@ -158,7 +170,7 @@ export class LocalCache {
 
   /** A directory in the cache's tmp/ for building an entry that `adopt` then moves into place. */
   async newTempDir(key: string): Promise<string> {
-    const dir = path.join(this.root, "tmp", `${key}.${process.pid}.${randomBytes(4).toString("hex")}`);
+    const dir = path.join(this.root, "tmp", `${key}.${hostTag()}.${process.pid}.${randomBytes(4).toString("hex")}`);
     await mkdir(dir, { recursive: true });
     return dir;
   }
@@ -177,10 +189,12 @@ export class LocalCache {
       const problem = extraCheck?.(manifest);
       if (problem) throw new CacheIntegrityError(problem);
       await this.verifyFiles(tmp, manifest);
-      const finalDir = this.entryDir(key);
-      await mkdir(path.dirname(finalDir), { recursive: true });
-      await rename(tmp, finalDir).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+      await withLock(path.join(this.root, "locks", key), async () => {
+        if (await this.get(key)) return;
+        await this.evict(key);
+        const finalDir = this.entryDir(key);
+        await mkdir(path.dirname(finalDir), { recursive: true });
+        await rename(tmp, finalDir);
       });
       await this.touch(key);
       return manifest;
@@ -200,15 +214,22 @@ export class LocalCache {
     const entryFiles = path.join(this.entryDir(key), "files");
     const staging = path.join(path.dirname(installRoot), `.restore-${manifest.component.name}-${randomBytes(4).toString("hex")}`);
     try {
-      for (const p of [...manifest.roots, ...manifest.dirs.map((d) => d.path), ...manifest.files.map((f) => f.path), ...manifest.symlinks.map((s) => s.path)]) {
-        if (!isSafeRelativePath(p)) throw new CacheIntegrityError(`entry ${key.slice(0, 12)} names an unsafe path: ${p}`);
-      }
+      const layout = layoutProblem(manifest);
+      if (layout) throw new CacheIntegrityError(`entry ${key.slice(0, 12)} of ${manifest.component.name}: ${layout}`);
       await mkdir(staging, { recursive: true });
       for (const dir of manifest.dirs) await mkdir(path.join(staging, dir.path), { recursive: true });
       for (const file of manifest.files) {
         const target = path.join(staging, file.path);
         await mkdir(path.dirname(target), { recursive: true });
-        const copied = await copyWithHash(path.join(entryFiles, file.path), target, file.mode).catch(() => undefined);
+        // A missing source file is the entry's fault; a failing write (disk full) is not.
+        const source = path.join(entryFiles, file.path);
+        if (!(await lstat(source).then((info) => info.isFile(), () => true))) {
+          throw new CacheIntegrityError(`entry ${key.slice(0, 12)} of ${manifest.component.name}: ${file.path} is not a regular file`);
+        }
+        const copied = await copyWithHash(source, target, file.mode).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === "ENOENT" && error.path === source) return undefined;
+          throw error;
+        });
         if (!copied || copied.sha256 !== file.sha256 || copied.size !== file.size) {
           throw new CacheIntegrityError(`entry ${key.slice(0, 12)} of ${manifest.component.name}: ${file.path} ${copied ? "does not match its sha256" : "is missing"}`);
         }
@@ -270,6 +291,7 @@ export class LocalCache {
   /** Removes entries not used since `olderThanMs` ago, then least recently used ones until under `maxBytes`. */
   async prune(options: { maxBytes?: number; olderThanMs?: number; now?: number }): Promise<{ removed: EntryInfo[]; freedBytes: number; keptBytes: number }> {
     await this.cleanTemp();
+    for (const key of await this.broken()) await this.evict(key);
     const now = options.now ?? Date.now();
     const entries = (await this.list()).sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime());
     const removed: EntryInfo[] = [];
@@ -290,9 +312,11 @@ export class LocalCache {
     const tmp = path.join(this.root, "tmp");
     let removed = 0;
     for (const name of await readdir(tmp).catch(() => [] as string[])) {
-      const pid = Number(/^[0-9a-f]{64}\.(\d+)\./.exec(name)?.[1]);
+      // <key>.<host>.<pid>.<random>: a pid is only judged on the host (PID namespace) that made it.
+      const [, host, pid] = /^[0-9a-f]{64}\.([0-9a-f]{8})\.(\d+)\./.exec(name) ?? [];
       const age = Date.now() - (await stat(path.join(tmp, name)).then((s) => s.mtimeMs, () => 0));
-      const writerGone = Number.isInteger(pid) && pid > 0 ? !isProcessAlive(pid) : true;
+      const ours = host === hostTag();
+      const writerGone = ours ? !isProcessAlive(Number(pid)) : host === undefined;
       if (writerGone || age > 24 * 3600_000) {
         await rm(path.join(tmp, name), { recursive: true, force: true });
         removed++;
@@ -302,8 +326,8 @@ export class LocalCache {
   }
 
   async clear(): Promise<number> {
-    const entries = await this.list();
-    for (const entry of entries) await this.evict(entry.manifest.key);
+    const { entries, broken } = await this.scan();
+    for (const key of [...entries.map((e) => e.manifest.key), ...broken]) await this.evict(key);
     await this.cleanTemp();
     return entries.length;
   }
@@ -328,4 +352,19 @@ export class LocalCache {
         }
       });
   }
+}
+
+/** The manifest marks an entry complete, so it reaches the disk before the entry is renamed into place. */
+async function writeDurably(file: string, text: string): Promise<void> {
+  const handle = await open(file, "w");
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function hostTag(): string {
+  return createHash("sha256").update(processHost()).digest("hex").slice(0, 8);
 }

@@ -16,8 +16,8 @@ export interface SessionOptions {
 }
 
 /**
- * Runs one build or compose with its renderer, report and Ctrl-C handling. The first SIGINT or
- * SIGTERM aborts the run (which removes its container) and leads to exit 130; a second one exits
+ * Runs one build or compose with its renderer, report and Ctrl-C handling. The first SIGINT,
+ * SIGTERM or SIGHUP aborts the run (which removes its container) and leads to exit 130; a second one exits
  * at once.
  */
 export async function runSession<T>(output: Output, options: SessionOptions, run: (emit: Emit, signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -34,8 +34,9 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
     output.err(`\n${name}: stopping; removing this run's container (press Ctrl-C again to quit at once)`);
     controller.abort(new InterruptedError(`interrupted by ${name}`));
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // SIGHUP: the terminal went away; the container must go too.
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const name of signals) process.on(name, onSignal);
 
   const hub = new EventHub();
   const report = new ReportCollector();
@@ -63,8 +64,7 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
     hub.close();
     await rendered;
     for (const note of notes) output.err(note);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const name of signals) process.off(name, onSignal);
     if (options.reportFile) {
       await report.write(options.reportFile).catch((error: unknown) => output.err(`warning: could not write the report ${options.reportFile}: ${String(error)}`));
     }

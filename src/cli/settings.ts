@@ -10,6 +10,7 @@ import { applyOverrides } from "../presets/overrides.js";
 import { normalizeSourceUrl } from "../source/mirror.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { parseSize } from "../util/units.js";
+import { isValidImageReference, tagSafe } from "../docker/reference.js";
 
 /**
  * Turns flags into typed settings. Precedence for every value: flag > TRITON_BUILD_* environment
@@ -21,7 +22,7 @@ type Raw = Record<string, unknown>;
 export class SettingsReader {
   constructor(
     private readonly command: Command,
-    private readonly env: NodeJS.ProcessEnv,
+    readonly env: NodeJS.ProcessEnv,
     private readonly config: ConfigValues,
   ) {}
 
@@ -59,12 +60,15 @@ export class SettingsReader {
     return this.bool(`no${name[0]?.toUpperCase()}${name.slice(1)}`);
   }
 
-  /** Repeatable flags; the env var holds a comma- or space-separated list. */
-  list(name: string): string[] {
+  /**
+   * Repeatable flags; the env var holds a comma- or space-separated list (space-separated only
+   * where values may hold commas, e.g. build.py arguments like --image=base,IMAGE).
+   */
+  list(name: string, separators: RegExp = /[\s,]+/): string[] {
     const flag = this.fromFlag(name);
     if (Array.isArray(flag) && flag.length) return flag.map(String);
     const env = this.env[envVarName(name)];
-    return env ? env.split(/[\s,]+/).filter(Boolean) : [];
+    return env ? env.split(separators).filter(Boolean) : [];
   }
 
   integer(name: string, config?: keyof ConfigValues): number | undefined {
@@ -107,7 +111,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     backends: reader.list("backend"),
     without: reader.list("without"),
     images: reader.list("image"),
-    buildpyArgs: reader.list("buildpyArg"),
+    buildpyArgs: reader.list("buildpyArg", /\s+/),
   });
   const release = preset.release;
   const cudaArch = reader.string("cudaArch");
@@ -131,7 +135,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     ...optional("remoteCache", reader.string("remoteCache", { config: "remoteCache" })),
     remoteCacheMode: reader.choice("remoteCacheMode", ["read", "readwrite"] as const, "read", "remoteCacheMode"),
     ...optional("cudaArch", cudaArch),
-    ...optional("cacheSigningKey", process.env["TRITON_BUILD_CACHE_KEY"] || undefined),
+    ...optional("cacheSigningKey", reader.env["TRITON_BUILD_CACHE_KEY"] || undefined),
   };
 }
 
@@ -145,7 +149,7 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
     runId,
     workDir: path.resolve(givenWorkDir ?? path.join(workParent, runId)),
     workDirGiven: givenWorkDir !== undefined,
-    tag: reader.string("tag") ?? `tritonserver:${common.preset.release.release}-${common.preset.name}`,
+    tag: imageTag(reader, `tritonserver:${common.preset.release.release}-${tagSafe(common.preset.name)}`),
     ...optional("reportFile", reader.string("report")),
     keepWorkDir: reader.bool("keepWorkDir"),
     ...optional("cacheMaxBytes", cacheMaxBytes(reader)),
@@ -170,4 +174,12 @@ function cacheMaxBytes(reader: SettingsReader): number | undefined {
   const bytes = parseSize(raw);
   if (bytes === undefined) throw new UsageError(`cacheMaxSize ${raw}: expected a size such as 200GB`);
   return bytes;
+}
+
+function imageTag(reader: SettingsReader, fallback: string): string {
+  const tag = reader.string("tag") ?? fallback;
+  if (!isValidImageReference(tag)) {
+    throw new UsageError(`--tag ${tag}: not a valid image name`, "use e.g. registry.example.com/triton/server:24.05-llm (lower-case repository, tag of letters, digits, '.', '_', '-')");
+  }
+  return tag;
 }

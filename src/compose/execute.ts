@@ -7,7 +7,9 @@ import type { BuildSettings } from "../build/settings.js";
 import { buildImageWithLog } from "../build/steps/image-phase.js";
 import { runOnce } from "../docker/container.js";
 import { inspectImage, pullImage, tagImage, untagImage } from "../docker/image.js";
-import { BuildError, EnvironmentError, InterruptedError } from "../errors.js";
+import { failRun } from "../build/failure.js";
+import { daemonInfo } from "../docker/system.js";
+import { BuildError, EnvironmentError } from "../errors.js";
 import { LDD_SCRIPT, parseLddOutput, releaseMismatch, unresolvedByComponent, type UnresolvedDependency } from "./checks.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "./plan.js";
 
@@ -31,6 +33,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
   const started = performance.now();
   const tempTag = `triton-build/compose:${settings.runId}`;
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "compose", phases: COMPOSE_PHASES, workDir: settings.workDir });
+  await daemonInfo({ signal });
   const runDir = await openRunDir(settings.workDir);
   try {
     const { plan, dockerfile, dockerfilePath } = await timedPhase(emit, "plan", async () => {
@@ -77,9 +80,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
     emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
     return { image: { tag: settings.tag, id: imageId }, plan, dockerfile, unresolved, workDir: runDir.root };
   } catch (error) {
-    const interrupted = signal.aborted || error instanceof InterruptedError;
-    emit({ type: "result", status: interrupted ? "interrupted" : "failed", durationMs: performance.now() - started, error: String((error as Error)?.message ?? error) });
-    throw interrupted && !(error instanceof InterruptedError) ? new InterruptedError() : error;
+    throw failRun(error, { emit, signal, started });
   } finally {
     await untagImage(tempTag).catch(() => undefined);
     await runDir.release();

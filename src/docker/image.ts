@@ -3,6 +3,8 @@ import { docker, dockerBinary, dockerOk, type DockerOptions } from "./cli.js";
 
 export interface ImageInfo {
   id: string;
+  /** `repo@sha256:...` digests of the registries it was pulled from or pushed to. */
+  repoDigests: string[];
   env: Record<string, string>;
   labels: Record<string, string>;
   size: number;
@@ -12,13 +14,18 @@ export interface ImageInfo {
 export async function inspectImage(ref: string, options: DockerOptions = {}): Promise<ImageInfo | undefined> {
   const result = await docker(["image", "inspect", "--format", "{{json .}}", ref], options);
   if (result.exitCode !== 0) return undefined;
-  const data = JSON.parse(result.stdout) as { Id: string; Size?: number; Config?: { Env?: string[] | null; Labels?: Record<string, string> | null } };
+  const data = JSON.parse(result.stdout) as {
+    Id: string;
+    RepoDigests?: string[] | null;
+    Size?: number;
+    Config?: { Env?: string[] | null; Labels?: Record<string, string> | null };
+  };
   const env: Record<string, string> = {};
   for (const entry of data.Config?.Env ?? []) {
     const eq = entry.indexOf("=");
     if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-  return { id: data.Id, env, labels: data.Config?.Labels ?? {}, size: data.Size ?? 0 };
+  return { id: data.Id, repoDigests: data.RepoDigests ?? [], env, labels: data.Config?.Labels ?? {}, size: data.Size ?? 0 };
 }
 
 export async function tagImage(source: string, target: string, options: DockerOptions = {}): Promise<void> {
@@ -39,15 +46,6 @@ export async function pullImage(ref: string, options: DockerOptions = {}): Promi
 
 export async function pushImage(ref: string, options: DockerOptions = {}): Promise<void> {
   await dockerOk(["push", ref], options);
-}
-
-/** The registry's digest of an image, without pulling it (`docker manifest inspect`); undefined if unknown. */
-export async function remoteDigest(ref: string, options: DockerOptions = {}): Promise<string | undefined> {
-  const result = await docker(["manifest", "inspect", "--verbose", ref], { ...options, timeoutMs: options.timeoutMs ?? 60_000 });
-  if (result.exitCode !== 0) return undefined;
-  const data = JSON.parse(result.stdout) as { Descriptor?: { digest?: string } } | Array<{ Descriptor?: { digest?: string } }>;
-  const first = Array.isArray(data) ? data[0] : data;
-  return first?.Descriptor?.digest;
 }
 
 /**

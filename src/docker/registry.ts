@@ -129,17 +129,35 @@ export async function listTags(reference: string): Promise<string[]> {
   return tags;
 }
 
+const MANIFEST_TYPES = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+/**
+ * The digest a tag points to (`Docker-Content-Digest`, the index digest for multi-platform
+ * images): the same value `docker pull` records in RepoDigests. undefined when there is no such tag.
+ */
+export async function manifestDigest(reference: string, tag: string): Promise<string | undefined> {
+  const ref = parseRepository(reference);
+  const response = await registryRequest(ref, `/v2/${ref.repository}/manifests/${tag}`, "HEAD", MANIFEST_TYPES);
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new RegistryError(`${ref.registry} answered ${response.status} for ${reference}:${tag}`, response.status);
+  return response.headers.get("docker-content-digest") ?? "unknown-digest";
+}
+
 /** Whether a tag exists in the registry, without pulling it. */
 export async function tagExists(reference: string, tag: string): Promise<boolean> {
-  const ref = parseRepository(reference);
-  const accept = [
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-  ].join(", ");
-  const response = await registryRequest(ref, `/v2/${ref.repository}/manifests/${tag}`, "HEAD", accept);
-  if (response.status === 404) return false;
-  if (!response.ok) throw new RegistryError(`${ref.registry} answered ${response.status} for ${reference}:${tag}`, response.status);
-  return true;
+  return (await manifestDigest(reference, tag)) !== undefined;
+}
+
+/** `registry/repo:tag` or `repo@digest` -> repository reference and tag (default latest). */
+export function splitImageReference(image: string): { repository: string; tag: string } {
+  const at = image.indexOf("@");
+  if (at > 0) return { repository: image.slice(0, at), tag: image.slice(at + 1) };
+  const colon = image.lastIndexOf(":");
+  if (colon > image.lastIndexOf("/")) return { repository: image.slice(0, colon), tag: image.slice(colon + 1) };
+  return { repository: image, tag: "latest" };
 }

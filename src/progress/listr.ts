@@ -18,6 +18,9 @@ export function createTaskList(hub: EventHub, phases: readonly Phase[]): Listr {
   return new Listr(tasks, {
     concurrent: false,
     exitOnError: true,
+    // Ctrl-C belongs to the session: it aborts the run so its container is removed (listr2's own
+    // handler would exit at once, leaving the container behind).
+    registerSignalListeners: false,
     renderer: "default",
     rendererOptions: { collapseSubtasks: false, collapseSkips: false, showErrorMessage: true },
   });

@@ -1,8 +1,7 @@
 import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { isProcessAlive } from "./process.js";
+import { isProcessAlive, processHost } from "./process.js";
 
 /**
  * Inter-process locks as directories (`mkdir` is atomic): `<target>.lock/owner.json` names the
@@ -47,7 +46,7 @@ export async function tryLock(target: string): Promise<Release | undefined> {
       }
       return undefined;
     }
-    const owner: Owner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+    const owner: Owner = { pid: process.pid, host: processHost(), since: new Date().toISOString() };
     await writeFile(path.join(dir, "owner.json"), JSON.stringify(owner));
     const heartbeat = setInterval(() => {
       const now = new Date();
@@ -89,7 +88,7 @@ async function isStale(dir: string): Promise<boolean> {
   const age = Date.now() - info.mtimeMs;
   const owner = await readOwner(dir);
   if (!owner) return age > STALE_MS / 10; // mkdir done but owner.json not yet written: give it a moment
-  if (owner.host === os.hostname() && !isProcessAlive(owner.pid)) return true;
+  if (owner.host === processHost() && !isProcessAlive(owner.pid)) return true;
   return age > STALE_MS;
 }
 

@@ -1,6 +1,7 @@
 import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { copyIntoContainer, createContainer, startAttached } from "../../docker/container.js";
+import { EnvironmentError } from "../../errors.js";
 import { ComponentLogDemux } from "../component-logs.js";
 import type { Emit } from "../events.js";
 
@@ -60,6 +61,9 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
     exitCode = await startAttached(input.containerName, { signal: input.signal, onChunk: (chunk) => demux.write(chunk) });
   } finally {
     await demux.close();
+  }
+  if (demux.error) {
+    throw new EnvironmentError(`cannot write the build logs in ${input.logDir}: ${demux.error.message}`, "free disk space there, or choose another --work-dir");
   }
   const unfinished = demux.unfinished();
   const finished = demux.timings.flatMap((t) => (t.endedAt === undefined ? [] : [{ name: t.name, durationMs: t.endedAt - t.startedAt }]));

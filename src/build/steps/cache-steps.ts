@@ -40,11 +40,16 @@ export async function restoreHits(input: CacheStepInput): Promise<Array<{ name: 
         source: decision.source ?? "local",
       });
     } catch (error) {
-      const problem = error instanceof CacheIntegrityError ? error.message : `restore failed: ${String((error as Error)?.message ?? error)}`;
-      await input.cache.evict(decision.key).catch(() => undefined);
       decision.hit = false;
-      decision.reason = `entry evicted: ${problem}`;
-      input.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name} is corrupt and was evicted (${problem}); building it instead` });
+      if (error instanceof CacheIntegrityError) {
+        await input.cache.evict(decision.key).catch(() => undefined);
+        decision.reason = `entry evicted: ${error.message}`;
+        input.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name} is corrupt and was evicted (${error.message}); building it instead` });
+      } else {
+        // Not the entry's fault (e.g. a full disk): keep it for the next run.
+        decision.reason = `restore failed: ${String((error as Error)?.message ?? error)}`;
+        input.emit({ type: "warning", component: decision.name, message: `could not restore ${decision.name} from the cache (${decision.reason}); building it instead` });
+      }
     }
   }
   return restored;

@@ -10,10 +10,12 @@ export async function buildImageWithLog(
   context: { phase: Phase; logPath: string; what: string; hint?: string; signal: AbortSignal; emit: Emit },
 ): Promise<string> {
   const log = createWriteStream(context.logPath);
+  let logError: Error | undefined;
+  log.on("error", (error) => (logError ??= error));
   try {
     return await buildImage(request, {
       signal: context.signal,
-      onLine: (line) => log.write(`${line}\n`),
+      onLine: (line) => void (logError ? undefined : log.write(`${line}\n`)),
       onProgress: (step, line) => context.emit({ type: "phase-output", phase: context.phase, line, step }),
     });
   } catch (error) {
@@ -27,6 +29,7 @@ export async function buildImageWithLog(
     }
     throw error;
   } finally {
-    await new Promise((resolve) => log.end(resolve));
+    await new Promise((resolve) => (logError ? resolve(undefined) : log.end(resolve)));
+    if (logError) context.emit({ type: "warning", message: `could not write ${context.logPath}: ${logError.message}` });
   }
 }

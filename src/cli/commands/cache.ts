@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { planCache } from "../../build/cache-plan.js";
@@ -13,6 +11,7 @@ import { formatBytes, formatDuration } from "../../progress/format.js";
 import { parseDuration, parseSize } from "../../util/units.js";
 import { addPlanOptions } from "../common-options.js";
 import { table, type Output } from "../output.js";
+import { withScratchDir } from "../scratch-dir.js";
 import { resolveCommonSettings, settingsReader, type SettingsReader } from "../settings.js";
 import { planFor } from "../../build/plan-for.js";
 
@@ -121,18 +120,15 @@ export function cacheCommand(output: Output): Command {
       const lines: string[] = [];
       if (reader.string("preset")) {
         const settings = await resolveCommonSettings(reader);
-        const workDir = await mkdtemp(path.join(os.tmpdir(), "triton-build-explain-"));
-        try {
+        await withScratchDir("triton-build-explain-", async (workDir) => {
           const { plan } = await planFor(settings, path.join(workDir, "server"), () => undefined);
-          const decision = (await planCache(plan, cache, { offline: settings.offline })).get(component);
+          const decision = (await planCache(plan, cache, { offline: settings.offline, pull: settings.pull })).get(component);
           if (!decision) {
             throw new UsageError(`preset '${settings.preset.name}' builds no component '${component}'`, `it builds ${plan.components.map((c) => c.name).join(", ")}`);
           }
           lines.push(`${component}: ${decision.hit ? "HIT" : "MISS"}${decision.key ? ` key ${decision.key}` : ""}`, `  ${decision.reason}`, "", "key inputs now:");
           if (decision.inputs) lines.push(...describeInputs(decision.inputs));
-        } finally {
-          await rm(workDir, { recursive: true, force: true });
-        }
+        });
       }
       lines.push("", entries.length ? `${entries.length} entr${entries.length === 1 ? "y" : "ies"} for ${component}, newest first:` : `no entries for ${component}`);
       for (const e of entries.slice(0, 5)) {
@@ -154,6 +150,11 @@ export function cacheCommand(output: Output): Command {
         bad++;
         await cache.evict(entry.manifest.key);
         output.out(`evicted ${entry.manifest.key.slice(0, 12)} (${entry.manifest.component.name}): ${problem}`);
+      }
+      for (const key of await cache.broken()) {
+        bad++;
+        await cache.evict(key);
+        output.out(`evicted ${key.slice(0, 12)}: no readable manifest`);
       }
       const cleaned = await cache.cleanTemp();
       output.out(`${entries.length} entries checked, ${bad} evicted${cleaned ? `, ${cleaned} unfinished write(s) removed` : ""}`);

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { planCache, type CacheDecision } from "../../build/cache-plan.js";
@@ -15,6 +13,7 @@ import { addPlanOptions } from "../common-options.js";
 import type { CommonSettings } from "../../build/settings.js";
 import { resolveCommonSettings, settingsReader } from "../settings.js";
 import { table, type Output } from "../output.js";
+import { withScratchDir } from "../scratch-dir.js";
 
 export function planCommand(output: Output): Command {
   const command = addPlanOptions(new Command("plan"))
@@ -34,17 +33,16 @@ export function planCommand(output: Output): Command {
         return;
       }
       const given = reader.string("workDir");
-      const workDir = given ? path.resolve(given) : await mkdtemp(path.join(os.tmpdir(), "triton-build-plan-"));
-      try {
+      const show = async (workDir: string) => {
         const { plan, resources } = await planFor(settings, path.join(workDir, "server"), (event) => reportPlanEvent(event, settings, output));
         const decisions = settings.noCache
           ? new Map<string, CacheDecision>()
-          : await planCache(plan, new LocalCache(settings.cacheDir), { offline: settings.offline });
+          : await planCache(plan, new LocalCache(settings.cacheDir), { offline: settings.offline, pull: settings.pull });
         if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
         output.out(settings.json ? JSON.stringify(planJson(plan, decisions, resources), null, 2) : planText(plan, decisions, resources));
-      } finally {
-        if (!given) await rm(workDir, { recursive: true, force: true });
-      }
+      };
+      if (given) await show(path.resolve(given));
+      else await withScratchDir("triton-build-plan-", show);
     });
   return command;
 }

@@ -1,0 +1,25 @@
+import { rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+/**
+ * A temporary directory for a command that runs no session (plan, cache explain): removed when
+ * the command ends, and also when it is interrupted with Ctrl-C (exit 130).
+ */
+export async function withScratchDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const onSignal = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await fn(dir);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
