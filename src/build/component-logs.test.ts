@@ -50,6 +50,16 @@ describe("ComponentLogDemux", () => {
     expect(events.map((e) => e.type)).toEqual(["component-start", "component-output", "component-output", "component-end"]);
   });
 
+  it("finds a marker after a tool's carriage-return progress on the same line", async () => {
+    const events: BuildEvent[] = [];
+    const demux = new ComponentLogDemux(dir, "n", (e) => events.push(e), { everyLine: true });
+    await demux.open();
+    await demux.write(Buffer.from(`${markerLine("n", "begin", "x")}\nReceiving objects: 100%\r${markerLine("n", "end", "x")}\n`));
+    await demux.close();
+    expect(events.map((e) => e.type)).toEqual(["component-start", "component-output", "component-end"]);
+    expect(await readFile(path.join(dir, "x.log"), "utf8")).toBe("Receiving objects: 100%\r\n");
+  });
+
   it("keeps only the last 40 lines as the tail", async () => {
     const demux = new ComponentLogDemux(dir, "n", () => undefined);
     await demux.open();

@@ -23,7 +23,8 @@ export interface ComponentTiming {
 }
 
 const TAIL = 40;
-const MARKER_START = 0x40; // "@"
+/** Markers are looked for anywhere in a line: a tool's `\r` progress output may precede one. */
+const MARKER = Buffer.from("@@triton-build:");
 const PROGRESS_START = 0x5b; // "["
 const OUTPUT_EVENT_INTERVAL_MS = 200;
 
@@ -78,7 +79,13 @@ export class ComponentLogDemux {
   /** Text form, for callers that already have lines. */
   line(raw: Buffer | string): void {
     const line = typeof raw === "string" ? Buffer.from(raw.replace(/\r$/, "")) : raw;
-    if (line[0] === MARKER_START && this.handleMarker(line.toString())) return;
+    const at = line.indexOf(MARKER);
+    const marker = at >= 0 ? parseMarker(line.subarray(at).toString(), this.nonce) : undefined;
+    if (marker) {
+      if (at > 0) this.line(line.subarray(0, at));
+      this.applyMarker(marker);
+      return;
+    }
     const owner = this.current?.name ?? "builder";
     this.append(owner, line);
     if (!this.current) return;
@@ -96,15 +103,13 @@ export class ComponentLogDemux {
     }
   }
 
-  private handleMarker(text: string): boolean {
-    const marker = parseMarker(text, this.nonce);
-    if (!marker) return false;
+  private applyMarker(marker: { edge: "begin" | "end"; name: string }): void {
     if (marker.edge === "begin") {
       this.current = { name: marker.name, startedAt: this.now() };
       this.timings.push(this.current);
       this.lastPercent = undefined;
       this.emit({ type: "component-start", name: marker.name });
-      return true;
+      return;
     }
     const timing = this.timings.find((t) => t.name === marker.name && t.endedAt === undefined);
     if (timing) {
@@ -112,7 +117,6 @@ export class ComponentLogDemux {
       this.emit({ type: "component-end", name: marker.name, status: "ok", durationMs: timing.endedAt - timing.startedAt, logPath: this.logPath(marker.name) });
     }
     this.current = undefined;
-    return true;
   }
 
   /** The component that began and did not end: the one that failed. */
