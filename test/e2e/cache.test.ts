@@ -8,6 +8,7 @@ import { containersNamed, createWorld, imageFiles, parseNdjson, type World } fro
 interface Report {
   status: string;
   runId: string;
+  workDir: string;
   totalDurationMs: number;
   phases: Array<{ phase: string; status: string; durationMs: number }>;
   components: Array<{ name: string; status: string; durationMs?: number; restoreMs?: number; savedMs?: number }>;
@@ -102,6 +103,10 @@ describe("component cache on the real engine", () => {
     const info = (await imageFiles(changed.tag)).get("backends/onnxruntime/fixture-build-info.txt");
     expect(info).toBeDefined();
     expect(info).not.toBe((await imageFiles(first.tag)).get("backends/onnxruntime/fixture-build-info.txt"));
+    // The buildbase image of an earlier run is kept as the classic builder's cache: every step is a hit.
+    const buildbaseLog = await readFile(path.join(changed.report.workDir, "logs", "buildbase.log"), "utf8");
+    expect(buildbaseLog).toMatch(/Successfully built/);
+    expect(buildbaseLog).not.toMatch(/Running in/);
   });
 
   it("one flipped byte in an entry: detected, evicted, rebuilt; the image is correct", async () => {
