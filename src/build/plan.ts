@@ -59,6 +59,9 @@ export interface Plan {
 /** Everything up to execution: checkout, build.py argv, --dryrun, components. Runs nothing in Docker. */
 export async function createPlan(input: PlanInput): Promise<Plan> {
   const { emit, signal } = input;
+  // Independent of the checkout: checked while the mirror is fetched (a Python start-up, ~0.15 s).
+  const pythonCheck = checkPython(input.python, { signal });
+  pythonCheck.catch(() => undefined); // awaited in the plan phase; not unhandled if the source fails first
   const source = await timedPhase(emit, "source", async () => {
     const resolved = await resolveSource(input.sourceUrl, input.ref, {
       cacheDir: input.cacheDir,
@@ -72,7 +75,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
   });
 
   return timedPhase(emit, "plan", async () => {
-    const python = await checkPython(input.python, { signal });
+    const python = await pythonCheck;
     const images = await resolvePresetImages(input.preset, { offline: input.offline, cacheDir: input.cacheDir, ...(signal ? { signal } : {}) });
     for (const message of images.warnings) emit({ type: "warning", message });
     const argv = buildpyArgv(input.preset, { ...input.argv, imageRefs: images.refs });
