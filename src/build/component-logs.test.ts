@@ -2,7 +2,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { markerLine } from "../buildpy/rewrite.js";
+import { execa } from "execa";
+import { parseCmakeBuild } from "../buildpy/cmake-build.js";
+import { markerLine, rewriteCmakeBuild } from "../buildpy/rewrite.js";
 import { ComponentLogDemux } from "./component-logs.js";
 import type { BuildEvent } from "./events.js";
 
@@ -68,5 +70,47 @@ describe("ComponentLogDemux", () => {
     await demux.close();
     expect(demux.tail("x")).toHaveLength(40);
     expect(demux.tail("x").at(-1)).toBe("line 99");
+  });
+});
+
+describe("the rewritten cmake_build run by bash, through the demux", () => {
+  // A real bash run of a rewritten script, as in the builder container: build.py -v adds
+  // `set -x`, and sections write to stderr right after their begin marker (git clone does).
+  const script = [
+    "#!/usr/bin/env bash",
+    "set -e",
+    "set -x",
+    "########",
+    "# Triton core library and tritonserver executable",
+    "# ",
+    "echo core-out; echo core-err >&2",
+    "# ",
+    "# end Triton core library and tritonserver executable",
+    "########",
+    "########",
+    "# 'python' backend",
+    "# Delete this section to remove backend from build",
+    "# ",
+    "for i in 1 2 3; do echo python-err-$i >&2; echo python-out-$i; done",
+    "# ",
+    "# end 'python' backend",
+    "########",
+  ].join("\n");
+
+  it("sees each begin and end once, in order, and routes stderr to the component that wrote it", async () => {
+    const rewritten = rewriteCmakeBuild(parseCmakeBuild(script), { build: new Set(["core", "python"]), nonce: "n9" });
+    const events: BuildEvent[] = [];
+    const demux = new ComponentLogDemux(dir, "n9", (e) => events.push(e), { everyLine: true });
+    await demux.open();
+    // Two pipes, as `docker start -a` hands them over; the script itself merges stderr into stdout.
+    const child = execa("bash", ["-c", rewritten], { buffer: false, reject: true });
+    for (const stream of [child.stdout, child.stderr]) stream?.on("data", (chunk: Buffer) => void demux.write(chunk));
+    await child;
+    await demux.close();
+    const edges = events.filter((e) => e.type === "component-start" || e.type === "component-end").map((e) => `${e.type}:${(e as { name: string }).name}`);
+    expect(edges).toEqual(["component-start:core", "component-end:core", "component-start:python", "component-end:python"]);
+    const python = (await readFile(path.join(dir, "python.log"), "utf8")).split("\n").filter((l) => !l.startsWith("+"));
+    expect(python).toEqual(["python-err-1", "python-out-1", "python-err-2", "python-out-2", "python-err-3", "python-out-3", ""]);
+    expect(await readFile(path.join(dir, "core.log"), "utf8")).toContain("core-err");
   });
 });

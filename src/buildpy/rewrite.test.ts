@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseCmakeBuild } from "./cmake-build.js";
-import { markerLine, parseMarker, rewriteCmakeBuild } from "./rewrite.js";
+import { markerCommand, markerLine, MERGE_STDERR, parseMarker, rewriteCmakeBuild } from "./rewrite.js";
 
 const SCRIPT = [
   "#!/usr/bin/env bash",
@@ -41,8 +41,8 @@ describe("rewriteCmakeBuild", () => {
     const out = rewriteCmakeBuild(script, { build: new Set(["python"]), nonce: "n1" }).split("\n");
     expect(out).not.toContain("echo core");
     expect(out).not.toContain("cp -r /tmp/tritonbuild/python /tmp/tritonbuild/ci");
-    const begin = out.indexOf(`echo "${markerLine("n1", "begin", "python")}"`);
-    const end = out.indexOf(`echo "${markerLine("n1", "end", "python")}"`);
+    const begin = out.indexOf(markerCommand("n1", "begin", "python"));
+    const end = out.indexOf(markerCommand("n1", "end", "python"));
     expect(begin).toBeGreaterThan(0);
     expect(out.slice(begin + 1, end)).toContain("echo python");
     expect(out[begin + 1]).toBe("########");
@@ -58,7 +58,7 @@ describe("rewriteCmakeBuild", () => {
 
   it("keeps everything outside sections in place", () => {
     const out = rewriteCmakeBuild(script, { build: new Set(["core"]), nonce: "n" });
-    expect(out.startsWith("#!/usr/bin/env bash\nset -e\n")).toBe(true);
+    expect(out.startsWith(`#!/usr/bin/env bash\n${MERGE_STDERR}\nset -e\n`)).toBe(true);
   });
 
   it("applies a per-section transform", () => {
@@ -77,6 +77,8 @@ describe("parseMarker", () => {
     expect(parseMarker(markerLine("abc", "end", "onnxruntime"), "abc")).toEqual({ edge: "end", name: "onnxruntime" });
     expect(parseMarker(markerLine("other", "begin", "core"), "abc")).toBeUndefined();
     expect(parseMarker(`+ echo ${markerLine("abc", "begin", "core")}`, "abc")).toBeUndefined();
+    // what bash -x prints for the marker command: no marker in it
+    expect(`+ ${markerCommand("abc", "begin", "core")}`).not.toContain(markerLine("abc", "begin", "core"));
     expect(parseMarker("@@triton-build:abc:middle:core", "abc")).toBeUndefined();
   });
 });

@@ -21,6 +21,20 @@ export function markerLine(nonce: string, edge: "begin" | "end", name: string): 
   return `${MARKER_PREFIX}:${nonce}:${edge}:${name}`;
 }
 
+/**
+ * The command that prints a marker. The marker is assembled by printf, so bash's `set -x` trace
+ * of the command (build.py -v) never contains the marker itself and cannot be taken for one.
+ */
+export function markerCommand(nonce: string, edge: "begin" | "end", name: string): string {
+  return `printf '%s:%s:%s:%s\\n' '${MARKER_PREFIX}' '${nonce}' '${edge}' '${name}'`;
+}
+
+/**
+ * Put right after the shebang: one ordered output stream. Read as two pipes, stderr lines (a
+ * failed clone's message) could arrive after the next marker and land in the wrong log.
+ */
+export const MERGE_STDERR = "exec 2>&1";
+
 export function parseMarker(line: string, nonce: string): { edge: "begin" | "end"; name: string } | undefined {
   const prefix = `${MARKER_PREFIX}:${nonce}:`;
   if (!line.startsWith(prefix)) return undefined;
@@ -32,17 +46,25 @@ export function parseMarker(line: string, nonce: string): { edge: "begin" | "end
 
 export function rewriteCmakeBuild(script: CmakeBuildScript, options: RewriteOptions): string {
   const out: string[] = [];
+  let merged = false;
   const removed = new Set(script.sections.filter((s) => !options.build.has(s.name)).map((s) => s.name));
   for (const chunk of script.chunks) {
     if (chunk.type === "lines") {
-      out.push(...chunk.lines.map((line) => guardTrailingChmod(line, removed)));
+      for (const line of chunk.lines) {
+        out.push(guardTrailingChmod(line, removed));
+        if (!merged && line.startsWith("#!")) {
+          out.push(MERGE_STDERR);
+          merged = true;
+        }
+      }
       continue;
     }
     const { section } = chunk;
     if (!options.build.has(section.name)) continue;
     const body = options.transformSection ? options.transformSection(section) : section.lines;
-    out.push(`echo "${markerLine(options.nonce, "begin", section.name)}"`, ...body, `echo "${markerLine(options.nonce, "end", section.name)}"`);
+    out.push(markerCommand(options.nonce, "begin", section.name), ...body, markerCommand(options.nonce, "end", section.name));
   }
+  if (!merged) out.unshift(MERGE_STDERR);
   return out.join("\n");
 }
 
