@@ -67,7 +67,7 @@ async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?
     // With --pull the build uses what the tag names now; otherwise what this daemon has.
     let remote: string | undefined;
     if (pull && !offline) {
-      remote = await manifestDigest(repository, tag).catch(() => undefined);
+      remote = await manifestDigest(repository, tag, signal).catch(() => undefined);
       if (remote) return { ref, id: remote };
     }
     const local = await inspectImage(ref, options);
@@ -79,7 +79,7 @@ async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?
     if (pulled) return { ref, id: pulled.slice(pulled.indexOf("@") + 1) };
     if (local) return { ref, id: local.id };
     if (offline || pull) return { ref, id: null, error: offline ? "not present locally, and --offline" : "not present locally and its registry did not answer" };
-    remote = await manifestDigest(repository, tag);
+    remote = await manifestDigest(repository, tag, signal);
     return remote ? { ref, id: remote } : { ref, id: null, error: "its registry has no such tag" };
   } catch (error) {
     return { ref, id: null, error: String((error as Error)?.message ?? error).split("\n")[0] };

@@ -3,9 +3,12 @@ import path from "node:path";
 import { z } from "zod";
 import type { KeyInputs } from "./key.js";
 
+/** The manifest's own layout version (the key has its own, CACHE_FORMAT). */
+export const MANIFEST_FORMAT = 1;
+
 /** What a cache entry holds and where it came from; written last, so it marks a complete entry. */
 export const manifestSchema = z.object({
-  format: z.number(),
+  format: z.literal(MANIFEST_FORMAT),
   key: z.string().regex(/^[0-9a-f]{64}$/),
   component: z.object({ name: z.string(), kind: z.string(), tag: z.string().optional() }),
   inputs: z.custom<KeyInputs>((v) => typeof v === "object" && v !== null),

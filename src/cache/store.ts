@@ -5,7 +5,7 @@ import { CacheIntegrityError } from "../errors.js";
 import { withLock } from "../util/lock.js";
 import { copyWithHash, hashFile } from "./hash-copy.js";
 import { cacheKey, type KeyInputs } from "./key.js";
-import { layoutProblem, readManifest, type Manifest } from "./manifest.js";
+import { layoutProblem, MANIFEST_FORMAT, readManifest, type Manifest } from "./manifest.js";
 import { outputRoots, walkTree } from "./outputs.js";
 import { isProcessAlive, processHost } from "../util/process.js";
 
@@ -34,7 +34,12 @@ export interface StoreRequest {
   installRoot: string;
   buildDurationMs?: number;
   sign?: (manifest: Manifest) => string;
+  /** Ctrl-C: stop between (and inside) file copies; the temp entry is removed. */
+  signal?: AbortSignal;
 }
+
+/** The entry was there when the run planned, and is gone now (a `cache prune` or `clear` meanwhile). */
+export class EntryGoneError extends Error {}
 
 export interface RestoreResult {
   files: number;
@@ -100,7 +105,7 @@ export class LocalCache {
       const tmp = await this.newTempDir(request.key);
       try {
         const manifest = await this.writeFiles(tmp, request, roots);
-        await this.verifyFiles(tmp, manifest);
+        await this.verifyFiles(tmp, manifest, request.signal);
         const finalDir = this.entryDir(request.key);
         await mkdir(path.dirname(finalDir), { recursive: true });
         try {
@@ -122,7 +127,7 @@ export class LocalCache {
     const filesDir = path.join(tmp, "files");
     await mkdir(filesDir, { recursive: true });
     const manifest: Manifest = {
-      format: 1,
+      format: MANIFEST_FORMAT,
       key: request.key,
       component: request.component,
       inputs: request.inputs,
@@ -135,6 +140,7 @@ export class LocalCache {
       ...(request.buildDurationMs !== undefined ? { buildDurationMs: Math.round(request.buildDurationMs) } : {}),
     };
     for (const entry of await walkTree(request.installRoot, roots)) {
+      request.signal?.throwIfAborted();
       const target = path.join(filesDir, entry.path);
       if (entry.type === "dir") {
         await mkdir(target, { recursive: true });
@@ -143,7 +149,7 @@ export class LocalCache {
         await symlink(entry.target ?? "", target);
         manifest.symlinks.push({ path: entry.path, target: entry.target ?? "" });
       } else {
-        const { sha256, size } = await copyWithHash(path.join(request.installRoot, entry.path), target, entry.mode);
+        const { sha256, size } = await copyWithHash(path.join(request.installRoot, entry.path), target, entry.mode, request.signal);
         await chmod(target, entry.mode);
         manifest.files.push({ path: entry.path, size, sha256, mode: entry.mode });
         manifest.totalBytes += size;
@@ -155,14 +161,18 @@ export class LocalCache {
   }
 
   /** Every file listed, with its size and hash; anything else is an integrity error. */
-  private async verifyFiles(entryDir: string, manifest: Manifest): Promise<void> {
+  private async verifyFiles(entryDir: string, manifest: Manifest, signal?: AbortSignal): Promise<void> {
     const layout = layoutProblem(manifest);
     if (layout) throw new CacheIntegrityError(layout);
     for (const file of manifest.files) {
+      signal?.throwIfAborted();
       const source = path.join(entryDir, "files", file.path);
       const info = await lstat(source).catch(() => undefined);
       if (info && !info.isFile()) throw new CacheIntegrityError(`${file.path} is not a regular file`);
-      const actual = await hashFile(source).catch(() => undefined);
+      const actual = await hashFile(source, signal).catch((error: unknown) => {
+        if (signal?.aborted) throw error;
+        return undefined;
+      });
       if (!actual) throw new CacheIntegrityError(`${file.path} is missing`);
       if (actual.size !== file.size || actual.sha256 !== file.sha256) throw new CacheIntegrityError(`${file.path} does not match its sha256`);
     }
@@ -180,7 +190,7 @@ export class LocalCache {
    * it is complete, that its manifest's inputs hash to its key, and any extra check (signature).
    * The temp dir is removed either way.
    */
-  async adopt(tmp: string, key: string, extraCheck?: (manifest: Manifest) => string | undefined): Promise<Manifest> {
+  async adopt(tmp: string, key: string, extraCheck?: (manifest: Manifest) => string | undefined, signal?: AbortSignal): Promise<Manifest> {
     try {
       const manifest = await readManifest(path.join(tmp, "manifest.json"));
       if (!manifest) throw new CacheIntegrityError("no readable manifest.json");
@@ -188,7 +198,7 @@ export class LocalCache {
       if (cacheKey(manifest.inputs) !== key) throw new CacheIntegrityError("its key inputs do not hash to its key");
       const problem = extraCheck?.(manifest);
       if (problem) throw new CacheIntegrityError(problem);
-      await this.verifyFiles(tmp, manifest);
+      await this.verifyFiles(tmp, manifest, signal);
       await withLock(path.join(this.root, "locks", key), async () => {
         if (await this.get(key)) return;
         await this.evict(key);
@@ -207,10 +217,14 @@ export class LocalCache {
    * Restores an entry into the install tree: files are copied into a staging dir beside it with
    * their hashes checked on the way, and moved into place only when all are right.
    */
-  async restore(key: string, installRoot: string): Promise<RestoreResult> {
+  async restore(key: string, installRoot: string, signal?: AbortSignal): Promise<RestoreResult> {
     const started = performance.now();
     const manifest = await this.get(key);
-    if (!manifest) throw new CacheIntegrityError(`entry ${key.slice(0, 12)} is missing or has no readable manifest`);
+    if (!manifest) {
+      const exists = await stat(this.entryDir(key)).then(() => true, () => false);
+      if (!exists) throw new EntryGoneError(`entry ${key.slice(0, 12)} was removed meanwhile (by a cache prune or clear)`);
+      throw new CacheIntegrityError(`entry ${key.slice(0, 12)} has no readable manifest`);
+    }
     const entryFiles = path.join(this.entryDir(key), "files");
     const staging = path.join(path.dirname(installRoot), `.restore-${manifest.component.name}-${randomBytes(4).toString("hex")}`);
     try {
@@ -219,6 +233,7 @@ export class LocalCache {
       await mkdir(staging, { recursive: true });
       for (const dir of manifest.dirs) await mkdir(path.join(staging, dir.path), { recursive: true });
       for (const file of manifest.files) {
+        signal?.throwIfAborted();
         const target = path.join(staging, file.path);
         await mkdir(path.dirname(target), { recursive: true });
         // A missing source file is the entry's fault; a failing write (disk full) is not.
@@ -226,7 +241,7 @@ export class LocalCache {
         if (!(await lstat(source).then((info) => info.isFile(), () => true))) {
           throw new CacheIntegrityError(`entry ${key.slice(0, 12)} of ${manifest.component.name}: ${file.path} is not a regular file`);
         }
-        const copied = await copyWithHash(source, target, file.mode).catch((error: NodeJS.ErrnoException) => {
+        const copied = await copyWithHash(source, target, file.mode, signal).catch((error: NodeJS.ErrnoException) => {
           if (error.code === "ENOENT" && error.path === source) return undefined;
           throw error;
         });
