@@ -21,7 +21,7 @@ export const PHASE_TITLES: Record<Phase, string> = {
   checks: "Checks",
 };
 
-export type Status = "ok" | "failed" | "skipped" | "cached";
+export type Status = "ok" | "failed" | "skipped" | "cached" | "interrupted";
 
 export type BuildEvent =
   | { type: "run-start"; runId: string; preset: string; strategy: "build" | "compose"; phases: Phase[]; workDir: string }

@@ -4,7 +4,11 @@ export interface ContainerSpec {
   name: string;
   image: string;
   workdir?: string;
-  /** Allocate a TTY and keep stdin open (`-it`), only when the user's stdin is a terminal. */
+  /**
+   * Allocate a TTY (`-t`), only when the user's stdin is a terminal: tools print their own
+   * progress then. Not `-i`: the container is started with `docker start -a`, which does not
+   * attach stdin, so a tool waiting for input would wait forever instead of failing.
+   */
   tty: boolean;
   volumes?: string[];
   labels?: Record<string, string>;
@@ -15,7 +19,7 @@ export interface ContainerSpec {
 export async function createContainer(spec: ContainerSpec, options: DockerOptions = {}): Promise<string> {
   const args = ["create", "--name", spec.name];
   if (spec.workdir) args.push("-w", spec.workdir);
-  if (spec.tty) args.push("-i", "-t");
+  if (spec.tty) args.push("-t");
   for (const volume of spec.volumes ?? []) args.push("-v", volume);
   for (const [name, value] of Object.entries(spec.labels ?? {})) args.push("--label", `${name}=${value}`);
   args.push(spec.image, ...spec.command);

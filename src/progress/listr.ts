@@ -110,6 +110,10 @@ async function mirrorComponent(hub: EventHub, component: ComponentSummary, task:
     const end = await hub.next(
       (e) => (e.type === "component-end" && e.name === component.name) || (e.type === "phase-end" && e.phase === "builder"),
     );
+    if (end?.type === "component-end" && end.status === "interrupted") {
+      task.skip(`${component.name} interrupted after ${formatDuration(end.durationMs)}`);
+      return;
+    }
     if (end?.type === "component-end" && end.status !== "failed") {
       task.title = `${component.name} done in ${formatDuration(end.durationMs)}`;
       return;

@@ -50,6 +50,7 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         break;
       case "component-end":
         if (event.status === "failed") line(`FAILED ${event.name} after ${formatDuration(event.durationMs)}${event.logPath ? ` (log: ${event.logPath})` : ""}`);
+        else if (event.status === "interrupted") line(`stop   ${event.name} interrupted after ${formatDuration(event.durationMs)}`);
         else line(`done   ${event.name} in ${formatDuration(event.durationMs)}`);
         break;
       case "component-cached":

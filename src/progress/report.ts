@@ -22,7 +22,7 @@ export interface RunReport {
     name: string;
     kind: string;
     tag?: string;
-    status: "built" | "cached" | "failed" | "skipped" | "not-run";
+    status: "built" | "cached" | "failed" | "interrupted" | "skipped" | "not-run";
     durationMs?: number;
     restoreMs?: number;
     savedMs?: number;
@@ -63,7 +63,7 @@ export class ReportCollector {
         break;
       case "component-end": {
         const component = this.component(event.name);
-        component.status = event.status === "failed" ? "failed" : "built";
+        component.status = event.status === "failed" || event.status === "interrupted" ? event.status : "built";
         component.durationMs = Math.round(event.durationMs);
         if (event.logPath) component.logPath = event.logPath;
         break;

@@ -39,26 +39,33 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
   await writeFile(scriptPath, input.script.endsWith("\n") ? input.script : `${input.script}\n`);
   await chmod(scriptPath, 0o755);
 
-  await createContainer(
-    {
-      name: input.containerName,
-      image: input.image,
-      workdir: "/workspace/build",
-      tty: input.tty,
-      // Some backend builds (onnxruntime) run docker themselves, as with build.py.
-      volumes: ["/var/run/docker.sock:/var/run/docker.sock"],
-      labels: input.labels,
-      command: ["./cmake_build"],
-    },
-    { signal: input.signal },
-  );
-  await copyIntoContainer(input.containerName, scriptPath, "/workspace/build/cmake_build", { signal: input.signal });
+  // Not cancelled by Ctrl-C: the daemon finishes a create even when the CLI is killed, and the
+  // container would appear after the clean-up had looked for it. Both steps are short; the
+  // abort is honoured right after them, and the clean-up then finds the container.
+  await createContainer({
+    name: input.containerName,
+    image: input.image,
+    workdir: "/workspace/build",
+    tty: input.tty,
+    // Some backend builds (onnxruntime) run docker themselves, as with build.py.
+    volumes: ["/var/run/docker.sock:/var/run/docker.sock"],
+    labels: input.labels,
+    command: ["./cmake_build"],
+  });
+  await copyIntoContainer(input.containerName, scriptPath, "/workspace/build/cmake_build");
+  input.signal.throwIfAborted();
 
   const demux = new ComponentLogDemux(input.logDir, input.nonce, input.emit, { everyLine: input.everyLine });
   await demux.open();
   let exitCode: number;
   try {
     exitCode = await startAttached(input.containerName, { signal: input.signal, onChunk: (chunk) => demux.write(chunk) });
+  } catch (error) {
+    const running = demux.unfinished();
+    if (running && input.signal.aborted) {
+      input.emit({ type: "component-end", name: running.name, status: "interrupted", durationMs: Date.now() - running.startedAt, logPath: demux.logPath(running.name) });
+    }
+    throw error;
   } finally {
     await demux.close();
   }
