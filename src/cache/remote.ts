@@ -17,7 +17,8 @@ import type { LocalCache } from "./store.js";
  * and pulled with the docker CLI and the machine's `docker login` credentials.
  *
  * It never fails a build: the first time the registry is down, refuses access or times out,
- * one warning is printed and the rest of the run goes on without it.
+ * one warning is printed and the rest of the run goes on without that side of it (a second
+ * problem on the other side is an info line, not another warning).
  */
 
 export type RemoteMode = "read" | "readwrite";
@@ -32,6 +33,7 @@ const UNREACHABLE = /connection refused|no such host|timeout|timed out|i\/o time
 export class RemoteCache {
   private cannotRead: string | undefined;
   private cannotWrite: string | undefined;
+  private warned = false;
 
   constructor(
     readonly repository: string,
@@ -46,9 +48,10 @@ export class RemoteCache {
   }
 
   /**
-   * One warning per problem, then the run goes on without that side of the registry: a registry
+   * One warning per run, then the run goes on without that side of the registry: a registry
    * that is down loses both; refused reads (some registries say "denied" for a repository that
-   * does not exist yet) still leave pushes to try, so a new shared cache can be seeded.
+   * does not exist yet) still leave pushes to try, so a new shared cache can be seeded. If pushes
+   * then fail too, that is said as information: the user already has the warning.
    */
   private giveUp(side: "read" | "write", error: unknown): void {
     const reason = String((error as Error)?.message ?? error).trim().split("\n").pop() ?? "unknown error";
@@ -59,7 +62,9 @@ export class RemoteCache {
     if (newWrite) this.cannotWrite = reason;
     if (!newRead && !newWrite) return;
     const what = newRead && newWrite ? "is unavailable" : newRead ? "cannot be read" : "cannot be written";
-    this.emit({ type: "warning", message: `remote cache ${this.repository} ${what} (${reason}); continuing without it` });
+    const message = `remote cache ${this.repository} ${what} (${reason}); continuing without it`;
+    this.emit(this.warned ? { type: "info", message } : { type: "warning", message });
+    this.warned = true;
   }
 
   /** Brings an entry from the registry into the local cache; false when the registry has none (or is unusable). */
@@ -78,10 +83,12 @@ export class RemoteCache {
     const container = `triton-build-cache-${this.runId}-${name}`;
     const tmp = await local.newTempDir(key);
     try {
-      await createContainer({ name: container, image: ref, tty: false, command: ["entry"] }, signal ? { signal } : {});
+      // Not cancelled: a create the daemon finishes after Ctrl-C would outlive the clean-up below.
+      await createContainer({ name: container, image: ref, tty: false, command: ["entry"] });
+      signal?.throwIfAborted();
       await copyOutOfContainer(container, "/manifest.json", tmp, signal ? { signal } : {});
       await copyOutOfContainer(container, "/files", tmp, signal ? { signal } : {});
-      await local.adopt(tmp, key, (manifest) => (this.secret ? signatureProblem(manifest, this.secret) : undefined));
+      await local.adopt(tmp, key, (manifest) => (this.secret ? signatureProblem(manifest, this.secret) : undefined), signal);
       return true;
     } catch (error) {
       if (signal?.aborted) throw error;
@@ -103,7 +110,7 @@ export class RemoteCache {
     const ref = this.reference(name, key);
     const scratch = await mkdtemp(path.join(os.tmpdir(), "triton-build-push-"));
     try {
-      if (await tagExists(this.repository, `${name}-${key}`)) return "exists";
+      if (await tagExists(this.repository, `${name}-${key}`, signal)) return "exists";
       const signed = this.secret ? { ...manifest, signature: signManifest(manifest, this.secret) } : manifest;
       await writeFile(path.join(scratch, "manifest.json"), `${JSON.stringify(signed, null, 1)}\n`);
       await importFiles(

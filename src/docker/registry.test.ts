@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseEntryTag } from "../cache/remote.js";
-import { dockerCredentials, parseRepository } from "./registry.js";
+import { allowsPlainHttp, dockerCredentials, parseRepository } from "./registry.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -31,5 +31,22 @@ describe("registry references", () => {
     expect(parseEntryTag(`onnxruntime-${key}`)).toEqual({ name: "onnxruntime", key });
     expect(parseEntryTag(`my_backend-x-${key}`)).toEqual({ name: "my_backend-x", key });
     expect(parseEntryTag("latest")).toBeUndefined();
+  });
+});
+
+describe("plain HTTP", () => {
+  const daemon = { names: ["registry.lan:5000", "mirror.lan"], cidrs: ["127.0.0.0/8", "10.20.0.0/16"] };
+  it("is allowed where the Docker daemon allows it: insecure names and ranges, and localhost", () => {
+    expect(allowsPlainHttp("registry.lan:5000", daemon)).toBe(true);
+    expect(allowsPlainHttp("mirror.lan:443", daemon)).toBe(true);
+    expect(allowsPlainHttp("127.0.0.1:5000", daemon)).toBe(true);
+    expect(allowsPlainHttp("10.20.3.4:5000", daemon)).toBe(true);
+    expect(allowsPlainHttp("localhost:5000", { names: [], cidrs: [] })).toBe(true);
+  });
+  it("is not allowed anywhere else", () => {
+    expect(allowsPlainHttp("registry.lan:5001", daemon)).toBe(false);
+    expect(allowsPlainHttp("10.21.0.1:5000", daemon)).toBe(false);
+    expect(allowsPlainHttp("ghcr.io", daemon)).toBe(false);
+    expect(allowsPlainHttp("127.0.0.1:5000", { names: [], cidrs: [] })).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import { daemonInfo, type InsecureRegistries } from "./system.js";
 
 /**
  * The few registry API calls the docker CLI has no command for (listing tags, asking whether a
@@ -26,8 +27,42 @@ function apiHost(registry: string): string {
   return registry === "docker.io" ? "registry-1.docker.io" : registry;
 }
 
-function isLoopback(registry: string): boolean {
-  return /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(registry);
+/**
+ * Whether a registry may be spoken to over plain HTTP: as the Docker daemon decides, for the
+ * registries it lists as insecure (by name, or by an IPv4 range such as 127.0.0.0/8), and for
+ * localhost. TLS is still tried first.
+ */
+export function allowsPlainHttp(registry: string, insecure: InsecureRegistries): boolean {
+  const host = registry.replace(/:\d+$/, "");
+  if (host === "localhost" || host === "[::1]") return true;
+  if (insecure.names.includes(registry) || insecure.names.includes(host)) return true;
+  const ip = ipv4(host);
+  return ip !== undefined && insecure.cidrs.some((cidr) => inRange(ip, cidr));
+}
+
+function ipv4(text: string): number | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
+  return parts.reduce((value, part) => value * 256 + Number(part), 0);
+}
+
+function inRange(ip: number, cidr: string): boolean {
+  const [base = "", bitsText = "32"] = cidr.split("/");
+  const start = ipv4(base);
+  const bits = Number(bitsText);
+  if (start === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
+  const size = 2 ** (32 - bits);
+  return Math.floor(ip / size) === Math.floor(start / size);
+}
+
+let insecureRegistries: Promise<InsecureRegistries> | undefined;
+/** Asked once per process: what the daemon allows does not change during a run. */
+function daemonInsecureRegistries(): Promise<InsecureRegistries> {
+  insecureRegistries ??= daemonInfo().then(
+    (info) => info.insecureRegistries,
+    () => ({ names: [], cidrs: ["127.0.0.0/8"] }),
+  );
+  return insecureRegistries;
 }
 
 interface Credentials {
@@ -36,7 +71,7 @@ interface Credentials {
 }
 
 /** What `docker login` stored for a registry: config.json auths, or a credential helper. */
-export async function dockerCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
+export async function dockerCredentials(registry: string, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<Credentials | undefined> {
   const configDir = env["DOCKER_CONFIG"] || path.join(os.homedir(), ".docker");
   let config: { auths?: Record<string, { auth?: string }>; credsStore?: string; credHelpers?: Record<string, string> };
   try {
@@ -47,7 +82,7 @@ export async function dockerCredentials(registry: string, env: NodeJS.ProcessEnv
   const keys = registry === "docker.io" ? ["https://index.docker.io/v1/", "docker.io"] : [registry, `https://${registry}`, `http://${registry}`];
   const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean) ?? config.credsStore;
   if (helper) {
-    const result = await execa(`docker-credential-${helper}`, ["get"], { input: keys[0], reject: false, timeout: 30_000 });
+    const result = await execa(`docker-credential-${helper}`, ["get"], { input: keys[0], reject: false, timeout: 30_000, ...(signal ? { cancelSignal: signal } : {}) });
     if (result.exitCode === 0) {
       const parsed = JSON.parse(String(result.stdout)) as { Username?: string; Secret?: string };
       if (parsed.Username && parsed.Secret) return { username: parsed.Username, password: parsed.Secret };
@@ -71,33 +106,40 @@ export class RegistryError extends Error {
   }
 }
 
+const REQUEST_TIMEOUT_MS = 30_000;
+
+function requestSignal(signal: AbortSignal | undefined): AbortSignal {
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
 /** One authenticated GET/HEAD against /v2/, with the basic or bearer-token flow registries use. */
-async function registryRequest(ref: RepositoryRef, pathname: string, method: "GET" | "HEAD", accept?: string): Promise<Response> {
-  const credentials = await dockerCredentials(ref.registry);
-  const schemes = isLoopback(ref.registry) ? ["https", "http"] : ["https"];
+async function registryRequest(ref: RepositoryRef, pathname: string, method: "GET" | "HEAD", accept?: string, signal?: AbortSignal): Promise<Response> {
+  const credentials = await dockerCredentials(ref.registry, process.env, signal);
+  const schemes = allowsPlainHttp(ref.registry, await daemonInsecureRegistries()) ? ["https", "http"] : ["https"];
   let lastError: unknown;
   for (const scheme of schemes) {
     const url = `${scheme}://${apiHost(ref.registry)}${pathname}`;
     const headers: Record<string, string> = accept ? { accept } : {};
     try {
-      let response = await fetch(url, { method, headers, signal: AbortSignal.timeout(30_000) });
+      let response = await fetch(url, { method, headers, signal: requestSignal(signal) });
       if (response.status === 401) {
         const challenge = response.headers.get("www-authenticate") ?? "";
-        const authorization = await authorize(challenge, credentials, ref);
+        const authorization = await authorize(challenge, credentials, ref, signal);
         if (!authorization) throw new RegistryError(`${ref.registry} refused access (no credentials; run \`docker login ${ref.registry}\`)`, 401);
-        response = await fetch(url, { method, headers: { ...headers, authorization }, signal: AbortSignal.timeout(30_000) });
+        response = await fetch(url, { method, headers: { ...headers, authorization }, signal: requestSignal(signal) });
         if (response.status === 401 || response.status === 403) throw new RegistryError(`${ref.registry} refused the stored credentials`, response.status);
       }
       return response;
     } catch (error) {
-      if (error instanceof RegistryError) throw error;
+      if (error instanceof RegistryError || signal?.aborted) throw error;
       lastError = error;
     }
   }
   throw new RegistryError(`cannot reach ${ref.registry}: ${String((lastError as Error)?.cause ?? (lastError as Error)?.message ?? lastError)}`);
 }
 
-async function authorize(challenge: string, credentials: Credentials | undefined, ref: RepositoryRef): Promise<string | undefined> {
+async function authorize(challenge: string, credentials: Credentials | undefined, ref: RepositoryRef, signal?: AbortSignal): Promise<string | undefined> {
   const basic = credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}` : undefined;
   if (/^basic/i.test(challenge)) return basic;
   const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
@@ -105,7 +147,7 @@ async function authorize(challenge: string, credentials: Credentials | undefined
   const url = new URL(params["realm"]);
   if (params["service"]) url.searchParams.set("service", params["service"]);
   url.searchParams.set("scope", `repository:${ref.repository}:pull`);
-  const response = await fetch(url, { headers: basic ? { authorization: basic } : {}, signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(url, { headers: basic ? { authorization: basic } : {}, signal: requestSignal(signal) });
   if (!response.ok) throw new RegistryError(`${ref.registry} token service refused access (${response.status})`, response.status);
   const body = (await response.json()) as { token?: string; access_token?: string };
   const token = body.token ?? body.access_token;
@@ -113,12 +155,12 @@ async function authorize(challenge: string, credentials: Credentials | undefined
 }
 
 /** Every tag of a repository (following pagination); [] when the repository does not exist yet. */
-export async function listTags(reference: string): Promise<string[]> {
+export async function listTags(reference: string, signal?: AbortSignal): Promise<string[]> {
   const ref = parseRepository(reference);
   const tags: string[] = [];
   let next: string | undefined = `/v2/${ref.repository}/tags/list?n=1000`;
   while (next) {
-    const response = await registryRequest(ref, next, "GET");
+    const response = await registryRequest(ref, next, "GET", undefined, signal);
     if (response.status === 404) return tags;
     if (!response.ok) throw new RegistryError(`${ref.registry} answered ${response.status} to a tag listing`, response.status);
     const body = (await response.json()) as { tags?: string[] | null };
@@ -140,17 +182,17 @@ const MANIFEST_TYPES = [
  * The digest a tag points to (`Docker-Content-Digest`, the index digest for multi-platform
  * images): the same value `docker pull` records in RepoDigests. undefined when there is no such tag.
  */
-export async function manifestDigest(reference: string, tag: string): Promise<string | undefined> {
+export async function manifestDigest(reference: string, tag: string, signal?: AbortSignal): Promise<string | undefined> {
   const ref = parseRepository(reference);
-  const response = await registryRequest(ref, `/v2/${ref.repository}/manifests/${tag}`, "HEAD", MANIFEST_TYPES);
+  const response = await registryRequest(ref, `/v2/${ref.repository}/manifests/${tag}`, "HEAD", MANIFEST_TYPES, signal);
   if (response.status === 404) return undefined;
   if (!response.ok) throw new RegistryError(`${ref.registry} answered ${response.status} for ${reference}:${tag}`, response.status);
   return response.headers.get("docker-content-digest") ?? "unknown-digest";
 }
 
 /** Whether a tag exists in the registry, without pulling it. */
-export async function tagExists(reference: string, tag: string): Promise<boolean> {
-  return (await manifestDigest(reference, tag)) !== undefined;
+export async function tagExists(reference: string, tag: string, signal?: AbortSignal): Promise<boolean> {
+  return (await manifestDigest(reference, tag, signal)) !== undefined;
 }
 
 /** `registry/repo:tag` or `repo@digest` -> repository reference and tag (default latest). */

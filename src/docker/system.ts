@@ -10,6 +10,15 @@ export interface DaemonInfo {
   arch: string;
   cpus?: number;
   memoryBytes?: number;
+  /** Registries the daemon talks to over plain HTTP (`insecure-registries` in daemon.json). */
+  insecureRegistries: InsecureRegistries;
+}
+
+export interface InsecureRegistries {
+  /** Registry names (host[:port]) marked insecure. */
+  names: string[];
+  /** IPv4 ranges marked insecure, e.g. 127.0.0.0/8 (always there) or 10.0.0.0/8. */
+  cidrs: string[];
 }
 
 /** `docker info`: the daemon's version and data root, or an EnvironmentError saying how to fix it. */
@@ -33,6 +42,7 @@ export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInf
     Architecture?: string;
     NCPU?: number;
     MemTotal?: number;
+    RegistryConfig?: { IndexConfigs?: Record<string, { Secure?: boolean }>; InsecureRegistryCIDRs?: string[] };
   };
   if (!info.ServerVersion) {
     throw new EnvironmentError(`the Docker daemon is not reachable: ${(info.ServerErrors ?? []).join("; ") || "no server version"}`, "start the Docker daemon");
@@ -45,5 +55,11 @@ export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInf
     arch: info.Architecture ?? "unknown",
     ...(info.NCPU ? { cpus: info.NCPU } : {}),
     ...(info.MemTotal ? { memoryBytes: info.MemTotal } : {}),
+    insecureRegistries: {
+      names: Object.entries(info.RegistryConfig?.IndexConfigs ?? {})
+        .filter(([, config]) => config.Secure === false)
+        .map(([name]) => name),
+      cidrs: info.RegistryConfig?.InsecureRegistryCIDRs ?? [],
+    },
   };
 }
