@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { rewriteCmakeBuild } from "../buildpy/rewrite.js";
 import { RemoteCache } from "../cache/remote.js";
@@ -19,6 +19,7 @@ import { openRunDir, pruneOldRuns, type RunDir } from "./run-dir.js";
 import type { BuildSettings } from "./settings.js";
 import { runBuilder, type BuilderOutcome } from "./steps/builder.js";
 import { restoreHits, storeBuilt } from "./steps/cache-steps.js";
+import { addReadWriteForAll, moveRestoredRoots, opensInstallTree } from "./steps/install-tree.js";
 import { builderLabels, removeStaleBuilders } from "./steps/stale-builders.js";
 import { withDockerignore } from "./steps/docker-context.js";
 import { buildImageWithLog } from "./steps/image-phase.js";
@@ -64,16 +65,19 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const started = performance.now();
   const names = runNames(settings.runId);
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
-  // Fail at once (exit 3) when there is no Docker daemon, not after the checkout and planning.
-  await daemonInfo({ signal });
-  const runDir = await openRunDir(settings.workDir);
   const cleanup: Array<() => Promise<void>> = [];
-  await removeStaleBuilders(emit, signal);
-  if (!settings.workDirGiven) await pruneOldRuns(path.dirname(settings.workDir)).catch(() => undefined);
   const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
   const remote =
     cache && settings.remoteCache ? new RemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.cacheSigningKey, emit, settings.runId) : undefined;
+  let openedRunDir: RunDir | undefined;
   try {
+    // Fail at once (exit 3) when there is no Docker daemon, not after the checkout and planning.
+    await daemonInfo({ signal });
+    const runDir = (openedRunDir = await openRunDir(settings.workDir));
+    await removeStaleBuilders(emit, signal);
+    if (!settings.workDirGiven) await pruneOldRuns(path.dirname(settings.workDir)).catch(() => undefined);
+    // Half-written entries of runs killed with -9 (possibly many GB): gone before this run adds more.
+    await cache?.cleanTemp().catch(() => undefined);
     const { plan } = await planFor(settings, runDir.checkout, emit, signal);
     const installRoot = path.join(runDir.buildDir, "install");
     // Hits are restored outside the Docker build context (the buildbase image must not carry
@@ -106,11 +110,14 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       else {
         // The builder's failure is what the user must see; collecting what finished is a bonus.
         await collect.catch((error: unknown) => emit({ type: "warning", message: `could not collect finished components: ${String((error as Error)?.message ?? error)}` }));
-        throw builderFailure(outcome, runDir);
+        throw builderFailure(outcome, runDir, Boolean(cache));
       }
     }
 
-    await moveRoots(restoredRoot, installRoot, restoredRoots);
+    if (restoredRoots.length) {
+      await moveRestoredRoots(restoredRoot, installRoot, restoredRoots);
+      if (opensInstallTree(plan.cmakeBuild)) await addReadWriteForAll(installRoot);
+    }
     const imageId = await buildFinalImages(settings, plan, runDir, names, emit, signal, cleanup);
     await timedPhase(emit, "tag", async () => {
       await tagImage(names.final, settings.tag, { signal });
@@ -134,7 +141,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     for (const step of cleanup.reverse()) {
       await step().catch((error: unknown) => emit({ type: "warning", message: `clean-up: ${String((error as Error)?.message ?? error)}` }));
     }
-    await runDir.release();
+    await openedRunDir?.release();
   }
 }
 
@@ -273,10 +280,10 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
       emit,
     });
     return outcome;
-  }, (outcome) => (outcome.failed || outcome.exitCode !== 0 ? builderFailure(outcome, runDir).message : undefined));
+  }, (outcome) => (outcome.failed || outcome.exitCode !== 0 ? builderFailure(outcome, runDir, true).message : undefined));
 }
 
-function builderFailure(outcome: BuilderOutcome, runDir: RunDir): BuildError {
+function builderFailure(outcome: BuilderOutcome, runDir: RunDir, cached: boolean): BuildError {
   const failed = outcome.failed;
   return new BuildError(
     failed ? `component '${failed.name}' failed (builder exit code ${outcome.exitCode})` : `the builder container exited with code ${outcome.exitCode}`,
@@ -284,7 +291,9 @@ function builderFailure(outcome: BuilderOutcome, runDir: RunDir): BuildError {
       component: failed?.name ?? "builder",
       logPath: failed?.logPath ?? path.join(runDir.logs, "builder.log"),
       logTail: failed?.tail ?? outcome.builderLogTail,
-      hint: "fix the cause shown in the log; components that finished were cached, so the next run resumes after them",
+      hint: cached
+        ? "fix the cause shown in the log; components that finished were cached, so the next run resumes after them"
+        : "fix the cause shown in the log (with --no-cache, the next run builds every component again)",
     },
   );
 }
@@ -313,18 +322,6 @@ async function buildFinalImages(
     }
     return id;
   });
-}
-
-/** Moves restored components into the install tree (renames on one file system: instant). */
-async function moveRoots(fromRoot: string, toRoot: string, roots: readonly string[]): Promise<void> {
-  for (const root of roots) {
-    const source = path.join(fromRoot, root);
-    if (!(await stat(source).then(() => true, () => false))) continue;
-    const destination = path.join(toRoot, root);
-    await mkdir(path.dirname(destination), { recursive: true });
-    await rm(destination, { recursive: true, force: true });
-    await rename(source, destination);
-  }
 }
 
 /** After success the checkout and install tree can be large; logs stay for the user. */

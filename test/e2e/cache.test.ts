@@ -3,7 +3,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, removeTempDir, runCli, startCli } from "../helpers/cli.js";
-import { containersNamed, createWorld, imageFiles, parseNdjson, type World } from "../helpers/world.js";
+import { containersNamed, createWorld, imageFiles, parseNdjson, treeDifferences, type World } from "../helpers/world.js";
 
 interface Report {
   status: string;
@@ -78,11 +78,16 @@ describe("component cache on the real engine", () => {
     const cachedEvents = parseNdjson(second.stdout).filter((e) => e.type === "component-cached");
     expect(cachedEvents.map((e) => e.name)).toEqual(["core", "python", "onnxruntime", "checksum"]);
     expect(cachedEvents.every((e) => typeof e.savedMs === "number" && (e.savedMs as number) > 0)).toBe(true);
-    expect((await containersCreated(before, after)).filter((n) => n.startsWith("triton-build-builder-"))).toEqual([]);
+    // This run's builder would be triton-build-builder-<runId>; other runs may share the daemon.
+    expect((await containersCreated(before, after)).filter((n) => n.includes(second.report.runId))).toEqual([]);
 
-    expect(await imageFiles(second.tag)).toEqual(await imageFiles(first.tag));
+    // every file, directory and symlink, with modes: restored components get build.py's chmod too
+    expect(treeDifferences(await imageFiles(second.tag), await imageFiles(first.tag))).toEqual([]);
     const ratio = second.report.totalDurationMs / first.report.totalDurationMs;
     console.log(`cache: first build ${first.report.totalDurationMs} ms, all-hit rebuild ${second.report.totalDurationMs} ms (${(ratio * 100).toFixed(0)}%)`);
+    // "a small fraction of the first": the first compiles about 4 x 2 s of CPU work; the measured
+    // ratio is in BENCHMARKS.md (row 2). A generous bound, so a slow machine does not fail it.
+    expect(ratio).toBeLessThan(0.5);
   });
 
   it("plan shows hit or miss per component with a short key and the reason", async () => {
@@ -122,7 +127,7 @@ describe("component cache on the real engine", () => {
     expect(repaired.exitCode, repaired.stderr).toBe(0);
     expect(repaired.stdout).toMatch(/warning: cache entry of python is corrupt and was evicted \(.*libtriton_python\.so does not match its sha256\)/);
     expect(statuses(repaired.report)).toMatchObject({ core: "cached", python: "built", onnxruntime: "cached", checksum: "cached" });
-    expect(await imageFiles(repaired.tag)).toEqual(await imageFiles(first.tag));
+    expect(treeDifferences(await imageFiles(repaired.tag), await imageFiles(first.tag))).toEqual([]);
     const verify = await runCli(["cache", "verify", "--cache-dir", cacheDir()], { tempDir: temp });
     expect(verify.stdout).toMatch(/entries checked, 0 evicted/);
   });
@@ -135,6 +140,11 @@ describe("component cache on the real engine", () => {
     const fixed = await build("fixed", [], cache);
     expect(fixed.exitCode, fixed.stderr).toBe(0);
     expect(statuses(fixed.report)).toEqual({ core: "cached", python: "cached", onnxruntime: "built", checksum: "built", ci: "skipped" });
+    // Entries stored by the failed run never got build.py's closing chmod; the image must not show
+    // it. Core was compiled by another run than the first image's: its `tar zcf` of the third-party
+    // sources carries that run's timestamps (as build.py's does), so only that file's bytes differ.
+    const differences = treeDifferences(await imageFiles(fixed.tag), await imageFiles(first.tag));
+    expect(differences.filter((d) => !/^third-party-src\/src\.tar\.gz: file 666 \S+ \| file 666 \S+$/.test(d))).toEqual([]);
   });
 
   it("two builds at once sharing one cache dir: both correct, and cache verify is clean", async () => {
@@ -198,7 +208,7 @@ describe("kill -9 while entries are written", () => {
     expect(await containersNamed(runId ?? "none")).toEqual([]);
     const weights = (await imageFiles(tag)).get("backends/onnxruntime/weights.bin");
     const zeros = await execa("sh", ["-c", "head -c 419430400 /dev/zero | sha256sum"]);
-    expect(weights).toBe(String(zeros.stdout).split(" ")[0]);
+    expect(weights?.split(" ").at(-1)).toBe(String(zeros.stdout).split(" ")[0]);
     const again = await runCli(["cache", "verify", "--cache-dir", cache], { tempDir: dir });
     expect(again.stdout).toMatch(/^2 entries checked, 0 evicted$/m);
     await big.cleanup();

@@ -48,25 +48,32 @@ export async function createWorld(
   };
 }
 
-/** Every file under /opt/tritonserver of an image, with its sha256, as "path sha256" lines. */
+/**
+ * Every entry under /opt/tritonserver of an image, path -> what it is: "file MODE SHA256",
+ * "dir MODE" or "symlink -> TARGET". Two images with equal maps hold the same tree, modes
+ * included.
+ */
 export async function imageFiles(image: string): Promise<Map<string, string>> {
-  const { stdout } = await execa("docker", [
-    "run",
-    "--rm",
-    "--network",
-    "none",
-    "--entrypoint",
-    "sh",
-    image,
-    "-c",
-    "cd /opt/tritonserver && find . -type f | sort | while read -r f; do sha256sum \"$f\"; done",
-  ]);
+  const script = [
+    "cd /opt/tritonserver && find . -mindepth 1 | sort | while IFS= read -r f; do",
+    '  if [ -L "$f" ]; then printf \'%s\\tsymlink -> %s\\n\' "$f" "$(readlink "$f")";',
+    '  elif [ -d "$f" ]; then printf \'%s\\tdir %s\\n\' "$f" "$(stat -c %a "$f")";',
+    '  else printf \'%s\\tfile %s %s\\n\' "$f" "$(stat -c %a "$f")" "$(sha256sum < "$f" | cut -d" " -f1)"; fi',
+    "done",
+  ].join("\n");
+  const { stdout } = await execa("docker", ["run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", script]);
   const files = new Map<string, string>();
   for (const line of stdout.split("\n").filter(Boolean)) {
-    const [hash, file] = line.split(/\s+/);
-    if (hash && file) files.set(file.replace(/^\.\//, ""), hash);
+    const tab = line.indexOf("\t");
+    if (tab > 0) files.set(line.slice(0, tab).replace(/^\.\//, ""), line.slice(tab + 1));
   }
   return files;
+}
+
+/** The entries two trees from imageFiles disagree on, as "path: left | right" lines ([] when equal). */
+export function treeDifferences(left: Map<string, string>, right: Map<string, string>): string[] {
+  const paths = [...new Set([...left.keys(), ...right.keys()])].sort();
+  return paths.filter((p) => left.get(p) !== right.get(p)).map((p) => `${p}: ${left.get(p) ?? "(none)"} | ${right.get(p) ?? "(none)"}`);
 }
 
 /** Containers (any state) whose name contains the text. */
