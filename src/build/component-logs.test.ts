@@ -113,4 +113,42 @@ describe("the rewritten cmake_build run by bash, through the demux", () => {
     expect(python).toEqual(["python-err-1", "python-out-1", "python-err-2", "python-out-2", "python-err-3", "python-out-3", ""]);
     expect(await readFile(path.join(dir, "core.log"), "utf8")).toContain("core-err");
   });
+
+  it("keeps a section's exports and cd from the sections after it, and stops at a failing section", async () => {
+    const leaky = [
+      "#!/usr/bin/env bash",
+      "set -e",
+      "########",
+      "# 'tensorrtllm' backend",
+      "# ",
+      "export TRT_ROOT=/usr/local/tensorrt; cd /",
+      "# ",
+      "# end 'tensorrtllm' backend",
+      "########",
+      "########",
+      "# 'python' backend",
+      "# ",
+      'echo "TRT_ROOT=${TRT_ROOT:-unset} PWD=$PWD"',
+      "# ",
+      "# end 'python' backend",
+      "########",
+      "########",
+      "# 'onnxruntime' backend",
+      "# ",
+      "false",
+      "echo not-reached",
+      "# ",
+      "# end 'onnxruntime' backend",
+      "########",
+      "echo after-all",
+    ].join("\n");
+    const rewritten = rewriteCmakeBuild(parseCmakeBuild(leaky), { build: new Set(["tensorrtllm", "python", "onnxruntime"]), nonce: "n8" });
+    const result = await execa("bash", ["-c", rewritten], { cwd: dir, reject: false });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stdout).toContain(`TRT_ROOT=unset PWD=${dir}`);
+    expect(result.stdout).toContain(markerLine("n8", "begin", "onnxruntime"));
+    expect(result.stdout).not.toContain(markerLine("n8", "end", "onnxruntime"));
+    expect(result.stdout).not.toContain("not-reached");
+    expect(result.stdout).not.toContain("after-all");
+  });
 });

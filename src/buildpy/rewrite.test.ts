@@ -45,8 +45,10 @@ describe("rewriteCmakeBuild", () => {
     const end = out.indexOf(markerCommand("n1", "end", "python"));
     expect(begin).toBeGreaterThan(0);
     expect(out.slice(begin + 1, end)).toContain("echo python");
-    expect(out[begin + 1]).toBe("########");
-    expect(out[end - 1]).toBe("########");
+    expect(out[begin + 1]).toBe("(");
+    expect(out[begin + 2]).toBe("########");
+    expect(out[end - 2]).toBe("########");
+    expect(out[end - 1]).toBe(")");
   });
 
   it("guards the trailing chmod lines when sections were removed", () => {

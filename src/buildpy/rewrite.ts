@@ -62,7 +62,11 @@ export function rewriteCmakeBuild(script: CmakeBuildScript, options: RewriteOpti
     const { section } = chunk;
     if (!options.build.has(section.name)) continue;
     const body = options.transformSection ? options.transformSection(section) : section.lines;
-    out.push(markerCommand(options.nonce, "begin", section.name), ...body, markerCommand(options.nonce, "end", section.name));
+    // Each section runs in a subshell: its `export`s and `cd`s (tensorrtllm exports TRT_ROOT and
+    // LD_LIBRARY_PATH) cannot reach the sections after it, so a component builds the same whether
+    // or not an earlier one came from the cache, as its cache key assumes. `set -e` still stops
+    // the script when a section fails.
+    out.push(markerCommand(options.nonce, "begin", section.name), "(", ...body, ")", markerCommand(options.nonce, "end", section.name));
   }
   if (!merged) out.unshift(MERGE_STDERR);
   return out.join("\n");

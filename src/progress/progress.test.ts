@@ -45,7 +45,8 @@ describe("ndjson renderer", () => {
     expect(parsed.every((e) => typeof e.time === "string")).toBe(true);
     const verbose: string[] = [];
     RUN.forEach(createNdjsonRenderer((l) => verbose.push(l), { verbose: true }));
-    expect(verbose.join("\n")).not.toContain("\u001b");
+    // JSON.stringify writes ESC as \u001b: look at the decoded strings, not the JSON text
+    expect(verbose.map((l) => JSON.parse(l) as Record<string, unknown>).flatMap((e) => Object.values(e)).join("\n")).not.toContain("\u001b");
     expect(verbose.some((l) => l.includes("component-output"))).toBe(true);
   });
 });
