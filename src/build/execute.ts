@@ -74,7 +74,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     // Fail at once (exit 3) when there is no Docker daemon, not after the checkout and planning.
     await daemonInfo({ signal });
     const runDir = (openedRunDir = await openRunDir(settings.workDir));
-    await removeStaleBuilders(emit, signal);
+    await removeStaleBuilders(emit, (runId) => Object.values(runNames(runId)).filter((name) => name.endsWith(`:${runId}`)), signal);
     if (!settings.workDirGiven) await pruneOldRuns(path.dirname(settings.workDir)).catch(() => undefined);
     // Half-written entries of runs killed with -9 (possibly many GB): gone before this run adds more.
     await cache?.cleanTemp().catch(() => undefined);

@@ -3,6 +3,8 @@ import { docker, isDaemonUnreachable, type DockerOptions } from "./cli.js";
 
 export interface DaemonInfo {
   serverVersion: string;
+  /** The daemon host's name: this machine's when the daemon runs here. */
+  hostName?: string;
   rootDir: string;
   storageDriver: string;
   /** e.g. linux / x86_64: the platform images are built for. */
@@ -35,6 +37,7 @@ export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInf
   }
   const info = JSON.parse(result.stdout) as {
     ServerVersion?: string;
+    Name?: string;
     DockerRootDir?: string;
     Driver?: string;
     ServerErrors?: string[];
@@ -49,6 +52,7 @@ export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInf
   }
   return {
     serverVersion: info.ServerVersion,
+    ...(info.Name ? { hostName: info.Name } : {}),
     rootDir: info.DockerRootDir ?? "/var/lib/docker",
     storageDriver: info.Driver ?? "unknown",
     os: info.OSType ?? "linux",

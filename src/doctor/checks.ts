@@ -1,5 +1,6 @@
 import { statfs } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { checkPython } from "../buildpy/run.js";
 import { daemonInfo } from "../docker/system.js";
@@ -34,9 +35,11 @@ export const DEFAULT_DISK_GB = 30;
 export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   let dockerRoot: string | undefined;
+  let daemonHere = false;
   try {
     const info = await daemonInfo();
     dockerRoot = info.rootDir;
+    daemonHere = isLocalDaemon(info.hostName);
     results.push({ name: "docker", status: "ok", detail: `daemon ${info.serverVersion} (storage driver ${info.storageDriver}, data root ${info.rootDir})` });
   } catch (error) {
     results.push({ name: "docker", status: "fail", detail: messageOf(error), fix: hintOf(error) ?? "install Docker and start the daemon" });
@@ -44,7 +47,7 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
 
   const neededGb = usesTensorrtllm(input.preset) ? TRTLLM_DISK_GB : DEFAULT_DISK_GB;
   const why = usesTensorrtllm(input.preset) ? "TensorRT-LLM builds need about 60 GB or more" : "a Triton build needs tens of GB";
-  if (dockerRoot) results.push(await diskCheck("disk (docker data root)", dockerRoot, neededGb, why, isLocalDaemon()));
+  if (dockerRoot) results.push(await diskCheck("disk (docker data root)", dockerRoot, neededGb, why, daemonHere));
   results.push(await diskCheck("disk (work dir)", input.workDir, neededGb / 4, "checkouts, logs and the install tree", true));
   results.push(await diskCheck("disk (cache dir)", input.cacheDir, 10, "component cache and git mirrors", true));
 
@@ -91,7 +94,13 @@ function nearestExisting(dir: string): string {
   return current;
 }
 
-function isLocalDaemon(): boolean {
+/**
+ * Whether the daemon's data root is on this machine's file systems: the daemon reports this
+ * host's name. A `docker context` or DOCKER_HOST pointing elsewhere, or Docker Desktop's VM,
+ * reports another one, and its disk cannot be measured from here.
+ */
+function isLocalDaemon(daemonHostName: string | undefined): boolean {
+  if (daemonHostName) return daemonHostName === os.hostname();
   const host = process.env["DOCKER_HOST"];
   return !host || host.startsWith("unix://");
 }

@@ -10,6 +10,7 @@ import { clock, formatDuration } from "./format.js";
 export function createPlainRenderer(write: (line: string) => void, options: { verbose: boolean }): (event: BuildEvent) => void {
   const lastPercent = new Map<string, number>();
   const lastStep = new Map<string, number>();
+  let sourceShown = false;
   const line = (text: string) => write(`[${clock()}] ${stripAnsi(text)}`);
   return (event) => {
     switch (event.type) {
@@ -17,7 +18,7 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         line(`run ${event.runId}: preset ${event.preset}, strategy ${event.strategy}, work dir ${event.workDir}`);
         break;
       case "plan": {
-        line(`source ${event.source.url} ${event.source.ref} at ${event.source.commit}`);
+        if (!sourceShown) line(`source ${event.source.url} ${event.source.ref}${event.source.commit ? ` at ${event.source.commit}` : ""}`);
         const summary = event.components.map((c) => `${c.name}=${c.action}`).join(" ");
         line(`components: ${summary}`);
         break;
@@ -27,9 +28,12 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         break;
       case "phase-output":
         if (event.step) {
-          if (lastStep.get(event.phase) !== event.step.current) line(`       ${PHASE_TITLES[event.phase]}: step ${event.step.current}/${event.step.total} ${truncate(event.line)}`);
+          // docker's classic builder already says "Step 3/13 : ..."; BuildKit's lines do not
+          const step = /^step \d+\/\d+\b/i.test(event.line) ? "" : `step ${event.step.current}/${event.step.total} `;
+          if (lastStep.get(event.phase) !== event.step.current) line(`       ${PHASE_TITLES[event.phase]}: ${step}${truncate(event.line)}`);
           lastStep.set(event.phase, event.step.current);
         } else if (options.verbose || event.phase === "tag" || event.phase === "source") {
+          if (event.phase === "source") sourceShown = true;
           line(`       ${truncate(event.line)}`);
         }
         break;

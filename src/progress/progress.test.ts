@@ -36,6 +36,21 @@ describe("plain renderer", () => {
   });
 });
 
+describe("plain renderer, lines said once", () => {
+  it("shows the source once, and docker's own step counter without a second one", () => {
+    const lines: string[] = [];
+    const render = createPlainRenderer((l) => lines.push(l.replace(/^\[[^\]]+\] /, "")), { verbose: false });
+    render({ type: "phase-output", phase: "source", line: "u r24.05 at c" });
+    render(RUN[1] as BuildEvent);
+    render({ type: "phase-output", phase: "final-image", line: "Step 2/5 : COPY a b", step: { current: 2, total: 5 } });
+    render({ type: "phase-output", phase: "final-image", line: "#5 [2/5] COPY a b", step: { current: 2, total: 5 } });
+    render({ type: "phase-output", phase: "buildbase", line: "#5 [3/5] RUN make", step: { current: 3, total: 5 } });
+    expect(lines.filter((l) => l.includes("r24.05"))).toEqual(["       u r24.05 at c"]);
+    expect(lines).toContain("       Final image: Step 2/5 : COPY a b");
+    expect(lines).toContain("       Build image (buildbase): step 3/5 #5 [3/5] RUN make");
+  });
+});
+
 describe("ndjson renderer", () => {
   it("writes one JSON object per line, leaving out component output unless verbose", () => {
     const lines: string[] = [];

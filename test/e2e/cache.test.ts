@@ -206,6 +206,8 @@ describe("kill -9 while entries are written", () => {
     expect(next.exitCode, next.stderr).toBe(0);
     // the killed run's builder container is removed by the next run
     expect(await containersNamed(runId ?? "none")).toEqual([]);
+    // and its buildbase tag, so the layers can go with `docker image prune`
+    expect((await execa("docker", ["image", "inspect", `triton-build/buildbase:${runId}`], { reject: false })).exitCode).not.toBe(0);
     const weights = (await imageFiles(tag)).get("backends/onnxruntime/weights.bin");
     const zeros = await execa("sh", ["-c", "head -c 419430400 /dev/zero | sha256sum"]);
     expect(weights?.split(" ").at(-1)).toBe(String(zeros.stdout).split(" ")[0]);

@@ -1,4 +1,5 @@
 import { listLabelledContainers, removeContainer } from "../../docker/container.js";
+import { untagImage } from "../../docker/image.js";
 import { isProcessAlive, processHost } from "../../util/process.js";
 import type { Emit } from "../events.js";
 
@@ -8,17 +9,22 @@ export function builderLabels(runId: string): Record<string, string> {
 }
 
 /**
- * A run killed with -9 cannot remove its builder container. The next run on this host removes
- * the builder containers of runs whose process no longer exists.
+ * A run killed with -9 cannot remove its builder container, nor untag its images. The next run on
+ * this host removes the builder containers of runs whose process no longer exists, and those
+ * runs' tags (`runTags`), so their layers can be pruned.
  */
-export async function removeStaleBuilders(emit: Emit, signal?: AbortSignal): Promise<void> {
+export async function removeStaleBuilders(emit: Emit, runTags: (runId: string) => string[], signal?: AbortSignal): Promise<void> {
   const containers = await listLabelledContainers("triton-build.run", signal ? { signal } : {}).catch(() => []);
   for (const container of containers) {
     const pid = Number(container.labels["triton-build.pid"]);
     if (container.labels["triton-build.host"] !== processHost() || !Number.isInteger(pid) || isProcessAlive(pid)) continue;
-    await removeContainer(container.name).then(
-      () => emit({ type: "info", message: `removed ${container.name}, left by a run that no longer exists` }),
-      () => undefined,
+    const removed = await removeContainer(container.name).then(
+      () => true,
+      () => false,
     );
+    if (!removed) continue;
+    const runId = container.labels["triton-build.run"];
+    for (const tag of runId ? runTags(runId) : []) await untagImage(tag).catch(() => undefined);
+    emit({ type: "info", message: `removed ${container.name} and its run's image tags, left by a run that no longer exists` });
   }
 }
