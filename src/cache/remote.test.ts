@@ -135,7 +135,7 @@ describe("RemoteCache.push", () => {
   it("does not push when the registry already has the tag", async () => {
     vi.mocked(tagExists).mockResolvedValue(true);
     expect(await remote("readwrite").push("onnxruntime", KEY, local)).toBe("exists");
-    expect(tagExists).toHaveBeenCalledWith(REPO, `onnxruntime-${KEY}`);
+    expect(tagExists).toHaveBeenCalledWith(REPO, `onnxruntime-${KEY}`, undefined);
     expect(importFiles).not.toHaveBeenCalled();
     expect(pushImage).not.toHaveBeenCalled();
     expect(events).toEqual([]);
