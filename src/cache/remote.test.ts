@@ -114,6 +114,29 @@ describe("RemoteCache.fetch: what a failed pull means", () => {
     expect(warnings()).toHaveLength(1);
   });
 
+  it("a pull that times out gives one warning saying so, and turns off writing too", async () => {
+    vi.mocked(pullImage).mockRejectedValue(
+      new DockerCommandError(["pull", "--quiet", `${REPO}:onnxruntime-${KEY}`], { exitCode: -1, stdout: "", stderr: "", tail: ["timed out after 1800 s"] }),
+    );
+    const cache = remote("readwrite");
+    expect(await cache.fetch("onnxruntime", KEY, local)).toBe(false);
+    expect(await cache.push("onnxruntime", KEY, local)).toBe("skipped");
+    expect(tagExists).not.toHaveBeenCalled();
+    expect(warnings()).toEqual([`remote cache ${REPO} is unavailable (timed out after 1800 s); continuing without it`]);
+  });
+
+  it("refused reads and then refused writes: one warning, the second problem said as information", async () => {
+    pullFails(ANSWERS.unauthorized);
+    vi.mocked(tagExists).mockRejectedValue(new RegistryError("registry.example.com refused the stored credentials", 401));
+    const cache = remote("readwrite");
+    expect(await cache.fetch("onnxruntime", KEY, local)).toBe(false);
+    expect(await cache.push("onnxruntime", KEY, local)).toBe("skipped");
+    expect(warnings()).toHaveLength(1);
+    expect(events.filter((e) => e.type === "info").map((e) => (e as { message: string }).message)).toEqual([
+      `remote cache ${REPO} cannot be written (registry.example.com refused the stored credentials); continuing without it`,
+    ]);
+  });
+
   it("'unauthorized' wins over words that would otherwise mean a missing entry", async () => {
     pullFails("Error response from daemon: pull access for triton-cache: not found", "unauthorized: authentication required");
     expect(await remote("read").fetch("onnxruntime", KEY, local)).toBe(false);

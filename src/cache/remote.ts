@@ -54,7 +54,7 @@ export class RemoteCache {
    * then fail too, that is said as information: the user already has the warning.
    */
   private giveUp(side: "read" | "write", error: unknown): void {
-    const reason = String((error as Error)?.message ?? error).trim().split("\n").pop() ?? "unknown error";
+    const reason = String((error as Error)?.message ?? error).trim().split("\n").pop() || "unknown error";
     const both = UNREACHABLE.test(reason);
     const newRead = (side === "read" || both) && this.cannotRead === undefined;
     const newWrite = (side === "write" || both) && this.cannotWrite === undefined;

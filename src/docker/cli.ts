@@ -61,6 +61,8 @@ export async function docker(args: readonly string[], options: DockerOptions = {
   const stdout = streaming ? tail.join("\n") : String(result.stdout ?? "");
   const stderr = streaming ? "" : String(result.stderr ?? "");
   if (!streaming) tail.push(...`${stdout}\n${stderr}`.trim().split("\n").slice(-TAIL_LINES));
+  // A command stopped by its timeout says nothing itself; this line is what callers report.
+  if (result.timedOut) tail.push(`timed out after ${((options.timeoutMs ?? 0) / 1000).toFixed((options.timeoutMs ?? 0) < 10_000 ? 1 : 0)} s`);
   return { exitCode: result.exitCode ?? -1, stdout, stderr, tail };
 }
 
