@@ -117,6 +117,21 @@ describe("LocalCache.adopt", () => {
     await expectRefused(cache.adopt(tmp, key), tmp, /does not match its sha256/);
   });
 
+  it("refuses an entry with a file the manifest does not list", async () => {
+    const tmp = await arrived();
+    await writeFile(path.join(tmp, "files", "backends/onnxruntime/unlisted"), "extra");
+    await expectRefused(cache.adopt(tmp, key), tmp, /backends\/onnxruntime\/unlisted is not in the manifest/);
+  });
+
+  it("refuses an entry whose listed directory is a symlink to a directory outside it", async () => {
+    const tmp = await arrived();
+    const outside = path.join(dir, "outside");
+    await cp(path.join(tmp, "files", "backends/onnxruntime/lib"), outside, { recursive: true, verbatimSymlinks: true });
+    await rm(path.join(tmp, "files", "backends/onnxruntime/lib"), { recursive: true });
+    await symlink(outside, path.join(tmp, "files", "backends/onnxruntime/lib"));
+    await expectRefused(cache.adopt(tmp, key), tmp, /backends\/onnxruntime\/lib is a symlink, the manifest says dir/);
+  });
+
   it("refuses an entry with a listed file missing", async () => {
     const tmp = await arrived();
     await rm(path.join(tmp, "files", "backends/onnxruntime/libtriton_onnxruntime.so"));
@@ -130,7 +145,7 @@ describe("LocalCache.adopt", () => {
     const file = path.join(tmp, "files", "backends/onnxruntime/lib/dep.so.1");
     await rm(file);
     await symlink(outside, file);
-    await expectRefused(cache.adopt(tmp, key), tmp, /dep\.so\.1 is not a regular file/);
+    await expectRefused(cache.adopt(tmp, key), tmp, /dep\.so\.1 is a symlink, the manifest says file/);
   });
 
   describe("refuses an entry that would write outside its component's part of the install tree", () => {

@@ -160,10 +160,16 @@ export class LocalCache {
     return manifest;
   }
 
-  /** Every file listed, with its size and hash; anything else is an integrity error. */
+  /**
+   * The entry's files/ holds exactly what the manifest lists, each of the listed type, and every
+   * listed file has its size and hash; anything else is an integrity error. (A directory swapped
+   * for a symlink would make a restore read from outside the entry.)
+   */
   private async verifyFiles(entryDir: string, manifest: Manifest, signal?: AbortSignal): Promise<void> {
     const layout = layoutProblem(manifest);
     if (layout) throw new CacheIntegrityError(layout);
+    const shape = await treeShapeProblem(path.join(entryDir, "files"), manifest);
+    if (shape) throw new CacheIntegrityError(shape);
     for (const file of manifest.files) {
       signal?.throwIfAborted();
       const source = path.join(entryDir, "files", file.path);
@@ -291,10 +297,7 @@ export class LocalCache {
     } catch (error) {
       return String((error as Error).message);
     }
-    const listed = new Set([...manifest.files.map((f) => f.path), ...manifest.symlinks.map((s) => s.path), ...manifest.dirs.map((d) => d.path)]);
-    const present = await walkTree(path.join(this.entryDir(key), "files"), manifest.roots).catch(() => []);
-    const extra = present.find((entry) => !listed.has(entry.path));
-    return extra ? `${extra.path} is not in the manifest` : undefined;
+    return undefined;
   }
 
   async touch(key: string): Promise<void> {
@@ -382,4 +385,30 @@ async function writeDurably(file: string, text: string): Promise<void> {
 
 function hostTag(): string {
   return createHash("sha256").update(processHost()).digest("hex").slice(0, 8);
+}
+
+/** What is wrong with the shape of an entry's files/ against its manifest, if anything. */
+async function treeShapeProblem(filesDir: string, manifest: Manifest): Promise<string | undefined> {
+  const listed = new Map<string, "file" | "dir" | "symlink">([
+    ...manifest.files.map((f) => [f.path, "file"] as const),
+    ...manifest.dirs.map((d) => [d.path, "dir"] as const),
+    ...manifest.symlinks.map((l) => [l.path, "symlink"] as const),
+  ]);
+  // Directories above the roots (e.g. backends/ of backends/onnxruntime) hold nothing else.
+  const ancestors = new Set(manifest.roots.flatMap((root) => root.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+  const top = await readdir(filesDir).catch(() => [] as string[]);
+  let present: Awaited<ReturnType<typeof walkTree>>;
+  try {
+    present = await walkTree(filesDir, top);
+  } catch (error) {
+    return `files/ cannot be read: ${String((error as Error).message)}`;
+  }
+  const expectedType = (p: string) => listed.get(p) ?? (ancestors.has(p) ? "dir" : undefined);
+  const swapped = present.find((entry) => expectedType(entry.path) !== undefined && entry.type !== expectedType(entry.path));
+  if (swapped) return `${swapped.path} is a ${swapped.type}, the manifest says ${expectedType(swapped.path)}`;
+  const found = new Set(present.map((entry) => entry.path));
+  const missing = [...listed.keys()].find((p) => !found.has(p));
+  if (missing) return `${missing} is missing`;
+  const unlisted = present.find((entry) => expectedType(entry.path) === undefined);
+  return unlisted ? `${unlisted.path} is not in the manifest` : undefined;
 }

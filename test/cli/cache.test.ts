@@ -264,8 +264,14 @@ describe("cache explain", () => {
 
     it("a component the preset does not build is a usage error naming the ones it does", async () => {
       const result = await runCli(["cache", "explain", "tensorflow", ...args], { tempDir: temp, env });
-      expectCleanFailure(result, 2, "preset 'trtllm-plus-onnx' builds no component 'tensorflow'");
-      expect(result.stderr).toContain("hint: it builds core, python, onnxruntime, tensorrtllm");
+      expectCleanFailure(result, 2, "preset 'trtllm-plus-onnx' caches no component 'tensorflow'");
+      expect(result.stderr).toMatch(/^hint: its cached components are core, python, onnxruntime, tensorrtllm$/m);
+    });
+
+    it("the CI section is not a cached component, and the hint does not say it is", async () => {
+      const result = await runCli(["cache", "explain", "ci", ...args], { tempDir: temp, env });
+      expectCleanFailure(result, 2, "preset 'trtllm-plus-onnx' caches no component 'ci'");
+      expect(result.stderr).not.toMatch(/hint: .*\bci\b/);
     });
   });
 });

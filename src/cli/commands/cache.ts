@@ -122,9 +122,10 @@ export function cacheCommand(output: Output): Command {
         const settings = await resolveCommonSettings(reader);
         await withScratchDir("triton-build-explain-", async (workDir) => {
           const { plan } = await planFor(settings, path.join(workDir, "server"), () => undefined);
-          const decision = (await planCache(plan, cache, { offline: settings.offline, pull: settings.pull })).get(component);
+          const decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull });
+          const decision = decisions.get(component);
           if (!decision) {
-            throw new UsageError(`preset '${settings.preset.name}' builds no component '${component}'`, `it builds ${plan.components.map((c) => c.name).join(", ")}`);
+            throw new UsageError(`preset '${settings.preset.name}' caches no component '${component}'`, `its cached components are ${[...decisions.keys()].join(", ")}`);
           }
           lines.push(`${component}: ${decision.hit ? "HIT" : "MISS"}${decision.key ? ` key ${decision.key}` : ""}`, `  ${decision.reason}`, "", "key inputs now:");
           if (decision.inputs) lines.push(...describeInputs(decision.inputs));
