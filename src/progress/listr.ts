@@ -73,12 +73,12 @@ async function componentList(hub: EventHub, task: Task): Promise<Listr> {
   const building = (plan?.components ?? []).filter((c) => c.action === "build");
   return task.newListr(
     [
-      ...building.map((component) => ({ title: component.name, task: (_ctx: unknown, sub: Task) => mirrorComponent(hub, component, sub) })),
+      ...building.map((component) => ({ title: `${component.name} waiting`, task: (_ctx: unknown, sub: Task) => mirrorComponent(hub, component, sub) })),
       {
         title: "builder container",
         task: async (_ctx: unknown, sub: Task) => {
           const durationMs = await finishPhase(hub, "builder", sub);
-          sub.title = "builder container removed after the run";
+          sub.title = "builder container exited (removed when the run ends)";
           if (durationMs !== undefined) task.title = `${PHASE_TITLES.builder} (${formatDuration(durationMs)})`;
         },
       },
