@@ -1,27 +1,9 @@
 import type { ComposeCopy } from "./plan.js";
 
 /**
- * Checks of a composed image, as pure functions over what docker reported: all sources are one
- * release; every copied library resolves its dependencies inside the result.
+ * The library check of a composed image: a script that runs `ldd` on every shared library of the
+ * copied components inside the result, and pure functions over what it printed.
  */
-
-export interface SourceRelease {
-  image: string;
-  /** NVIDIA_TRITON_SERVER_VERSION, e.g. 24.05 */
-  container?: string;
-  /** TRITON_SERVER_VERSION, e.g. 2.46.0 */
-  triton?: string;
-}
-
-/** undefined when all sources say the same release; otherwise a message naming each. */
-export function releaseMismatch(sources: readonly SourceRelease[]): string | undefined {
-  const describe = (s: SourceRelease) => `${s.image} is ${s.container ?? "?"} (Triton ${s.triton ?? "?"})`;
-  const unknown = sources.filter((s) => !s.container && !s.triton);
-  if (unknown.length) return `cannot tell the Triton release of ${unknown.map((s) => s.image).join(", ")}: no TRITON_SERVER_VERSION or NVIDIA_TRITON_SERVER_VERSION in its environment`;
-  const releases = new Set(sources.map((s) => `${s.container ?? ""}/${s.triton ?? ""}`));
-  if (releases.size <= 1) return undefined;
-  return `the source images are of different Triton releases: ${sources.map(describe).join("; ")}`;
-}
 
 export interface LibraryReport {
   library: string;

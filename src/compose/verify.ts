@@ -1,0 +1,62 @@
+import type { Emit } from "../build/events.js";
+import { runOnce } from "../docker/container.js";
+import { inspectImage, pullImage } from "../docker/image.js";
+import { BuildError, EnvironmentError } from "../errors.js";
+import { LDD_SCRIPT, parseLddOutput, unresolvedByComponent, type UnresolvedDependency } from "./ldd.js";
+import type { ComposePlan } from "./plan.js";
+import { releaseMismatch } from "./release-check.js";
+
+/** The checks of a compose, around its image build: the sources before, the libraries after. */
+
+/** Every source image must be here (pulled unless --no-pull) and say the same Triton release. */
+export async function checkSourceReleases(plan: ComposePlan, pull: boolean, emit: Emit, signal: AbortSignal): Promise<void> {
+  const releases = [];
+  for (const source of plan.sources) {
+    let info = await inspectImage(source.image, { signal });
+    if (!info && pull) {
+      emit({ type: "phase-output", phase: "plan", line: `pulling ${source.image}` });
+      await pullImage(source.image, { signal }).catch((error: unknown) => {
+        throw new EnvironmentError(`cannot pull ${source.image}: ${String((error as Error)?.message ?? error)}`, "log in to the registry (`docker login`), or point at a mirror with --image NAME=IMAGE");
+      });
+      info = await inspectImage(source.image, { signal });
+    }
+    if (!info) {
+      throw new EnvironmentError(`image ${source.image} is not present locally`, "pull it first, drop --no-pull, or point at a local copy with --image NAME=IMAGE");
+    }
+    releases.push({
+      image: source.image,
+      ...(info.env["NVIDIA_TRITON_SERVER_VERSION"] ? { container: info.env["NVIDIA_TRITON_SERVER_VERSION"] } : {}),
+      ...(info.env["TRITON_SERVER_VERSION"] ? { triton: info.env["TRITON_SERVER_VERSION"] } : {}),
+    });
+  }
+  const mismatch = releaseMismatch(releases);
+  if (mismatch) {
+    throw new BuildError(mismatch, { component: "checks", hint: "copying backends between releases breaks at run time; use images of one release (--image NAME=IMAGE)" });
+  }
+  emit({ type: "phase-output", phase: "plan", line: `all sources are ${releases[0]?.container ?? "?"} (Triton ${releases[0]?.triton ?? "?"})` });
+}
+
+/** `ldd` on every library of every copied component, inside the result. */
+export async function checkLibraries(plan: ComposePlan, image: string, allowMissing: boolean, emit: Emit, signal: AbortSignal): Promise<UnresolvedDependency[]> {
+  if (plan.copies.length === 0) return [];
+  const result = await runOnce(image, ["-c", LDD_SCRIPT, "sh", ...plan.copies.map((c) => c.path)], { entrypoint: "sh", signal });
+  if (result.exitCode !== 0) throw new BuildError(`could not run ldd in the composed image: ${result.stderr.trim() || `exit ${result.exitCode}`}`, { component: "checks" });
+  const reports = parseLddOutput(result.stdout);
+  const unresolved = unresolvedByComponent(plan.copies, reports);
+  emit({ type: "phase-output", phase: "checks", line: `ldd: ${reports.length} libraries checked, ${unresolved.length} with unresolved dependencies` });
+  for (const problem of unresolved) {
+    emit({
+      type: "warning",
+      component: problem.component,
+      message: `${problem.component}: ${problem.library} needs ${problem.missing.join(", ")}, which ${problem.missing.length === 1 ? "is" : "are"} not in the image${problem.main ? " (the backend's main library: Triton cannot load it)" : ""}`,
+    });
+  }
+  const fatal = unresolved.filter((u) => u.main);
+  if (fatal.length && !allowMissing) {
+    throw new BuildError(
+      `${fatal.map((u) => `${u.component} cannot load: ${u.library} needs ${u.missing.join(", ")}`).join("; ")}`,
+      { component: "checks", hint: "the source images ship different libraries; use --strategy build, or --allow-missing-libs to keep the image anyway" },
+    );
+  }
+  return unresolved;
+}
