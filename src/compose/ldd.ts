@@ -11,15 +11,52 @@ export interface LibraryReport {
 }
 
 export const LIB_MARKER = "@@triton-build-lib ";
+export const DIR_MARKER = "@@triton-build-dir ";
+export const NO_TOOL_MARKER = "@@triton-build-no-tool ";
 
-/** Lists every shared library under the given dirs and runs ldd on each (busybox or bash sh). */
-export const LDD_SCRIPT = `for dir in "$@"; do
+/**
+ * Lists every shared library under the given dirs and runs ldd on each (busybox or bash sh).
+ * Without ldd every library would look clean (`sh: ldd: not found` names no missing
+ * dependency), and without find or sort nothing would be listed: the script stops first, naming
+ * the tool. Each dir it scans is named, so a dir it could not scan is seen as unchecked rather
+ * than as clean. A file ldd refuses (not a dynamic object) is not a failure.
+ */
+export const LDD_SCRIPT = `for tool in ldd find sort; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "${NO_TOOL_MARKER}$tool" >&2; exit 127; }
+done
+for dir in "$@"; do
   [ -d "$dir" ] || continue
+  echo "${DIR_MARKER}$dir"
   find "$dir" -type f \\( -name '*.so' -o -name '*.so.*' \\) | sort | while read -r lib; do
     echo "${LIB_MARKER}$lib"
     ldd "$lib" 2>&1 || true
   done
 done`;
+
+/** The tool the script found missing in the image, from its stderr. */
+export function missingTool(stderr: string): string | undefined {
+  const line = stderr.split("\n").find((l) => l.startsWith(NO_TOOL_MARKER));
+  return line?.slice(NO_TOOL_MARKER.length).trim() || undefined;
+}
+
+/** The dirs the script scanned (those that exist in the image). */
+export function scannedDirs(output: string): string[] {
+  return output
+    .split("\n")
+    .filter((line) => line.startsWith(DIR_MARKER))
+    .map((line) => line.slice(DIR_MARKER.length).replace(/\r$/, "").trim());
+}
+
+/** Copies the check did not look at, and copies it looked at but found no library in. */
+export function uncheckedCopies(
+  copies: readonly ComposeCopy[],
+  dirs: readonly string[],
+  reports: readonly LibraryReport[],
+): { notScanned: ComposeCopy[]; withoutLibraries: ComposeCopy[] } {
+  const notScanned = copies.filter((c) => !dirs.includes(c.path));
+  const withoutLibraries = copies.filter((c) => dirs.includes(c.path) && !reports.some((r) => r.library.startsWith(`${c.path}/`)));
+  return { notScanned, withoutLibraries };
+}
 
 /** Reads the script's output: each library and the dependencies ldd could not find. */
 export function parseLddOutput(output: string): LibraryReport[] {

@@ -2,7 +2,7 @@ import type { Emit } from "../build/events.js";
 import { runOnce } from "../docker/container.js";
 import { inspectImage, pullImage } from "../docker/image.js";
 import { BuildError, EnvironmentError } from "../errors.js";
-import { LDD_SCRIPT, parseLddOutput, unresolvedByComponent, type UnresolvedDependency } from "./ldd.js";
+import { LDD_SCRIPT, missingTool, parseLddOutput, scannedDirs, uncheckedCopies, unresolvedByComponent, type UnresolvedDependency } from "./ldd.js";
 import type { ComposePlan } from "./plan.js";
 import { releaseMismatch } from "./release-check.js";
 
@@ -40,8 +40,25 @@ export async function checkSourceReleases(plan: ComposePlan, pull: boolean, emit
 export async function checkLibraries(plan: ComposePlan, image: string, allowMissing: boolean, emit: Emit, signal: AbortSignal): Promise<UnresolvedDependency[]> {
   if (plan.copies.length === 0) return [];
   const result = await runOnce(image, ["-c", LDD_SCRIPT, "sh", ...plan.copies.map((c) => c.path)], { entrypoint: "sh", signal });
+  const tool = missingTool(result.stderr);
+  if (tool) {
+    throw new BuildError(`cannot check the copied libraries: the composed image has no ${tool} (the base image ${plan.base.image} lacks it)`, {
+      component: "checks",
+      hint: `compose runs ${tool} inside the result to check every copied library; use a base image that has it (--image ${plan.base.key}=IMAGE), or --strategy build`,
+    });
+  }
   if (result.exitCode !== 0) throw new BuildError(`could not run ldd in the composed image: ${result.stderr.trim() || `exit ${result.exitCode}`}`, { component: "checks" });
   const reports = parseLddOutput(result.stdout);
+  const { notScanned, withoutLibraries } = uncheckedCopies(plan.copies, scannedDirs(result.stdout), reports);
+  if (notScanned.length) {
+    throw new BuildError(`the library check did not find ${notScanned.map((c) => c.path).join(", ")} in the composed image`, {
+      component: "checks",
+      hint: "the image build copied them, so the check ran in a different image or was cut short; run the build again",
+    });
+  }
+  for (const copy of withoutLibraries) {
+    emit({ type: "warning", component: copy.name, message: `${copy.name}: no shared library under ${copy.path}, so ldd checked nothing of it` });
+  }
   const unresolved = unresolvedByComponent(plan.copies, reports);
   emit({ type: "phase-output", phase: "checks", line: `ldd: ${reports.length} libraries checked, ${unresolved.length} with unresolved dependencies` });
   for (const problem of unresolved) {

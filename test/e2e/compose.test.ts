@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
 import { buildPublishedStandIns, type PublishedStandIns } from "../helpers/published-images.js";
@@ -11,6 +12,7 @@ let images: PublishedStandIns;
 const tags: string[] = [];
 let trtllmOnnx: string;
 let withTensorrt: string;
+let trtllmWithoutLdd: string;
 
 const tag = (name: string) => {
   const t = `triton-build-test/compose-${name}:${randomBytes(3).toString("hex")}`;
@@ -27,9 +29,14 @@ beforeAll(async () => {
   await writeFile(trtllmOnnx, `extends: trtllm-onnx\n`);
   withTensorrt = path.join(temp, "trtllm-tensorrt.yaml");
   await writeFile(withTensorrt, `extends: trtllm-onnx\nbackends: [tensorrt]\nwithout: [onnxruntime]\n`);
+  trtllmWithoutLdd = tag("published-trtllm-without-ldd");
+  const noLdd = path.join(temp, "no-ldd");
+  await mkdir(noLdd, { recursive: true });
+  await writeFile(path.join(noLdd, "Dockerfile"), `FROM ${images.trtllm}\nRUN rm "$(command -v ldd)"\n`);
+  await execa("docker", ["build", "-q", "-t", trtllmWithoutLdd, noLdd]);
 });
 afterAll(async () => {
-  for (const t of tags) await import("execa").then(({ execa }) => execa("docker", ["rmi", t], { reject: false }));
+  for (const t of tags) await execa("docker", ["rmi", t], { reject: false });
   await images?.remove();
   await removeTempDir(temp);
 });
@@ -79,6 +86,11 @@ describe("compose strategy on the real engine", () => {
     const allowed = await compose(withTensorrt, ["--tag", tag("allowed"), "--allow-missing-libs"], [`trtllm=${images.trtllm}`, `py3=${images.py3}`]);
     expect(allowed.exitCode, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/warning: tensorrt: .*libtriton_tensorrt\.so needs libnvinfer\.so\.10.*main library/);
+  });
+
+  it("a result without ldd cannot be checked: exit 1 naming the missing tool, not a silent pass", async () => {
+    const result = await compose(trtllmOnnx, ["--tag", tag("no-ldd")], [`trtllm=${trtllmWithoutLdd}`, `py3=${images.py3}`]);
+    expectCleanFailure(result, 1, `cannot check the copied libraries: the composed image has no ldd (the base image ${trtllmWithoutLdd} lacks it)`);
   });
 
   it("sources of different releases: exit 1 with both versions named", async () => {
