@@ -1,4 +1,4 @@
-import type { ComposeCopy } from "./plan.js";
+import { KIND_NAMES, type ComposeCopy, type ComposeKind } from "./plan.js";
 
 /**
  * The library check of a composed image: a script that runs `ldd` on every shared library of the
@@ -83,6 +83,7 @@ export function mainLibraryName(copy: Pick<ComposeCopy, "name" | "kind">): strin
 
 export interface UnresolvedDependency {
   component: string;
+  kind: ComposeKind;
   library: string;
   missing: string[];
   /** The component's main library: Triton cannot load the component at all. */
@@ -97,7 +98,14 @@ export function unresolvedByComponent(copies: readonly ComposeCopy[], reports: r
     const copy = copies.find((c) => report.library === c.path || report.library.startsWith(`${c.path}/`));
     if (!copy) continue;
     const base = report.library.split("/").pop() ?? report.library;
-    found.push({ component: copy.name, library: report.library, missing: report.missing, main: base === mainLibraryName(copy) });
+    found.push({ component: copy.name, kind: copy.kind, library: report.library, missing: report.missing, main: base === mainLibraryName(copy) });
   }
   return found;
+}
+
+/** The warning for one unresolved dependency, saying what a missing main library means for its kind. */
+export function unresolvedMessage(problem: UnresolvedDependency): string {
+  const needs = `${problem.component}: ${problem.library} needs ${problem.missing.join(", ")}, which ${problem.missing.length === 1 ? "is" : "are"} not in the image`;
+  const kind = KIND_NAMES[problem.kind];
+  return problem.main ? `${needs} (the ${kind}'s main library: Triton cannot load the ${kind})` : needs;
 }

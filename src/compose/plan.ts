@@ -27,6 +27,8 @@ export interface ComposePlan {
   warnings: string[];
 }
 
+/** How messages name each kind. */
+export const KIND_NAMES: Record<ComposeKind, string> = { backend: "backend", repoagent: "repository agent", cache: "response cache" };
 const DIRS: Record<ComposeKind, string> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
 const LISTS = { backend: "backends", repoagent: "repoAgents", cache: "responseCaches" } as const;
 
@@ -87,7 +89,7 @@ export function planCompose(preset: Preset): ComposePlan {
       }
       const holder = published.find(([key, image]) => key !== baseKey && image[LISTS[kind]].includes(ref.name));
       if (!holder) {
-        unavailable.push(`${kind === "backend" ? "backend" : kind === "repoagent" ? "repository agent" : "response cache"} ${ref.name}`);
+        unavailable.push(`${KIND_NAMES[kind]} ${ref.name}`);
         continue;
       }
       const [key] = holder;

@@ -2,7 +2,7 @@ import type { Emit } from "../build/events.js";
 import { runOnce } from "../docker/container.js";
 import { inspectImage, pullImage } from "../docker/image.js";
 import { BuildError, EnvironmentError } from "../errors.js";
-import { LDD_SCRIPT, missingTool, parseLddOutput, scannedDirs, uncheckedCopies, unresolvedByComponent, type UnresolvedDependency } from "./ldd.js";
+import { LDD_SCRIPT, missingTool, parseLddOutput, scannedDirs, uncheckedCopies, unresolvedByComponent, unresolvedMessage, type UnresolvedDependency } from "./ldd.js";
 import type { ComposePlan } from "./plan.js";
 import { releaseMismatch } from "./release-check.js";
 
@@ -65,7 +65,7 @@ export async function checkLibraries(plan: ComposePlan, image: string, allowMiss
     emit({
       type: "warning",
       component: problem.component,
-      message: `${problem.component}: ${problem.library} needs ${problem.missing.join(", ")}, which ${problem.missing.length === 1 ? "is" : "are"} not in the image${problem.main ? " (the backend's main library: Triton cannot load it)" : ""}`,
+      message: unresolvedMessage(problem),
     });
   }
   const fatal = unresolved.filter((u) => u.main);
