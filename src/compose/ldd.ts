@@ -47,15 +47,29 @@ export function scannedDirs(output: string): string[] {
     .map((line) => line.slice(DIR_MARKER.length).replace(/\r$/, "").trim());
 }
 
-/** Copies the check did not look at, and copies it looked at but found no library in. */
+/**
+ * Copies the check did not look at; copies it looked at but found no library in; and copies
+ * without their main library (`libtriton_<name>.so` at the top of the dir, where Triton looks).
+ */
 export function uncheckedCopies(
   copies: readonly ComposeCopy[],
   dirs: readonly string[],
   reports: readonly LibraryReport[],
-): { notScanned: ComposeCopy[]; withoutLibraries: ComposeCopy[] } {
-  const notScanned = copies.filter((c) => !dirs.includes(c.path));
-  const withoutLibraries = copies.filter((c) => dirs.includes(c.path) && !reports.some((r) => r.library.startsWith(`${c.path}/`)));
-  return { notScanned, withoutLibraries };
+): { notScanned: ComposeCopy[]; withoutLibraries: ComposeCopy[]; withoutMain: ComposeCopy[] } {
+  const scanned = copies.filter((c) => dirs.includes(c.path));
+  return {
+    notScanned: copies.filter((c) => !dirs.includes(c.path)),
+    withoutLibraries: scanned.filter((c) => !reports.some((r) => r.library.startsWith(`${c.path}/`))),
+    withoutMain: scanned.filter((c) => !reports.some((r) => r.library === `${c.path}/${mainLibraryName(c)}`)),
+  };
+}
+
+/** The warning for a copy without its main library; a Python-based backend legitimately has none. */
+export function missingMainMessage(copy: ComposeCopy, hasLibraries: boolean): string {
+  const kind = KIND_NAMES[copy.kind];
+  const checked = hasLibraries ? "" : `no shared library under ${copy.path}, so ldd checked nothing of it, and `;
+  const exception = copy.kind === "backend" ? " (only a Python-based backend has none)" : "";
+  return `${copy.name}: ${checked}no ${mainLibraryName(copy)} in ${copy.path}: Triton cannot load the ${kind} without it${exception}`;
 }
 
 /** Reads the script's output: each library and the dependencies ldd could not find. */

@@ -2,7 +2,7 @@ import type { Emit } from "../build/events.js";
 import { runOnce } from "../docker/container.js";
 import { inspectImage, pullImage } from "../docker/image.js";
 import { BuildError, EnvironmentError } from "../errors.js";
-import { LDD_SCRIPT, missingTool, parseLddOutput, scannedDirs, uncheckedCopies, unresolvedByComponent, unresolvedMessage, type UnresolvedDependency } from "./ldd.js";
+import { LDD_SCRIPT, missingMainMessage, missingTool, parseLddOutput, scannedDirs, uncheckedCopies, unresolvedByComponent, unresolvedMessage, type UnresolvedDependency } from "./ldd.js";
 import type { ComposePlan } from "./plan.js";
 import { releaseMismatch } from "./release-check.js";
 
@@ -49,15 +49,15 @@ export async function checkLibraries(plan: ComposePlan, image: string, allowMiss
   }
   if (result.exitCode !== 0) throw new BuildError(`could not run ldd in the composed image: ${result.stderr.trim() || `exit ${result.exitCode}`}`, { component: "checks" });
   const reports = parseLddOutput(result.stdout);
-  const { notScanned, withoutLibraries } = uncheckedCopies(plan.copies, scannedDirs(result.stdout), reports);
+  const { notScanned, withoutLibraries, withoutMain } = uncheckedCopies(plan.copies, scannedDirs(result.stdout), reports);
   if (notScanned.length) {
     throw new BuildError(`the library check did not find ${notScanned.map((c) => c.path).join(", ")} in the composed image`, {
       component: "checks",
       hint: "the image build copied them, so the check ran in a different image or was cut short; run the build again",
     });
   }
-  for (const copy of withoutLibraries) {
-    emit({ type: "warning", component: copy.name, message: `${copy.name}: no shared library under ${copy.path}, so ldd checked nothing of it` });
+  for (const copy of withoutMain) {
+    emit({ type: "warning", component: copy.name, message: missingMainMessage(copy, !withoutLibraries.includes(copy)) });
   }
   const unresolved = unresolvedByComponent(plan.copies, reports);
   emit({ type: "phase-output", phase: "checks", line: `ldd: ${reports.length} libraries checked, ${unresolved.length} with unresolved dependencies` });

@@ -71,6 +71,7 @@ describe("compose strategy on the real engine", () => {
     const warnings = events.filter((e) => e.type === "warning").map((e) => String(e.message));
     expect(warnings).toContainEqual(expect.stringMatching(/^onnxruntime: \/opt\/tritonserver\/backends\/onnxruntime\/libonnxruntime_providers_tensorrt\.so needs libnvinfer\.so\.10/));
     expect(warnings.join("\n")).not.toContain("libtriton_onnxruntime.so needs");
+    expect(warnings.join("\n")).not.toContain("no libtriton_onnxruntime.so");
     expect(events.filter((e) => e.type === "component-start").map((e) => e.name)).toEqual(["onnxruntime"]);
     expect(events.at(-1)).toMatchObject({ type: "result", status: "ok", image: { tag: out } });
     const summary = JSON.parse(await readFile(report, "utf8"));
