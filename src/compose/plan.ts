@@ -1,5 +1,6 @@
 import { PresetError } from "../errors.js";
 import type { Preset } from "../presets/model.js";
+import { backendEnvLines } from "./backend-env.js";
 
 /**
  * The compose strategy, planned without any I/O: which published image is the base (the one
@@ -130,9 +131,7 @@ export function composeDockerfile(plan: ComposePlan, preset: Preset): string {
     lines.push(`# ${copy.kind} ${copy.name} from ${copy.from.image}`);
     lines.push(`COPY --from=${alias(copy.from.key)} ${copy.path} ${copy.path}`);
   }
-  // build.py's own Dockerfile puts the ONNX Runtime backend on the library path
-  // (server@r24.05:build.py#L1149-1152); the copy needs the same.
-  if (plan.copies.some((c) => c.name === "onnxruntime")) lines.push("ENV LD_LIBRARY_PATH=/opt/tritonserver/backends/onnxruntime:${LD_LIBRARY_PATH}");
+  lines.push(...backendEnvLines(plan.copies.filter((c) => c.kind === "backend").map((c) => c.name)));
   lines.push(`LABEL org.triton-build.preset="${preset.name}" org.triton-build.strategy="compose" org.triton-build.base="${plan.base.image}"`);
   return `${lines.join("\n")}\n`;
 }
