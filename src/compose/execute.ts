@@ -59,7 +59,9 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       const copying = copyProgress(plan, emit);
       try {
         const id = await buildImageWithLog(
-          { contextDir: path.dirname(dockerfilePath), dockerfile: dockerfilePath, tag: tempTag, pull: settings.pull },
+          // The sources were pulled (or not) and checked in the plan phase; pulling again here
+          // could build from images other than the ones checked.
+          { contextDir: path.dirname(dockerfilePath), dockerfile: dockerfilePath, tag: tempTag, pull: false },
           { phase: "final-image", logPath: path.join(runDir.logs, "compose-image.log"), what: "building the composed image", signal, emit: copying.emit },
         );
         copying.finish("ok");

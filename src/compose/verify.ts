@@ -8,18 +8,25 @@ import { releaseMismatch } from "./release-check.js";
 
 /** The checks of a compose, around its image build: the sources before, the libraries after. */
 
-/** Every source image must be here (pulled unless --no-pull) and say the same Triton release. */
+/**
+ * Every source image must be here and say the same Triton release. With pulling on, every source
+ * is pulled now, even one that is here, and the image build then pulls nothing: what is checked
+ * is what is built.
+ */
 export async function checkSourceReleases(plan: ComposePlan, pull: boolean, emit: Emit, signal: AbortSignal): Promise<void> {
   const releases = [];
   for (const source of plan.sources) {
-    let info = await inspectImage(source.image, { signal });
-    if (!info && pull) {
+    if (pull) {
       emit({ type: "phase-output", phase: "plan", line: `pulling ${source.image}` });
       await pullImage(source.image, { signal }).catch((error: unknown) => {
-        throw new EnvironmentError(`cannot pull ${source.image}: ${String((error as Error)?.message ?? error)}`, "log in to the registry (`docker login`), or point at a mirror with --image NAME=IMAGE");
+        if (signal.aborted) throw error;
+        throw new EnvironmentError(
+          `cannot pull ${source.image}: ${String((error as Error)?.message ?? error)}`,
+          "log in to the registry (`docker login`), point at a mirror with --image NAME=IMAGE, or use the local copy with --no-pull",
+        );
       });
-      info = await inspectImage(source.image, { signal });
     }
+    const info = await inspectImage(source.image, { signal });
     if (!info) {
       throw new EnvironmentError(`image ${source.image} is not present locally`, "pull it first, drop --no-pull, or point at a local copy with --image NAME=IMAGE");
     }

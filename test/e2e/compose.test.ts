@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
 import { buildPublishedStandIns, type PublishedStandIns } from "../helpers/published-images.js";
+import { startTestRegistry } from "../helpers/registry.js";
 import { imageFiles, parseNdjson } from "../helpers/world.js";
 
 let temp: string;
@@ -99,6 +100,34 @@ describe("compose strategy on the real engine", () => {
     expectCleanFailure(result, 1, "the source images are of different Triton releases");
     expect(result.stderr).toContain(`${images.trtllm} is 24.05 (Triton 2.46.0)`);
     expect(result.stderr).toContain(`${images.py3Old} is 24.04 (Triton 2.45.0)`);
+  });
+
+  it("with pulling on, the images checked are the images built: a stale local copy cannot pass the check", async () => {
+    const registry = await startTestRegistry(path.join(temp, "registry"));
+    try {
+      const docker = (args: string[]) => execa("docker", args, { env: { ...process.env, ...registry.env } });
+      const inRegistry = (name: string) => {
+        const t = `${registry.address}/compose-${name}:${randomBytes(3).toString("hex")}`;
+        tags.push(t);
+        return t;
+      };
+      const trtllm = inRegistry("trtllm");
+      const py3 = inRegistry("py3");
+      // The registry's py3 is of release 24.04; the local copy under the same name says 24.05.
+      for (const [local, remote] of [[images.trtllm, trtllm], [images.py3Old, py3]] as const) {
+        await docker(["tag", local, remote]);
+        await docker(["push", "--quiet", remote]);
+      }
+      await docker(["tag", images.py3, py3]);
+      const result = await runCli(["--preset", trtllmOnnx, "--strategy", "compose", "--image", `trtllm=${trtllm}`, "--image", `py3=${py3}`, "--tag", tag("pulled")], {
+        tempDir: temp,
+        env: registry.env,
+      });
+      expectCleanFailure(result, 1, "the source images are of different Triton releases");
+      expect(result.stderr).toContain(`${py3} is 24.04 (Triton 2.45.0)`);
+    } finally {
+      await registry.stop();
+    }
   });
 
   it("a preset needing a backend no published image holds: exit 2 with the explanation", async () => {
