@@ -43,7 +43,8 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       await mkdir(path.dirname(dockerfilePath), { recursive: true });
       await writeFile(dockerfilePath, dockerfile);
       emit({ type: "phase-output", phase: "plan", line: `Dockerfile: ${dockerfilePath}` });
-      await checkSourceReleases(plan, settings.pull, emit, signal);
+      const release = settings.preset.release;
+      await checkSourceReleases(plan, { container: release.versions["container"] ?? release.release, triton: release.tritonVersion }, settings.pull, emit, signal);
       return { plan, dockerfile, dockerfilePath };
     });
     emit({

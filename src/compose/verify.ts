@@ -4,7 +4,7 @@ import { inspectImage, pullImage } from "../docker/image.js";
 import { BuildError, EnvironmentError } from "../errors.js";
 import { LDD_SCRIPT, missingMainMessage, missingTool, parseLddOutput, scannedDirs, uncheckedCopies, unresolvedByComponent, unresolvedMessage, type UnresolvedDependency } from "./ldd.js";
 import type { ComposePlan } from "./plan.js";
-import { releaseMismatch } from "./release-check.js";
+import { releaseMismatch, type ExpectedRelease } from "./release-check.js";
 
 /** The checks of a compose, around its image build: the sources before, the libraries after. */
 
@@ -13,7 +13,7 @@ import { releaseMismatch } from "./release-check.js";
  * is pulled now, even one that is here, and the image build then pulls nothing: what is checked
  * is what is built.
  */
-export async function checkSourceReleases(plan: ComposePlan, pull: boolean, emit: Emit, signal: AbortSignal): Promise<void> {
+export async function checkSourceReleases(plan: ComposePlan, expected: ExpectedRelease, pull: boolean, emit: Emit, signal: AbortSignal): Promise<void> {
   const releases = [];
   for (const source of plan.sources) {
     if (pull) {
@@ -36,11 +36,14 @@ export async function checkSourceReleases(plan: ComposePlan, pull: boolean, emit
       ...(info.env["TRITON_SERVER_VERSION"] ? { triton: info.env["TRITON_SERVER_VERSION"] } : {}),
     });
   }
-  const mismatch = releaseMismatch(releases);
+  const mismatch = releaseMismatch(releases, expected);
   if (mismatch) {
-    throw new BuildError(mismatch, { component: "checks", hint: "copying backends between releases breaks at run time; use images of one release (--image NAME=IMAGE)" });
+    throw new BuildError(mismatch, {
+      component: "checks",
+      hint: `copying backends between releases breaks at run time; use images of ${expected.container} (--image NAME=IMAGE), or a preset of the images' release`,
+    });
   }
-  emit({ type: "phase-output", phase: "plan", line: `all sources are ${releases[0]?.container ?? "?"} (Triton ${releases[0]?.triton ?? "?"})` });
+  emit({ type: "phase-output", phase: "plan", line: `all sources are ${expected.container} (Triton ${expected.triton})` });
 }
 
 /** `ldd` on every library of every copied component, inside the result. */

@@ -102,6 +102,22 @@ describe("compose strategy on the real engine", () => {
     expect(result.stderr).toContain(`${images.py3Old} is 24.04 (Triton 2.45.0)`);
   });
 
+  it("sources of one release that is not the preset's: exit 1 with both releases named", async () => {
+    const retagged = async (image: string, name: string) => {
+      const t = tag(name);
+      const dir = path.join(temp, name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, "Dockerfile"), `FROM ${image}\nENV TRITON_SERVER_VERSION=2.47.0 NVIDIA_TRITON_SERVER_VERSION=24.06\n`);
+      await execa("docker", ["build", "-q", "-t", t, dir]);
+      return t;
+    };
+    const trtllm2406 = await retagged(images.trtllm, "published-trtllm-2406");
+    const py32406 = await retagged(images.py3, "published-py3-2406");
+    const result = await compose(trtllmOnnx, ["--tag", tag("2406")], [`trtllm=${trtllm2406}`, `py3=${py32406}`]);
+    expectCleanFailure(result, 1, "the source images are not of the preset's release 24.05 (Triton 2.46.0)");
+    expect(result.stderr).toContain(`${py32406} is 24.06 (Triton 2.47.0)`);
+  });
+
   it("with pulling on, the images checked are the images built: a stale local copy cannot pass the check", async () => {
     const registry = await startTestRegistry(path.join(temp, "registry"));
     try {
