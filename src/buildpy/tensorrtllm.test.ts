@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { UsageError } from "../errors.js";
 import { componentKeyInputs, type KeyContext } from "../cache/inputs.js";
 import { cacheKey } from "../cache/key.js";
 import { parseCmakeBuild } from "./cmake-build.js";
@@ -81,7 +82,9 @@ describe("normalizeCudaArch", () => {
   it("accepts lists in several spellings and refuses compute capabilities", () => {
     expect(normalizeCudaArch("90-real")).toBe("90-real");
     expect(normalizeCudaArch("80-real, 86-real;90-real")).toBe("80-real;86-real;90-real");
-    expect(normalizeCudaArch("native")).toBe("native");
+    expect(() => normalizeCudaArch("native")).toThrow(/--cuda-arch native: the build runs in a container without a GPU/);
+    expect(() => normalizeCudaArch("80-real;native")).toThrow(UsageError);
+    expect(() => normalizeCudaArch("native")).toThrow(expect.objectContaining({ hint: expect.stringContaining("use --cuda-arch auto") }));
     expect(() => normalizeCudaArch("9.0")).toThrow(/'9.0' is not a CUDA architecture/);
     expect(() => normalizeCudaArch(" ; ")).toThrow(/expected a list/);
   });

@@ -16,7 +16,11 @@ export interface TensorrtllmOptions {
   jobs?: number;
 }
 
-/** Accepts `90-real`, `80-real;90-real`, `80,86`, `native`; returns the `;`-list build_wheel.py wants. */
+/**
+ * Accepts `90-real`, `80-real;90-real`, `80,86`; returns the `;`-list build_wheel.py wants.
+ * CMake's `native` is refused: the builder container has no GPU to detect, and the setting
+ * would be one cache key for hosts with different GPUs; `auto` names this host's GPUs instead.
+ */
 export function normalizeCudaArch(input: string): string {
   const entries = input
     .split(/[;,\s]+/)
@@ -24,8 +28,14 @@ export function normalizeCudaArch(input: string): string {
     .filter(Boolean);
   if (entries.length === 0) throw new UsageError(`--cuda-arch '${input}': expected a list such as 90-real or '80-real;90-real', or auto`);
   for (const entry of entries) {
-    if (entry !== "native" && !/^\d{2,3}(-real|-virtual)?$/.test(entry)) {
-      throw new UsageError(`--cuda-arch: '${entry}' is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or native`);
+    if (entry === "native") {
+      throw new UsageError(
+        "--cuda-arch native: the build runs in a container without a GPU to detect, and hosts with different GPUs would share one cache key",
+        "use --cuda-arch auto, which reads this machine's GPUs with nvidia-smi and names their architectures, or name them, e.g. --cuda-arch 90-real",
+      );
+    }
+    if (!/^\d{2,3}(-real|-virtual)?$/.test(entry)) {
+      throw new UsageError(`--cuda-arch: '${entry}' is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or auto`);
     }
   }
   return [...new Set(entries)].join(";");
