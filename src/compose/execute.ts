@@ -36,7 +36,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
   const runDir = await openRunDir(settings.workDir);
   try {
     const { plan, dockerfile, dockerfilePath } = await timedPhase(emit, "plan", async () => {
-      const plan = planCompose(settings.preset);
+      const plan = planCompose(settings.preset, settings);
       for (const message of plan.warnings) emit({ type: "warning", message });
       const dockerfile = composeDockerfile(plan, settings.preset);
       const dockerfilePath = path.join(runDir.root, "compose", "Dockerfile");

@@ -43,7 +43,12 @@ export function publishedImageRefs(preset: Preset): Record<string, string> {
   return refs;
 }
 
-export function planCompose(preset: Preset): ComposePlan {
+/** Settings of a build that compose has no use for, each named in a warning when given. */
+export interface ComposeIgnored {
+  cudaArch?: string;
+}
+
+export function planCompose(preset: Preset, ignored: ComposeIgnored = {}): ComposePlan {
   const release = preset.release;
   const refs = publishedImageRefs(preset);
   const published = Object.entries(release.publishedImages).filter(([key]) => key !== "py3-min");
@@ -108,6 +113,7 @@ export function planCompose(preset: Preset): ComposePlan {
   if (preset.features.length || preset.endpoints.length || preset.filesystems.length) {
     plan.warnings.push(`features, endpoints and filesystems come from the base image ${plan.base.image}, not from the preset`);
   }
+  if (ignored.cudaArch) plan.warnings.push(`--cuda-arch ${ignored.cudaArch} is ignored: compose copies published binaries, built for the architectures NVIDIA chose`);
   return plan;
 }
 

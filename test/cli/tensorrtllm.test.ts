@@ -6,12 +6,14 @@ import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE } from ".
 
 let temp: string;
 let args: string[];
+let sourceArgs: string[];
 
 beforeAll(async () => {
   temp = await makeTempDir("tb-trtllm-");
   const server = await createFixtureServerRepo(path.join(temp, "server"));
   const org = await createFixtureOrg(path.join(temp, "org"));
-  args = ["plan", "--preset", "trtllm-onnx", "--image", `base=${FIXTURE_BASE_IMAGE}`, "--source", server.path, "--github-organization", org.url];
+  sourceArgs = ["--source", server.path, "--github-organization", org.url];
+  args = ["plan", "--preset", "trtllm-onnx", "--image", `base=${FIXTURE_BASE_IMAGE}`, ...sourceArgs];
 });
 afterAll(() => removeTempDir(temp));
 
@@ -67,5 +69,29 @@ describe("--cuda-arch and --jobs for TensorRT-LLM", () => {
 
   it("a bad list is a usage error", async () => {
     expectCleanFailure(await runCli([...args, "--cuda-arch", "9.0"], { tempDir: temp }), 2, "'9.0' is not a CUDA architecture");
+  });
+});
+
+describe("--cuda-arch is checked whatever the preset and the strategy", () => {
+  it("native is refused, pointing to auto", async () => {
+    const result = await runCli([...args, "--cuda-arch", "native"], { tempDir: temp });
+    expectCleanFailure(result, 2, "--cuda-arch native: the build runs in a container without a GPU to detect");
+    expect(result.stderr).toContain("use --cuda-arch auto");
+  });
+
+  it("a bad value is refused for a preset without TensorRT-LLM and for compose", async () => {
+    expectCleanFailure(await runCli(["plan", "--preset", "full", ...sourceArgs, "--cuda-arch", "garbage"], { tempDir: temp }), 2, "'garbage' is not a CUDA architecture");
+    expectCleanFailure(await runCli(["plan", "--preset", "trtllm-onnx", "--strategy", "compose", "--cuda-arch", "garbage"], { tempDir: temp }), 2, "'garbage' is not a CUDA architecture");
+    expectCleanFailure(await runCli(["build", "--preset", "trtllm-onnx", "--strategy", "compose", "--cuda-arch", "9.0"], { tempDir: temp }), 2, "'9.0' is not a CUDA architecture");
+  });
+
+  it("a good value is accepted where unused, and said to be ignored; auto asks no GPU there", async () => {
+    const env = await fakeNvidiaSmi("must-not-run", `echo "nvidia-smi must not be run here" >&2; exit 9`);
+    const full = await runCli(["plan", "--preset", "full", ...sourceArgs, "--cuda-arch", "auto", "--json"], { tempDir: temp, env });
+    expect(full.exitCode, full.stderr).toBe(0);
+    expect(JSON.parse(full.stdout).settings.cudaArchReason).toBe("--cuda-arch is ignored: the preset builds no TensorRT-LLM");
+    const compose = await runCli(["plan", "--preset", "trtllm-onnx", "--strategy", "compose", "--cuda-arch", "90-real"], { tempDir: temp });
+    expect(compose.exitCode, compose.stderr).toBe(0);
+    expect(compose.stdout).toContain("warning: --cuda-arch 90-real is ignored: compose copies published binaries");
   });
 });
