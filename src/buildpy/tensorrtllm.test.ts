@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../errors.js";
+import { SourceError, UsageError } from "../errors.js";
 import { componentKeyInputs, type KeyContext } from "../cache/inputs.js";
 import { cacheKey } from "../cache/key.js";
 import { parseCmakeBuild } from "./cmake-build.js";
@@ -75,6 +75,22 @@ describe("rewriteTensorrtllmSection", () => {
   it("replaces values build.py may one day pass itself", () => {
     const lines = rewriteTensorrtllmSection(["python3 build_wheel.py --cuda_architectures 70-real --job_count 64 --trt_root /x"], { cudaArch: "90-real", jobs: 2 });
     expect(lines.at(-1)).toBe(`python3 build_wheel.py --cuda_architectures "90-real" --job_count 2 --trt_root /x`);
+  });
+});
+
+describe("a tensorrtllm section without the build_wheel.py line", () => {
+  const without = trtllm.lines.filter((l) => !l.includes("build_wheel.py"));
+
+  it("is an error when --cuda-arch or --jobs was given: the setting would never reach the build", () => {
+    expect(() => rewriteTensorrtllmSection(without, { cudaArch: "90-real", jobs: 4 })).toThrow(SourceError);
+    expect(() => rewriteTensorrtllmSection(without, { cudaArch: "90-real", jobs: 4 })).toThrow(
+      "the tensorrtllm section of cmake_build has no build_wheel.py line, so --cuda-arch 90-real cannot reach TensorRT-LLM's build",
+    );
+    expect(() => rewriteTensorrtllmSection(without, { jobs: 4, jobsGiven: true })).toThrow(/so --jobs 4 cannot reach/);
+  });
+
+  it("is no error for a default job count", () => {
+    expect(buildWheelLine(rewriteTensorrtllmSection(without, { jobs: 4 }))).toBeUndefined();
   });
 });
 

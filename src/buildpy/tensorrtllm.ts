@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { SourceError, UsageError } from "../errors.js";
 
 /**
  * TensorRT-LLM's section of cmake_build. r24.05's build.py runs
@@ -14,6 +14,8 @@ export interface TensorrtllmOptions {
   cudaArch?: string;
   /** build_wheel.py --job_count. */
   jobs?: number;
+  /** The job count was asked for (--jobs), not chosen by default. */
+  jobsGiven?: boolean;
 }
 
 /**
@@ -49,7 +51,21 @@ function setFlag(line: string, flag: string, value: string): string {
   return existing.test(line) ? line.replace(existing, replacement) : `${line.trimEnd()}${replacement}`;
 }
 
+/**
+ * The section with the rewrite applied. When the section has no build_wheel.py line (r24.05's
+ * always has one), an asked-for setting would enter the cache key and never reach the build: that
+ * is an error.
+ */
 export function rewriteTensorrtllmSection(lines: readonly string[], options: TensorrtllmOptions): string[] {
+  if (!buildWheelLine(lines)) {
+    const asked = [options.cudaArch ? `--cuda-arch ${options.cudaArch}` : "", options.jobsGiven && options.jobs !== undefined ? `--jobs ${options.jobs}` : ""].filter(Boolean);
+    if (asked.length) {
+      throw new SourceError(
+        `the tensorrtllm section of cmake_build has no build_wheel.py line, so ${asked.join(" and ")} cannot reach TensorRT-LLM's build`,
+        `r24.05's build.py runs \`python3 ../tensorrt_llm/scripts/build_wheel.py\` there: check --source and --ref, or leave out ${asked.map((a) => a.split(" ")[0]).join(" and ")}`,
+      );
+    }
+  }
   const out: string[] = [];
   for (const line of lines) {
     if (/^\s*if \[\[ ! -e tensorrtllm \]\]; then\s*$/.test(line)) {

@@ -1,18 +1,20 @@
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
-import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE } from "../helpers/fixture-repo.js";
+import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE, FIXTURE_SERVER_TEMPLATE } from "../helpers/fixture-repo.js";
 
 let temp: string;
 let args: string[];
 let sourceArgs: string[];
+let orgUrl: string;
 
 beforeAll(async () => {
   temp = await makeTempDir("tb-trtllm-");
   const server = await createFixtureServerRepo(path.join(temp, "server"));
   const org = await createFixtureOrg(path.join(temp, "org"));
-  sourceArgs = ["--source", server.path, "--github-organization", org.url];
+  orgUrl = org.url;
+  sourceArgs = ["--source", server.path, "--github-organization", orgUrl];
   args = ["plan", "--preset", "trtllm-onnx", "--image", `base=${FIXTURE_BASE_IMAGE}`, ...sourceArgs];
 });
 afterAll(() => removeTempDir(temp));
@@ -69,6 +71,27 @@ describe("--cuda-arch and --jobs for TensorRT-LLM", () => {
 
   it("a bad list is a usage error", async () => {
     expectCleanFailure(await runCli([...args, "--cuda-arch", "9.0"], { tempDir: temp }), 2, "'9.0' is not a CUDA architecture");
+  });
+});
+
+describe("a server whose tensorrtllm section has no build_wheel.py line", () => {
+  let otherArgs: string[];
+  beforeAll(async () => {
+    const buildpy = await readFile(path.join(FIXTURE_SERVER_TEMPLATE, "build.py"), "utf8");
+    expect(buildpy).toContain("scripts/build_wheel.py");
+    const server = await createFixtureServerRepo(path.join(temp, "server-no-wheel"), { extraFiles: { "build.py": buildpy.replaceAll("scripts/build_wheel.py", "scripts/make_wheel.py") } });
+    otherArgs = ["plan", "--preset", "trtllm-onnx", "--image", `base=${FIXTURE_BASE_IMAGE}`, "--source", server.path, "--github-organization", orgUrl];
+  });
+
+  it("--cuda-arch or --jobs would never reach the build: a usage error naming it", async () => {
+    expectCleanFailure(await runCli([...otherArgs, "--cuda-arch", "90-real"], { tempDir: temp }), 2, "has no build_wheel.py line, so --cuda-arch 90-real cannot reach TensorRT-LLM's build");
+    expectCleanFailure(await runCli([...otherArgs, "--jobs", "3"], { tempDir: temp }), 2, "has no build_wheel.py line, so --jobs 3 cannot reach TensorRT-LLM's build");
+  });
+
+  it("without them, a warning that the default job count does not reach it", async () => {
+    const result = await runCli(otherArgs, { tempDir: temp });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain("warning: the tensorrtllm section of cmake_build has no build_wheel.py line");
   });
 });
 
