@@ -1,5 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
 import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE, FIXTURE_SERVER_TEMPLATE } from "../helpers/fixture-repo.js";
@@ -19,11 +20,16 @@ beforeAll(async () => {
 });
 afterAll(() => removeTempDir(temp));
 
-/** A PATH whose nvidia-smi prints the given compute capabilities (or fails like one without GPUs). */
+/**
+ * A PATH whose nvidia-smi prints the given compute capabilities (or fails like one without GPUs).
+ * It answers only the query triton-build must make; other arguments fail, as an unknown field
+ * does for the real one.
+ */
 async function fakeNvidiaSmi(name: string, script: string): Promise<Record<string, string>> {
   const bin = path.join(temp, `bin-${name}`);
   await mkdir(bin, { recursive: true });
-  await writeFile(path.join(bin, "nvidia-smi"), `#!/bin/sh\n${script}\n`);
+  const expectArg = (arg: string) => `case " $* " in *" ${arg} "*) ;; *) echo "fake nvidia-smi: expected ${arg}, got: $*" >&2; exit 64;; esac`;
+  await writeFile(path.join(bin, "nvidia-smi"), `#!/bin/sh\n${expectArg("--query-gpu=compute_cap")}\n${expectArg("--format=csv,noheader")}\n${script}\n`);
   await chmod(path.join(bin, "nvidia-smi"), 0o755);
   return { PATH: `${bin}:${process.env["PATH"] ?? ""}` };
 }
@@ -31,7 +37,10 @@ async function fakeNvidiaSmi(name: string, script: string): Promise<Record<strin
 async function planSettings(extra: string[], env: Record<string, string> = {}) {
   const result = await runCli([...args, "--json", ...extra], { tempDir: temp, env });
   expect(result.exitCode, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as { settings: { jobs: number; cudaArch?: string }; components: Array<{ name: string; buildWheel?: string }> };
+  return JSON.parse(result.stdout) as {
+    settings: { jobs: number; cudaArch?: string };
+    components: Array<{ name: string; action: string; key?: string | null; buildWheel?: string }>;
+  };
 }
 
 describe("--cuda-arch and --jobs for TensorRT-LLM", () => {
@@ -52,6 +61,29 @@ describe("--cuda-arch and --jobs for TensorRT-LLM", () => {
     expect(JSON.parse(json).buildpy.argv).toContain("--build-parallel=5");
     const text = await runCli(args, { tempDir: temp });
     expect(text.stdout).toMatch(/Jobs {7}\d+ parallel job\(s\), limited by .*; set --jobs to change/);
+  });
+
+  it("a different --cuda-arch changes the cache key of tensorrtllm only, through the plan a build makes", async () => {
+    const keys = async (cudaArch: string) => {
+      const { components } = await planSettings(["--cuda-arch", cudaArch, "--jobs", "2"]);
+      return new Map(components.filter((c) => c.action !== "skip").map((c) => [c.name, c.key]));
+    };
+    const one = await keys("90-real");
+    const two = await keys("80-real;90-real");
+    expect([...one.keys()]).toEqual(["core", "python", "onnxruntime", "tensorrtllm"]);
+    for (const [name, key] of one) {
+      expect(key, name).toMatch(/^[0-9a-f]{64}$/);
+      if (name === "tensorrtllm") expect(two.get(name), name).not.toBe(key);
+      else expect(two.get(name), name).toBe(key);
+    }
+  });
+
+  it("the fake nvidia-smi refuses a query other than the compute capability one", async () => {
+    const env = await fakeNvidiaSmi("strict", `echo "9.0"`);
+    const wrong = await execa("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { env: { ...process.env, ...env }, reject: false });
+    expect(wrong.exitCode).toBe(64);
+    const right = await execa("nvidia-smi", ["--query-gpu=compute_cap", "--format=csv,noheader"], { env: { ...process.env, ...env }, reject: false });
+    expect(right.stdout).toBe("9.0");
   });
 
   it("auto with one GPU", async () => {
