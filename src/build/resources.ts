@@ -45,7 +45,7 @@ export async function resolveResources(input: { preset: Preset; jobs?: number; c
   const requested = input.cudaArch === "auto" ? "auto" : normalizeCudaArch(input.cudaArch);
   if (!usesTensorrtllm(input.preset)) return { jobs, jobsReason, cudaArchReason: "--cuda-arch is ignored: the preset builds no TensorRT-LLM" };
   if (requested === "auto") {
-    const capabilities = await queryComputeCapabilities();
+    const capabilities = await queryComputeCapabilities(input.signal ? { signal: input.signal } : {});
     const cudaArch = architecturesFor(capabilities);
     return { jobs, jobsReason, cudaArch, cudaArchReason: `CUDA architectures ${cudaArch}, from this machine's GPUs (compute capability ${capabilities.join(", ")})` };
   }
