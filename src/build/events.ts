@@ -21,6 +21,14 @@ export const PHASE_TITLES: Record<Phase, string> = {
   checks: "Checks",
 };
 
+/** Compose runs no build.py: the phases it shares with build are titled for what it does. */
+export const COMPOSE_PHASE_TITLES: Record<Phase, string> = {
+  ...PHASE_TITLES,
+  plan: "Plan and check the source images",
+  "final-image": "Build the composed image",
+  checks: "Check the copied libraries (ldd)",
+};
+
 export type Status = "ok" | "failed" | "skipped" | "cached";
 
 export type BuildEvent =

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Emit, Phase } from "../build/events.js";
+import { COMPOSE_PHASE_TITLES, type Emit, type Phase } from "../build/events.js";
 import { timedPhase } from "../build/phase.js";
 import { openRunDir } from "../build/run-dir.js";
 import type { BuildSettings } from "../build/settings.js";
@@ -13,6 +13,7 @@ import { composeDockerfile, planCompose, type ComposePlan } from "./plan.js";
 import { checkLibraries, checkSourceReleases } from "./verify.js";
 
 export const COMPOSE_PHASES: Phase[] = ["plan", "final-image", "checks", "tag"];
+const composePhase = (phase: Phase) => ({ phase, title: COMPOSE_PHASE_TITLES[phase] });
 
 export interface ComposeOutcome {
   image: { tag: string; id: string };
@@ -35,7 +36,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
   await daemonInfo({ signal });
   const runDir = await openRunDir(settings.workDir);
   try {
-    const { plan, dockerfile, dockerfilePath } = await timedPhase(emit, "plan", async () => {
+    const { plan, dockerfile, dockerfilePath } = await timedPhase(emit, composePhase("plan"), async () => {
       const plan = planCompose(settings.preset, settings);
       for (const message of plan.warnings) emit({ type: "warning", message });
       const dockerfile = composeDockerfile(plan, settings.preset);
@@ -56,7 +57,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       ],
     });
 
-    const imageId = await timedPhase(emit, "final-image", async () => {
+    const imageId = await timedPhase(emit, composePhase("final-image"), async () => {
       const copying = copyProgress(plan, emit);
       try {
         const id = await buildImageWithLog(
@@ -73,9 +74,9 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       }
     });
 
-    const unresolved = await timedPhase(emit, "checks", () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal));
+    const unresolved = await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal));
 
-    await timedPhase(emit, "tag", async () => {
+    await timedPhase(emit, composePhase("tag"), async () => {
       await tagImage(tempTag, settings.tag, { signal });
       emit({ type: "phase-output", phase: "tag", line: settings.tag });
     });

@@ -1,4 +1,4 @@
-import { PHASE_TITLES, type BuildEvent } from "../build/events.js";
+import { PHASE_TITLES, type BuildEvent, type Phase } from "../build/events.js";
 import { stripAnsi } from "../util/ansi.js";
 import { clock, formatDuration } from "./format.js";
 
@@ -10,6 +10,9 @@ import { clock, formatDuration } from "./format.js";
 export function createPlainRenderer(write: (line: string) => void, options: { verbose: boolean }): (event: BuildEvent) => void {
   const lastPercent = new Map<string, number>();
   const lastStep = new Map<string, number>();
+  // Titles as the run gave them at each phase's start (a strategy may title a phase its own way).
+  const titles = new Map<Phase, string>();
+  const title = (phase: Phase) => titles.get(phase) ?? PHASE_TITLES[phase];
   const line = (text: string) => write(`[${clock()}] ${stripAnsi(text)}`);
   return (event) => {
     switch (event.type) {
@@ -23,20 +26,21 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         break;
       }
       case "phase-start":
+        titles.set(event.phase, event.title);
         line(`start  ${event.title}`);
         break;
       case "phase-output":
         if (event.step) {
-          if (lastStep.get(event.phase) !== event.step.current) line(`       ${PHASE_TITLES[event.phase]}: step ${event.step.current}/${event.step.total} ${truncate(event.line)}`);
+          if (lastStep.get(event.phase) !== event.step.current) line(`       ${title(event.phase)}: step ${event.step.current}/${event.step.total} ${truncate(event.line)}`);
           lastStep.set(event.phase, event.step.current);
         } else if (options.verbose || event.phase === "tag" || event.phase === "source") {
           line(`       ${truncate(event.line)}`);
         }
         break;
       case "phase-end":
-        if (event.status === "skipped") line(`skip   ${PHASE_TITLES[event.phase]}${event.detail ? ` (${event.detail})` : ""}`);
-        else if (event.status === "failed") line(`FAILED ${PHASE_TITLES[event.phase]} after ${formatDuration(event.durationMs)}`);
-        else line(`done   ${PHASE_TITLES[event.phase]} in ${formatDuration(event.durationMs)}`);
+        if (event.status === "skipped") line(`skip   ${title(event.phase)}${event.detail ? ` (${event.detail})` : ""}`);
+        else if (event.status === "failed") line(`FAILED ${title(event.phase)} after ${formatDuration(event.durationMs)}`);
+        else line(`done   ${title(event.phase)} in ${formatDuration(event.durationMs)}`);
         break;
       case "component-start":
         line(`build  ${event.name}`);

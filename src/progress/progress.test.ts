@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { BuildEvent } from "../build/events.js";
+import { COMPOSE_PHASE_TITLES, PHASE_TITLES, type BuildEvent } from "../build/events.js";
 import { EventHub } from "./event-hub.js";
 import { createNdjsonRenderer } from "./ndjson.js";
 import { createPlainRenderer } from "./plain.js";
@@ -33,6 +33,28 @@ describe("plain renderer", () => {
     RUN.forEach(createPlainRenderer((l) => lines.push(l), { verbose: true }));
     expect(lines.some((l) => l.endsWith("[core] [ 50%] colour from the tool"))).toBe(true);
     expect(lines.join("\n")).not.toContain("\u001b");
+  });
+});
+
+describe("phase titles", () => {
+  const phase = (title: string): BuildEvent[] => [
+    { type: "phase-start", phase: "plan", title },
+    { type: "phase-output", phase: "plan", line: "step", step: { current: 1, total: 2 } },
+    { type: "phase-end", phase: "plan", status: "ok", durationMs: 10 },
+  ];
+
+  it("compose titles its plan phase for what it does; build keeps build.py's", () => {
+    expect(COMPOSE_PHASE_TITLES.plan).toBe("Plan and check the source images");
+    expect(PHASE_TITLES.plan).toBe("build.py --dryrun and plan");
+    expect(COMPOSE_PHASE_TITLES.tag).toBe(PHASE_TITLES.tag);
+  });
+
+  it("the plain renderer uses the title the run gave the phase", () => {
+    const lines: string[] = [];
+    phase(COMPOSE_PHASE_TITLES.plan).forEach(createPlainRenderer((l) => lines.push(l), { verbose: false }));
+    expect(lines.join("\n")).not.toContain("build.py");
+    expect(lines.some((l) => l.includes("       Plan and check the source images: step 1/2 step"))).toBe(true);
+    expect(lines.some((l) => /done {3}Plan and check the source images in /.test(l))).toBe(true);
   });
 });
 

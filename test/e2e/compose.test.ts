@@ -88,6 +88,8 @@ describe("compose strategy on the real engine", () => {
     const allowed = await compose(withTensorrt, ["--tag", tag("allowed"), "--allow-missing-libs"], [`trtllm=${images.trtllm}`, `py3=${images.py3}`]);
     expect(allowed.exitCode, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/warning: tensorrt: .*libtriton_tensorrt\.so needs libnvinfer\.so\.10.*main library/);
+    expect(allowed.stdout).toContain("start  Plan and check the source images");
+    expect(allowed.stdout).not.toContain("build.py");
   });
 
   it("a result without ldd cannot be checked: exit 1 naming the missing tool, not a silent pass", async () => {
