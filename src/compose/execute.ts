@@ -10,7 +10,7 @@ import { failRun } from "../build/failure.js";
 import { daemonInfo } from "../docker/system.js";
 import type { UnresolvedDependency } from "./ldd.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "./plan.js";
-import { checkLibraries, checkSourceReleases } from "./verify.js";
+import { checkLibraries, readSourceImages, requireOneRelease } from "./verify.js";
 
 export const COMPOSE_PHASES: Phase[] = ["plan", "final-image", "checks", "tag"];
 const composePhase = (phase: Phase) => ({ phase, title: COMPOSE_PHASE_TITLES[phase] });
@@ -44,17 +44,19 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       await mkdir(path.dirname(dockerfilePath), { recursive: true });
       await writeFile(dockerfilePath, dockerfile);
       emit({ type: "phase-output", phase: "plan", line: `Dockerfile: ${dockerfilePath}` });
+      const sources = await readSourceImages(plan, settings.pull, emit, signal);
+      // Before the release check, so a report of a mismatch names the images and their ids.
+      emit({
+        type: "plan",
+        components: [
+          ...plan.inBase.map((c) => ({ name: c.name, kind: c.kind, action: "skip" as const, reason: `in the base image ${plan.base.image}` })),
+          ...plan.copies.map((c) => ({ name: c.name, kind: c.kind, action: "build" as const, reason: `copied from ${c.from.image}` })),
+        ],
+        compose: { dockerfile: dockerfilePath, sources },
+      });
       const release = settings.preset.release;
-      await checkSourceReleases(plan, { container: release.versions["container"] ?? release.release, triton: release.tritonVersion }, settings.pull, emit, signal);
+      requireOneRelease(sources, { container: release.versions["container"] ?? release.release, triton: release.tritonVersion }, emit);
       return { plan, dockerfile, dockerfilePath };
-    });
-    emit({
-      type: "plan",
-      source: { url: plan.base.image, ref: settings.preset.release.release, commit: "" },
-      components: [
-        ...plan.inBase.map((c) => ({ name: c.name, kind: c.kind, action: "skip" as const, reason: `in the base image ${plan.base.image}` })),
-        ...plan.copies.map((c) => ({ name: c.name, kind: c.kind, action: "build" as const, reason: `copied from ${c.from.image}` })),
-      ],
     });
 
     const imageId = await timedPhase(emit, composePhase("final-image"), async () => {

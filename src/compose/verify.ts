@@ -1,4 +1,4 @@
-import type { Emit } from "../build/events.js";
+import type { Emit, SourceImage } from "../build/events.js";
 import { runOnce } from "../docker/container.js";
 import { inspectImage, pullImage } from "../docker/image.js";
 import { BuildError, EnvironmentError } from "../errors.js";
@@ -9,12 +9,12 @@ import { releaseMismatch, type ExpectedRelease } from "./release-check.js";
 /** The checks of a compose, around its image build: the sources before, the libraries after. */
 
 /**
- * Every source image must be here and say the same Triton release. With pulling on, every source
- * is pulled now, even one that is here, and the image build then pulls nothing: what is checked
- * is what is built.
+ * Every source image, as the build will use it: it must be here, and with pulling on it is pulled
+ * now, even when it is here, and the image build then pulls nothing: what is checked is what is
+ * built.
  */
-export async function checkSourceReleases(plan: ComposePlan, expected: ExpectedRelease, pull: boolean, emit: Emit, signal: AbortSignal): Promise<void> {
-  const releases = [];
+export async function readSourceImages(plan: ComposePlan, pull: boolean, emit: Emit, signal: AbortSignal): Promise<SourceImage[]> {
+  const images: SourceImage[] = [];
   for (const source of plan.sources) {
     if (pull) {
       emit({ type: "phase-output", phase: "plan", line: `pulling ${source.image}` });
@@ -30,13 +30,20 @@ export async function checkSourceReleases(plan: ComposePlan, expected: ExpectedR
     if (!info) {
       throw new EnvironmentError(`image ${source.image} is not present locally`, "pull it first, drop --no-pull, or point at a local copy with --image NAME=IMAGE");
     }
-    releases.push({
+    images.push({
+      key: source.key,
       image: source.image,
+      id: info.id,
       ...(info.env["NVIDIA_TRITON_SERVER_VERSION"] ? { container: info.env["NVIDIA_TRITON_SERVER_VERSION"] } : {}),
       ...(info.env["TRITON_SERVER_VERSION"] ? { triton: info.env["TRITON_SERVER_VERSION"] } : {}),
     });
   }
-  const mismatch = releaseMismatch(releases, expected);
+  return images;
+}
+
+/** The source images must all say the preset's Triton release. */
+export function requireOneRelease(images: readonly SourceImage[], expected: ExpectedRelease, emit: Emit): void {
+  const mismatch = releaseMismatch(images, expected);
   if (mismatch) {
     throw new BuildError(mismatch, {
       component: "checks",
@@ -48,7 +55,10 @@ export async function checkSourceReleases(plan: ComposePlan, expected: ExpectedR
 
 /** `ldd` on every library of every copied component, inside the result. */
 export async function checkLibraries(plan: ComposePlan, image: string, allowMissing: boolean, emit: Emit, signal: AbortSignal): Promise<UnresolvedDependency[]> {
-  if (plan.copies.length === 0) return [];
+  if (plan.copies.length === 0) {
+    emit({ type: "libraries-checked", checked: 0, unresolved: [] });
+    return [];
+  }
   const result = await runOnce(image, ["-c", LDD_SCRIPT, "sh", ...plan.copies.map((c) => c.path)], { entrypoint: "sh", signal });
   const tool = missingTool(result.stderr);
   if (tool) {
@@ -71,6 +81,7 @@ export async function checkLibraries(plan: ComposePlan, image: string, allowMiss
   }
   const unresolved = unresolvedByComponent(plan.copies, reports);
   emit({ type: "phase-output", phase: "checks", line: `ldd: ${reports.length} libraries checked, ${unresolved.length} with unresolved dependencies` });
+  emit({ type: "libraries-checked", checked: reports.length, unresolved });
   for (const problem of unresolved) {
     emit({
       type: "warning",

@@ -20,7 +20,12 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         line(`run ${event.runId}: preset ${event.preset}, strategy ${event.strategy}, work dir ${event.workDir}`);
         break;
       case "plan": {
-        line(`source ${event.source.url} ${event.source.ref} at ${event.source.commit}`);
+        if (event.source) line(`source ${event.source.url} ${event.source.ref} at ${event.source.commit}`);
+        for (const [i, s] of (event.compose?.sources ?? []).entries()) {
+          const release = [s.container, s.triton ? `Triton ${s.triton}` : undefined].filter(Boolean).join(", ") || "release unknown";
+          line(`${i === 0 ? "base  " : "from  "} ${s.image} (${s.id.replace(/^sha256:/, "").slice(0, 12)}, ${release})`);
+        }
+        if (event.compose) line(`Dockerfile ${event.compose.dockerfile}`);
         const summary = event.components.map((c) => `${c.name}=${c.action}`).join(" ");
         line(`components: ${summary}`);
         break;
@@ -60,6 +65,9 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         line(
           `cached ${event.name} (${event.source}, restored in ${formatDuration(event.restoreMs)}${event.savedMs ? `, saved ${formatDuration(event.savedMs)} of build time` : ""})`,
         );
+        break;
+      case "libraries-checked":
+        line(`ldd checked ${event.checked} copied libraries: ${event.unresolved.length} with unresolved dependencies`);
         break;
       case "warning":
         line(`warning: ${event.message}`);

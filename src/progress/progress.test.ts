@@ -92,6 +92,50 @@ describe("ReportCollector", () => {
   });
 });
 
+describe("compose in the report and the plain output", () => {
+  const unresolved = { component: "tensorrt", kind: "backend", library: "/opt/tritonserver/backends/tensorrt/libtriton_tensorrt.so", missing: ["libnvinfer.so.10"], main: true };
+  const COMPOSE: BuildEvent[] = [
+    { type: "run-start", runId: "r2", preset: "p", strategy: "compose", phases: ["plan", "checks"], workDir: "/w" },
+    {
+      type: "plan",
+      components: [{ name: "tensorrt", kind: "backend", action: "build" }],
+      compose: {
+        dockerfile: "/w/compose/Dockerfile",
+        sources: [
+          { key: "trtllm", image: "trtllm:1", id: "sha256:0123456789abcdef", container: "24.05", triton: "2.46.0" },
+          { key: "py3", image: "py3:1", id: "sha256:fedcba9876543210", container: "24.05" },
+        ],
+      },
+    },
+    { type: "libraries-checked", checked: 3, unresolved: [unresolved] },
+    { type: "result", status: "failed", durationMs: 5, error: "tensorrt cannot load", failedComponent: "checks" },
+  ];
+
+  it("the report has the Dockerfile, the source images and the unresolved dependencies, structured", () => {
+    const collector = new ReportCollector();
+    COMPOSE.forEach(collector.listener);
+    expect(collector.report.source).toBeUndefined();
+    expect(collector.report.compose).toEqual({
+      dockerfile: "/w/compose/Dockerfile",
+      sources: [
+        { key: "trtllm", image: "trtllm:1", id: "sha256:0123456789abcdef", container: "24.05", triton: "2.46.0" },
+        { key: "py3", image: "py3:1", id: "sha256:fedcba9876543210", container: "24.05" },
+      ],
+      librariesChecked: 3,
+      unresolved: [unresolved],
+    });
+  });
+
+  it("the plain output names the images instead of an empty commit", () => {
+    const lines: string[] = [];
+    COMPOSE.forEach(createPlainRenderer((l) => lines.push(l), { verbose: false }));
+    const text = lines.map((l) => l.replace(/^\[[\d:]+\] /, "")).join("\n");
+    expect(text).not.toContain("source ");
+    expect(text).toContain("base   trtllm:1 (0123456789ab, 24.05, Triton 2.46.0)\nfrom   py3:1 (fedcba987654, 24.05)\nDockerfile /w/compose/Dockerfile");
+    expect(text).toContain("ldd checked 3 copied libraries: 1 with unresolved dependencies");
+  });
+});
+
 describe("EventHub", () => {
   it("answers waits for past and future events and ends them when closed", async () => {
     const hub = new EventHub();

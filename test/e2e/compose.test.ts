@@ -80,16 +80,32 @@ describe("compose strategy on the real engine", () => {
     expect(summary.phases.map((p: { phase: string }) => p.phase)).toEqual(["plan", "final-image", "checks", "tag"]);
     const dockerfile = await readFile(path.join(summary.workDir, "compose", "Dockerfile"), "utf8");
     expect(dockerfile).toContain(`FROM ${images.trtllm}`);
+    expect(summary.compose.dockerfile).toBe(path.join(summary.workDir, "compose", "Dockerfile"));
+    expect(summary.compose.sources).toEqual([
+      { key: "trtllm", image: images.trtllm, id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), container: "24.05", triton: "2.46.0" },
+      { key: "py3", image: images.py3, id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), container: "24.05", triton: "2.46.0" },
+    ]);
+    expect(summary.compose.librariesChecked).toBe(3);
+    expect(summary.compose.unresolved).toEqual([
+      { component: "onnxruntime", kind: "backend", library: "/opt/tritonserver/backends/onnxruntime/libonnxruntime_providers_tensorrt.so", missing: ["libnvinfer.so.10"], main: false },
+    ]);
+    expect(summary.source).toBeUndefined();
   });
 
   it("a backend whose main library cannot load fails the build, unless --allow-missing-libs", async () => {
-    const failed = await compose(withTensorrt, ["--tag", tag("fail")], [`trtllm=${images.trtllm}`, `py3=${images.py3}`]);
+    const report = path.join(temp, "compose-fail-report.json");
+    const failed = await compose(withTensorrt, ["--tag", tag("fail"), "--report", report], [`trtllm=${images.trtllm}`, `py3=${images.py3}`]);
     expectCleanFailure(failed, 1, /tensorrt cannot load: \/opt\/tritonserver\/backends\/tensorrt\/libtriton_tensorrt\.so needs libnvinfer\.so\.10/);
+    expect(JSON.parse(await readFile(report, "utf8")).compose.unresolved).toEqual([
+      { component: "tensorrt", kind: "backend", library: "/opt/tritonserver/backends/tensorrt/libtriton_tensorrt.so", missing: ["libnvinfer.so.10"], main: true },
+    ]);
     const allowed = await compose(withTensorrt, ["--tag", tag("allowed"), "--allow-missing-libs"], [`trtllm=${images.trtllm}`, `py3=${images.py3}`]);
     expect(allowed.exitCode, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/warning: tensorrt: .*libtriton_tensorrt\.so needs libnvinfer\.so\.10.*main library/);
     expect(allowed.stdout).toContain("start  Plan and check the source images");
     expect(allowed.stdout).not.toContain("build.py");
+    expect(allowed.stdout).toContain(`base   ${images.trtllm} (`);
+    expect(allowed.stdout).not.toMatch(/ at $/m);
   });
 
   it("a result without ldd cannot be checked: exit 1 naming the missing tool, not a silent pass", async () => {
