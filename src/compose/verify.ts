@@ -82,13 +82,7 @@ export async function checkLibraries(plan: ComposePlan, image: string, allowMiss
   const unresolved = unresolvedByComponent(plan.copies, reports);
   emit({ type: "phase-output", phase: "checks", line: `ldd: ${reports.length} libraries checked, ${unresolved.length} with unresolved dependencies` });
   emit({ type: "libraries-checked", checked: reports.length, unresolved });
-  for (const problem of unresolved) {
-    emit({
-      type: "warning",
-      component: problem.component,
-      message: unresolvedMessage(problem),
-    });
-  }
+  for (const problem of unresolved) emit({ type: "warning", component: problem.component, message: unresolvedMessage(problem) });
   const fatal = unresolved.filter((u) => u.main);
   if (fatal.length && !allowMissing) {
     throw new BuildError(
