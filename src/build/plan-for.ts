@@ -31,7 +31,7 @@ export async function planFor(settings: CommonSettings, checkoutDir: string, emi
       ...(settings.githubOrganization ? { githubOrganization: settings.githubOrganization } : {}),
     },
     ciImage: settings.ciImage,
-    tensorrtllm: { jobs: resources.jobs, ...(resources.cudaArch ? { cudaArch: resources.cudaArch } : {}) },
+    tensorrtllm: { jobs: resources.jobs, jobsGiven: settings.jobs !== undefined, ...(resources.cudaArch ? { cudaArch: resources.cudaArch } : {}) },
     ...(signal ? { signal } : {}),
     emit,
   });

@@ -2,7 +2,7 @@ import { buildpyArgv, shellQuote, type BuildpyArgvOptions } from "../buildpy/arg
 import { parseCmakeBuild, type CmakeBuildScript, type ComponentKind, type CmakeSection } from "../buildpy/cmake-build.js";
 import { parseDockerBuild, type DockerBuildStep } from "../buildpy/docker-build.js";
 import { checkPython, runBuildpyDryrun } from "../buildpy/run.js";
-import { rewriteTensorrtllmSection, type TensorrtllmOptions } from "../buildpy/tensorrtllm.js";
+import { buildWheelLine, rewriteTensorrtllmSection, type TensorrtllmOptions } from "../buildpy/tensorrtllm.js";
 import type { Preset } from "../presets/model.js";
 import { checkoutSource, resolveSource, type ResolvedSource } from "../source/mirror.js";
 import type { Emit } from "./events.js";
@@ -81,9 +81,15 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
     const argv = buildpyArgv(input.preset, { ...input.argv, imageRefs: images.refs });
     const scripts = await runBuildpyDryrun(python.executable, input.checkoutDir, argv, { signal });
     const cmakeBuild = parseCmakeBuild(scripts.cmakeBuild);
+    const warnings = [...images.warnings];
     const components = cmakeBuild.sections.map((section): PlannedComponent => {
       const tensorrtllm = section.kind === "backend" && section.name === "tensorrtllm" ? input.tensorrtllm : undefined;
       const lines = tensorrtllm ? rewriteTensorrtllmSection(section.lines, tensorrtllm) : section.lines;
+      if (tensorrtllm && !buildWheelLine(lines)) {
+        const message = "the tensorrtllm section of cmake_build has no build_wheel.py line: the default job count does not reach TensorRT-LLM's build";
+        warnings.push(message);
+        emit({ type: "warning", message });
+      }
       const settings: Record<string, string> = tensorrtllm?.cudaArch ? { cudaArch: tensorrtllm.cudaArch } : {};
       const base = { name: section.name, kind: section.kind, section, lines, settings, ...pick(section, "tag", "repoUrl") };
       if (section.kind === "ci" && !input.ciImage) return { ...base, action: "skip", reason: "CI artifacts are built only with --ci-image" };
@@ -100,7 +106,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
       buildbaseDockerfile: scripts.buildbaseDockerfile,
       dockerSteps: parseDockerBuild(scripts.dockerBuild),
       components,
-      warnings: images.warnings,
+      warnings,
     };
   });
 }

@@ -41,12 +41,13 @@ export async function resolveResources(input: { preset: Preset; jobs?: number; c
     jobsReason = chosen.reason;
   }
   if (!input.cudaArch) return { jobs, jobsReason };
+  // Checked whatever the preset: a wrong value is an error even where it would go unused.
+  const requested = input.cudaArch === "auto" ? "auto" : normalizeCudaArch(input.cudaArch);
   if (!usesTensorrtllm(input.preset)) return { jobs, jobsReason, cudaArchReason: "--cuda-arch is ignored: the preset builds no TensorRT-LLM" };
-  if (input.cudaArch === "auto") {
-    const capabilities = await queryComputeCapabilities();
+  if (requested === "auto") {
+    const capabilities = await queryComputeCapabilities(input.signal ? { signal: input.signal } : {});
     const cudaArch = architecturesFor(capabilities);
     return { jobs, jobsReason, cudaArch, cudaArchReason: `CUDA architectures ${cudaArch}, from this machine's GPUs (compute capability ${capabilities.join(", ")})` };
   }
-  const cudaArch = normalizeCudaArch(input.cudaArch);
-  return { jobs, jobsReason, cudaArch, cudaArchReason: `CUDA architectures ${cudaArch}, from --cuda-arch` };
+  return { jobs, jobsReason, cudaArch: requested, cudaArchReason: `CUDA architectures ${requested}, from --cuda-arch` };
 }

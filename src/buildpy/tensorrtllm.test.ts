@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SourceError, UsageError } from "../errors.js";
 import { componentKeyInputs, type KeyContext } from "../cache/inputs.js";
 import { cacheKey } from "../cache/key.js";
 import { parseCmakeBuild } from "./cmake-build.js";
@@ -77,11 +78,29 @@ describe("rewriteTensorrtllmSection", () => {
   });
 });
 
+describe("a tensorrtllm section without the build_wheel.py line", () => {
+  const without = trtllm.lines.filter((l) => !l.includes("build_wheel.py"));
+
+  it("is an error when --cuda-arch or --jobs was given: the setting would never reach the build", () => {
+    expect(() => rewriteTensorrtllmSection(without, { cudaArch: "90-real", jobs: 4 })).toThrow(SourceError);
+    expect(() => rewriteTensorrtllmSection(without, { cudaArch: "90-real", jobs: 4 })).toThrow(
+      "the tensorrtllm section of cmake_build has no build_wheel.py line, so --cuda-arch 90-real cannot reach TensorRT-LLM's build",
+    );
+    expect(() => rewriteTensorrtllmSection(without, { jobs: 4, jobsGiven: true })).toThrow(/so --jobs 4 cannot reach/);
+  });
+
+  it("is no error for a default job count", () => {
+    expect(buildWheelLine(rewriteTensorrtllmSection(without, { jobs: 4 }))).toBeUndefined();
+  });
+});
+
 describe("normalizeCudaArch", () => {
   it("accepts lists in several spellings and refuses compute capabilities", () => {
     expect(normalizeCudaArch("90-real")).toBe("90-real");
     expect(normalizeCudaArch("80-real, 86-real;90-real")).toBe("80-real;86-real;90-real");
-    expect(normalizeCudaArch("native")).toBe("native");
+    expect(() => normalizeCudaArch("native")).toThrow(/--cuda-arch native: the build runs in a container without a GPU/);
+    expect(() => normalizeCudaArch("80-real;native")).toThrow(UsageError);
+    expect(() => normalizeCudaArch("native")).toThrow(expect.objectContaining({ hint: expect.stringContaining("use --cuda-arch auto") }));
     expect(() => normalizeCudaArch("9.0")).toThrow(/'9.0' is not a CUDA architecture/);
     expect(() => normalizeCudaArch(" ; ")).toThrow(/expected a list/);
   });

@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { SourceError, UsageError } from "../errors.js";
 
 /**
  * TensorRT-LLM's section of cmake_build. r24.05's build.py runs
@@ -14,9 +14,15 @@ export interface TensorrtllmOptions {
   cudaArch?: string;
   /** build_wheel.py --job_count. */
   jobs?: number;
+  /** The job count was asked for (--jobs), not chosen by default. */
+  jobsGiven?: boolean;
 }
 
-/** Accepts `90-real`, `80-real;90-real`, `80,86`, `native`; returns the `;`-list build_wheel.py wants. */
+/**
+ * Accepts `90-real`, `80-real;90-real`, `80,86`; returns the `;`-list build_wheel.py wants.
+ * CMake's `native` is refused: the builder container has no GPU to detect, and the setting
+ * would be one cache key for hosts with different GPUs; `auto` names this host's GPUs instead.
+ */
 export function normalizeCudaArch(input: string): string {
   const entries = input
     .split(/[;,\s]+/)
@@ -24,8 +30,14 @@ export function normalizeCudaArch(input: string): string {
     .filter(Boolean);
   if (entries.length === 0) throw new UsageError(`--cuda-arch '${input}': expected a list such as 90-real or '80-real;90-real', or auto`);
   for (const entry of entries) {
-    if (entry !== "native" && !/^\d{2,3}(-real|-virtual)?$/.test(entry)) {
-      throw new UsageError(`--cuda-arch: '${entry}' is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or native`);
+    if (entry === "native") {
+      throw new UsageError(
+        "--cuda-arch native: the build runs in a container without a GPU to detect, and hosts with different GPUs would share one cache key",
+        "use --cuda-arch auto, which reads this machine's GPUs with nvidia-smi and names their architectures, or name them, e.g. --cuda-arch 90-real",
+      );
+    }
+    if (!/^\d{2,3}(-real|-virtual)?$/.test(entry)) {
+      throw new UsageError(`--cuda-arch: '${entry}' is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or auto`);
     }
   }
   return [...new Set(entries)].join(";");
@@ -39,7 +51,21 @@ function setFlag(line: string, flag: string, value: string): string {
   return existing.test(line) ? line.replace(existing, replacement) : `${line.trimEnd()}${replacement}`;
 }
 
+/**
+ * The section with the rewrite applied. When the section has no build_wheel.py line (r24.05's
+ * always has one), an asked-for setting would enter the cache key and never reach the build: that
+ * is an error.
+ */
 export function rewriteTensorrtllmSection(lines: readonly string[], options: TensorrtllmOptions): string[] {
+  if (!buildWheelLine(lines)) {
+    const asked = [options.cudaArch ? `--cuda-arch ${options.cudaArch}` : "", options.jobsGiven && options.jobs !== undefined ? `--jobs ${options.jobs}` : ""].filter(Boolean);
+    if (asked.length) {
+      throw new SourceError(
+        `the tensorrtllm section of cmake_build has no build_wheel.py line, so ${asked.join(" and ")} cannot reach TensorRT-LLM's build`,
+        `r24.05's build.py runs \`python3 ../tensorrt_llm/scripts/build_wheel.py\` there: check --source and --ref, or leave out ${asked.map((a) => a.split(" ")[0]).join(" and ")}`,
+      );
+    }
+  }
   const out: string[] = [];
   for (const line of lines) {
     if (/^\s*if \[\[ ! -e tensorrtllm \]\]; then\s*$/.test(line)) {

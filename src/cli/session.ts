@@ -11,6 +11,8 @@ export interface SessionOptions {
   verbose: boolean;
   reportFile?: string;
   phases: readonly Phase[];
+  /** How the task list titles each phase (compose titles some its own way). */
+  phaseTitles?: Record<Phase, string>;
   /** stdout is a terminal: live task list; otherwise plain lines. */
   stdoutIsTTY: boolean;
 }
@@ -53,7 +55,7 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
       if (event.type === "warning") notes.push(`warning: ${event.message}`);
       else if (event.type === "info") notes.push(event.message);
     });
-    rendered = createTaskList(hub, options.phases).run().catch(() => undefined);
+    rendered = createTaskList(hub, options.phases, options.phaseTitles).run().catch(() => undefined);
   } else {
     hub.subscribe(createPlainRenderer((line) => output.out(line), options));
   }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_CACHE_DIR, DEFAULT_WORK_PARENT, envVarName } from "../config/keys.js";
+import { normalizeCudaArch } from "../buildpy/tensorrtllm.js";
 import { readConfig, type ConfigValues } from "../config/store.js";
 import { UsageError } from "../errors.js";
 import { loadPreset } from "../presets/load.js";
@@ -114,7 +115,10 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     buildpyArgs: reader.list("buildpyArg", /\s+/),
   });
   const release = preset.release;
+  // Checked here for every command and strategy, also where the value goes unused (compose,
+  // presets without TensorRT-LLM): a wrong value is an error, not silently ignored.
   const cudaArch = reader.string("cudaArch");
+  if (cudaArch !== undefined && cudaArch !== "auto") normalizeCudaArch(cudaArch);
   return {
     presetArg,
     preset,

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { PresetError } from "../errors.js";
 import { loadPreset } from "../presets/load.js";
 import { applyOverrides } from "../presets/overrides.js";
-import { mainLibraryName, parseLddOutput, releaseMismatch, unresolvedByComponent, LIB_MARKER } from "./checks.js";
+import { mainLibraryName, parseLddOutput, unresolvedByComponent, LIB_MARKER } from "./ldd.js";
+import { releaseMismatch } from "./release-check.js";
 import { composeDockerfile, planCompose } from "./plan.js";
 
 describe("planCompose", () => {

@@ -1,5 +1,6 @@
 import { PresetError } from "../errors.js";
 import type { Preset } from "../presets/model.js";
+import { backendEnvLines } from "./backend-env.js";
 
 /**
  * The compose strategy, planned without any I/O: which published image is the base (the one
@@ -27,6 +28,8 @@ export interface ComposePlan {
   warnings: string[];
 }
 
+/** How messages name each kind. */
+export const KIND_NAMES: Record<ComposeKind, string> = { backend: "backend", repoagent: "repository agent", cache: "response cache" };
 const DIRS: Record<ComposeKind, string> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
 const LISTS = { backend: "backends", repoagent: "repoAgents", cache: "responseCaches" } as const;
 
@@ -40,7 +43,12 @@ export function publishedImageRefs(preset: Preset): Record<string, string> {
   return refs;
 }
 
-export function planCompose(preset: Preset): ComposePlan {
+/** Settings of a build that compose has no use for, each named in a warning when given. */
+export interface ComposeIgnored {
+  cudaArch?: string;
+}
+
+export function planCompose(preset: Preset, ignored: ComposeIgnored = {}): ComposePlan {
   const release = preset.release;
   const refs = publishedImageRefs(preset);
   const published = Object.entries(release.publishedImages).filter(([key]) => key !== "py3-min");
@@ -87,7 +95,7 @@ export function planCompose(preset: Preset): ComposePlan {
       }
       const holder = published.find(([key, image]) => key !== baseKey && image[LISTS[kind]].includes(ref.name));
       if (!holder) {
-        unavailable.push(`${kind === "backend" ? "backend" : kind === "repoagent" ? "repository agent" : "response cache"} ${ref.name}`);
+        unavailable.push(`${KIND_NAMES[kind]} ${ref.name}`);
         continue;
       }
       const [key] = holder;
@@ -105,6 +113,7 @@ export function planCompose(preset: Preset): ComposePlan {
   if (preset.features.length || preset.endpoints.length || preset.filesystems.length) {
     plan.warnings.push(`features, endpoints and filesystems come from the base image ${plan.base.image}, not from the preset`);
   }
+  if (ignored.cudaArch) plan.warnings.push(`--cuda-arch ${ignored.cudaArch} is ignored: compose copies published binaries, built for the architectures NVIDIA chose`);
   return plan;
 }
 
@@ -128,9 +137,7 @@ export function composeDockerfile(plan: ComposePlan, preset: Preset): string {
     lines.push(`# ${copy.kind} ${copy.name} from ${copy.from.image}`);
     lines.push(`COPY --from=${alias(copy.from.key)} ${copy.path} ${copy.path}`);
   }
-  // build.py's own Dockerfile puts the ONNX Runtime backend on the library path
-  // (server@r24.05:build.py#L1149-1152); the copy needs the same.
-  if (plan.copies.some((c) => c.name === "onnxruntime")) lines.push("ENV LD_LIBRARY_PATH=/opt/tritonserver/backends/onnxruntime:${LD_LIBRARY_PATH}");
+  lines.push(...backendEnvLines(plan.copies.filter((c) => c.kind === "backend").map((c) => c.name)));
   lines.push(`LABEL org.triton-build.preset="${preset.name}" org.triton-build.strategy="compose" org.triton-build.base="${plan.base.image}"`);
   return `${lines.join("\n")}\n`;
 }

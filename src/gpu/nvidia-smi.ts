@@ -5,13 +5,31 @@ import { EnvironmentError } from "../errors.js";
 
 const NO_GPU_HINT = "name the architectures instead, e.g. --cuda-arch 90-real (H100) or '80-real;86-real' (A100, A10)";
 
-export async function queryComputeCapabilities(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  const result = await execa("nvidia-smi", ["--query-gpu=compute_cap", "--format=csv,noheader"], { reject: false, env, timeout: 30_000 });
+export interface NvidiaSmiOptions {
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function queryComputeCapabilities(options: NvidiaSmiOptions = {}): Promise<string[]> {
+  const result = await execa("nvidia-smi", ["--query-gpu=compute_cap", "--format=csv,noheader"], {
+    reject: false,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: 2_000,
+    timeout: 30_000,
+    stdin: "ignore",
+    ...(options.env ? { env: options.env } : {}),
+  });
   if ((result as { code?: string }).code === "ENOENT") {
     throw new EnvironmentError("--cuda-arch auto: nvidia-smi not found, so there is no NVIDIA GPU to read", NO_GPU_HINT);
   }
+  if (result.isCanceled) throw options.signal?.reason ?? new Error("nvidia-smi cancelled");
   if (result.exitCode !== 0) {
-    const said = `${String(result.stdout)}\n${String(result.stderr)}`.trim().split("\n").pop() ?? `exit ${result.exitCode}`;
+    const output = `${String(result.stdout)}\n${String(result.stderr)}`.trim();
+    const said = output.split("\n").pop() ?? `exit ${result.exitCode}`;
+    if (/"?compute_cap"? is not a valid field/i.test(output)) {
+      // Older drivers' nvidia-smi (the 470 series, for one) has no compute_cap field.
+      throw new EnvironmentError(`--cuda-arch auto: this nvidia-smi cannot report compute capabilities (${said}): its NVIDIA driver is too old`, `update the NVIDIA driver, or ${NO_GPU_HINT}`);
+    }
     throw new EnvironmentError(`--cuda-arch auto: nvidia-smi found no usable GPU (${said})`, NO_GPU_HINT);
   }
   const capabilities = parseComputeCapabilities(String(result.stdout));

@@ -10,10 +10,10 @@ type Task = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRende
  * builder phase has one subtask per component with its state, elapsed time, latest output line
  * and cmake percentage. The list is a view only: it never drives the build.
  */
-export function createTaskList(hub: EventHub, phases: readonly Phase[]): Listr {
+export function createTaskList(hub: EventHub, phases: readonly Phase[], titles: Record<Phase, string> = PHASE_TITLES): Listr {
   const tasks: ListrTask[] = phases.map((phase) => ({
-    title: PHASE_TITLES[phase],
-    task: (_ctx, task: Task) => mirrorPhase(hub, phase, task),
+    title: titles[phase],
+    task: (_ctx, task: Task) => mirrorPhase(hub, phase, task, titles),
   }));
   return new Listr(tasks, {
     concurrent: false,
@@ -26,14 +26,14 @@ export function createTaskList(hub: EventHub, phases: readonly Phase[]): Listr {
   });
 }
 
-async function mirrorPhase(hub: EventHub, phase: Phase, task: Task): Promise<void | Listr> {
+async function mirrorPhase(hub: EventHub, phase: Phase, task: Task, titles: Record<Phase, string>): Promise<void | Listr> {
   const start = await hub.next((e) => e.type === "phase-start" && e.phase === phase);
   if (!start) {
-    task.skip(`${PHASE_TITLES[phase]}: not run`);
+    task.skip(`${titles[phase]}: not run`);
     return;
   }
   const skipped = hub.past((e) => e.type === "phase-end" && e.phase === phase && e.status === "skipped");
-  if (phase === "builder" && !skipped) return componentList(hub, task);
+  if (phase === "builder" && !skipped) return componentList(hub, task, titles);
   const cached: Array<Extract<BuildEvent, { type: "component-cached" }>> = [];
   const unsubscribe = hub.subscribe((event) => {
     if (event.type === "phase-output" && event.phase === phase) {
@@ -45,7 +45,7 @@ async function mirrorPhase(hub: EventHub, phase: Phase, task: Task): Promise<voi
     }
   });
   try {
-    await finishPhase(hub, phase, task);
+    await finishPhase(hub, phase, task, titles);
   } finally {
     unsubscribe();
   }
@@ -56,19 +56,19 @@ async function mirrorPhase(hub: EventHub, phase: Phase, task: Task): Promise<voi
 }
 
 /** Waits for the phase to end and shows how; returns its duration when it succeeded. */
-async function finishPhase(hub: EventHub, phase: Phase, task: Task): Promise<number | undefined> {
+async function finishPhase(hub: EventHub, phase: Phase, task: Task, titles: Record<Phase, string>): Promise<number | undefined> {
   const end = await hub.next((e): e is Extract<BuildEvent, { type: "phase-end" }> => e.type === "phase-end" && e.phase === phase);
-  if (!end) throw new Error(`${PHASE_TITLES[phase]}: interrupted`);
+  if (!end) throw new Error(`${titles[phase]}: interrupted`);
   if (end.status === "skipped") {
-    task.skip(`${PHASE_TITLES[phase]}: skipped${end.detail ? ` (${end.detail})` : ""}`);
+    task.skip(`${titles[phase]}: skipped${end.detail ? ` (${end.detail})` : ""}`);
     return undefined;
   }
-  if (end.status === "failed") throw new Error(end.detail ?? `${PHASE_TITLES[phase]} failed`);
-  task.title = `${PHASE_TITLES[phase]} (${formatDuration(end.durationMs)})`;
+  if (end.status === "failed") throw new Error(end.detail ?? `${titles[phase]} failed`);
+  task.title = `${titles[phase]} (${formatDuration(end.durationMs)})`;
   return end.durationMs;
 }
 
-async function componentList(hub: EventHub, task: Task): Promise<Listr> {
+async function componentList(hub: EventHub, task: Task, titles: Record<Phase, string>): Promise<Listr> {
   const plan = await hub.next((e): e is Extract<BuildEvent, { type: "plan" }> => e.type === "plan");
   const building = (plan?.components ?? []).filter((c) => c.action === "build");
   return task.newListr(
@@ -77,9 +77,9 @@ async function componentList(hub: EventHub, task: Task): Promise<Listr> {
       {
         title: "builder container",
         task: async (_ctx: unknown, sub: Task) => {
-          const durationMs = await finishPhase(hub, "builder", sub);
+          const durationMs = await finishPhase(hub, "builder", sub, titles);
           sub.title = "builder container exited (removed when the run ends)";
-          if (durationMs !== undefined) task.title = `${PHASE_TITLES.builder} (${formatDuration(durationMs)})`;
+          if (durationMs !== undefined) task.title = `${titles.builder} (${formatDuration(durationMs)})`;
         },
       },
     ],

@@ -1,4 +1,4 @@
-import { PHASE_TITLES, type BuildEvent } from "../build/events.js";
+import { PHASE_TITLES, type BuildEvent, type Phase } from "../build/events.js";
 import { stripAnsi } from "../util/ansi.js";
 import { clock, formatDuration } from "./format.js";
 
@@ -11,6 +11,9 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
   const lastPercent = new Map<string, number>();
   const lastStep = new Map<string, number>();
   let sourceShown = false;
+  // Titles as the run gave them at each phase's start (a strategy may title a phase its own way).
+  const titles = new Map<Phase, string>();
+  const title = (phase: Phase) => titles.get(phase) ?? PHASE_TITLES[phase];
   const line = (text: string) => write(`[${clock()}] ${stripAnsi(text)}`);
   return (event) => {
     switch (event.type) {
@@ -18,19 +21,25 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         line(`run ${event.runId}: preset ${event.preset}, strategy ${event.strategy}, work dir ${event.workDir}`);
         break;
       case "plan": {
-        if (!sourceShown) line(`source ${event.source.url} ${event.source.ref}${event.source.commit ? ` at ${event.source.commit}` : ""}`);
+        if (event.source && !sourceShown) line(`source ${event.source.url} ${event.source.ref} at ${event.source.commit}`);
+        for (const [i, s] of (event.compose?.sources ?? []).entries()) {
+          const release = [s.container, s.triton ? `Triton ${s.triton}` : undefined].filter(Boolean).join(", ") || "release unknown";
+          line(`${i === 0 ? "base  " : "from  "} ${s.image} (${s.id.replace(/^sha256:/, "").slice(0, 12)}, ${release})`);
+        }
+        if (event.compose) line(`Dockerfile ${event.compose.dockerfile}`);
         const summary = event.components.map((c) => `${c.name}=${c.action}`).join(" ");
         line(`components: ${summary}`);
         break;
       }
       case "phase-start":
+        titles.set(event.phase, event.title);
         line(`start  ${event.title}`);
         break;
       case "phase-output":
         if (event.step) {
           // docker's classic builder already says "Step 3/13 : ..."; BuildKit's lines do not
           const step = /^step \d+\/\d+\b/i.test(event.line) ? "" : `step ${event.step.current}/${event.step.total} `;
-          if (lastStep.get(event.phase) !== event.step.current) line(`       ${PHASE_TITLES[event.phase]}: ${step}${truncate(event.line)}`);
+          if (lastStep.get(event.phase) !== event.step.current) line(`       ${title(event.phase)}: ${step}${truncate(event.line)}`);
           lastStep.set(event.phase, event.step.current);
         } else if (options.verbose || event.phase === "tag" || event.phase === "source") {
           if (event.phase === "source") sourceShown = true;
@@ -38,9 +47,9 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         }
         break;
       case "phase-end":
-        if (event.status === "skipped") line(`skip   ${PHASE_TITLES[event.phase]}${event.detail ? ` (${event.detail})` : ""}`);
-        else if (event.status === "failed") line(`FAILED ${PHASE_TITLES[event.phase]} after ${formatDuration(event.durationMs)}`);
-        else line(`done   ${PHASE_TITLES[event.phase]} in ${formatDuration(event.durationMs)}`);
+        if (event.status === "skipped") line(`skip   ${title(event.phase)}${event.detail ? ` (${event.detail})` : ""}`);
+        else if (event.status === "failed") line(`FAILED ${title(event.phase)} after ${formatDuration(event.durationMs)}`);
+        else line(`done   ${title(event.phase)} in ${formatDuration(event.durationMs)}`);
         break;
       case "component-start":
         line(`build  ${event.name}`);
@@ -61,6 +70,9 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         line(
           `cached ${event.name} (${event.source}, restored in ${formatDuration(event.restoreMs)}${event.savedMs ? `, saved ${formatDuration(event.savedMs)} of build time` : ""})`,
         );
+        break;
+      case "libraries-checked":
+        line(`ldd checked ${event.checked} copied libraries: ${event.unresolved.length} with unresolved dependencies`);
         break;
       case "warning":
         line(`warning: ${event.message}`);

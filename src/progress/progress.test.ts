@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { BuildEvent } from "../build/events.js";
+import { COMPOSE_PHASE_TITLES, PHASE_TITLES, type BuildEvent } from "../build/events.js";
 import { EventHub } from "./event-hub.js";
 import { createNdjsonRenderer } from "./ndjson.js";
 import { createPlainRenderer } from "./plain.js";
@@ -51,6 +51,28 @@ describe("plain renderer, lines said once", () => {
   });
 });
 
+describe("phase titles", () => {
+  const phase = (title: string): BuildEvent[] => [
+    { type: "phase-start", phase: "plan", title },
+    { type: "phase-output", phase: "plan", line: "step", step: { current: 1, total: 2 } },
+    { type: "phase-end", phase: "plan", status: "ok", durationMs: 10 },
+  ];
+
+  it("compose titles its plan phase for what it does; build keeps build.py's", () => {
+    expect(COMPOSE_PHASE_TITLES.plan).toBe("Plan and check the source images");
+    expect(PHASE_TITLES.plan).toBe("build.py --dryrun and plan");
+    expect(COMPOSE_PHASE_TITLES.tag).toBe(PHASE_TITLES.tag);
+  });
+
+  it("the plain renderer uses the title the run gave the phase", () => {
+    const lines: string[] = [];
+    phase(COMPOSE_PHASE_TITLES.plan).forEach(createPlainRenderer((l) => lines.push(l), { verbose: false }));
+    expect(lines.join("\n")).not.toContain("build.py");
+    expect(lines.some((l) => l.includes("       Plan and check the source images: step 1/2 step"))).toBe(true);
+    expect(lines.some((l) => /done {3}Plan and check the source images in /.test(l))).toBe(true);
+  });
+});
+
 describe("ndjson renderer", () => {
   it("writes one JSON object per line, leaving out component output unless verbose", () => {
     const lines: string[] = [];
@@ -83,6 +105,50 @@ describe("ReportCollector", () => {
       { name: "python", kind: "backend", status: "cached", restoreMs: 30, savedMs: 5000, cacheSource: "local" },
       { name: "ci", kind: "ci", status: "skipped" },
     ]);
+  });
+});
+
+describe("compose in the report and the plain output", () => {
+  const unresolved = { component: "tensorrt", kind: "backend", library: "/opt/tritonserver/backends/tensorrt/libtriton_tensorrt.so", missing: ["libnvinfer.so.10"], main: true };
+  const COMPOSE: BuildEvent[] = [
+    { type: "run-start", runId: "r2", preset: "p", strategy: "compose", phases: ["plan", "checks"], workDir: "/w" },
+    {
+      type: "plan",
+      components: [{ name: "tensorrt", kind: "backend", action: "build" }],
+      compose: {
+        dockerfile: "/w/compose/Dockerfile",
+        sources: [
+          { key: "trtllm", image: "trtllm:1", id: "sha256:0123456789abcdef", container: "24.05", triton: "2.46.0" },
+          { key: "py3", image: "py3:1", id: "sha256:fedcba9876543210", container: "24.05" },
+        ],
+      },
+    },
+    { type: "libraries-checked", checked: 3, unresolved: [unresolved] },
+    { type: "result", status: "failed", durationMs: 5, error: "tensorrt cannot load", failedComponent: "checks" },
+  ];
+
+  it("the report has the Dockerfile, the source images and the unresolved dependencies, structured", () => {
+    const collector = new ReportCollector();
+    COMPOSE.forEach(collector.listener);
+    expect(collector.report.source).toBeUndefined();
+    expect(collector.report.compose).toEqual({
+      dockerfile: "/w/compose/Dockerfile",
+      sources: [
+        { key: "trtllm", image: "trtllm:1", id: "sha256:0123456789abcdef", container: "24.05", triton: "2.46.0" },
+        { key: "py3", image: "py3:1", id: "sha256:fedcba9876543210", container: "24.05" },
+      ],
+      librariesChecked: 3,
+      unresolved: [unresolved],
+    });
+  });
+
+  it("the plain output names the images instead of an empty commit", () => {
+    const lines: string[] = [];
+    COMPOSE.forEach(createPlainRenderer((l) => lines.push(l), { verbose: false }));
+    const text = lines.map((l) => l.replace(/^\[[\d:]+\] /, "")).join("\n");
+    expect(text).not.toContain("source ");
+    expect(text).toContain("base   trtllm:1 (0123456789ab, 24.05, Triton 2.46.0)\nfrom   py3:1 (fedcba987654, 24.05)\nDockerfile /w/compose/Dockerfile");
+    expect(text).toContain("ldd checked 3 copied libraries: 1 with unresolved dependencies");
   });
 });
 

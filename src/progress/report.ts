@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { BuildEvent, Phase, Status } from "../build/events.js";
+import type { BuildEvent, Phase, SourceImage, Status, UnresolvedLibrary } from "../build/events.js";
 
 /** `--report FILE`: a JSON summary of one run, assembled from its events. */
 export interface RunReport {
@@ -31,6 +31,8 @@ export interface RunReport {
     reason?: string;
   }>;
   warnings: string[];
+  /** Compose only: the Dockerfile, the source images, and what the library check found. */
+  compose?: { dockerfile?: string; sources?: SourceImage[]; librariesChecked?: number; unresolved?: UnresolvedLibrary[] };
 }
 
 export class ReportCollector {
@@ -43,7 +45,8 @@ export class ReportCollector {
         Object.assign(r, { runId: event.runId, preset: event.preset, strategy: event.strategy, workDir: event.workDir });
         break;
       case "plan":
-        r.source = event.source;
+        if (event.source) r.source = event.source;
+        if (event.compose) r.compose = { ...r.compose, dockerfile: event.compose.dockerfile, sources: event.compose.sources };
         if (event.buildpyCommand) r.buildpyCommand = event.buildpyCommand;
         // Restores happen before the plan event: keep what they recorded.
         r.components = event.components.map((c) => {
@@ -76,6 +79,9 @@ export class ReportCollector {
         if (event.savedMs !== undefined) component.savedMs = Math.round(event.savedMs);
         break;
       }
+      case "libraries-checked":
+        r.compose = { ...r.compose, librariesChecked: event.checked, unresolved: event.unresolved };
+        break;
       case "warning":
         r.warnings.push(event.message);
         break;

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { BUILD_PHASES } from "../../build/events.js";
+import { BUILD_PHASES, COMPOSE_PHASE_TITLES } from "../../build/events.js";
 import { runBuild } from "../../build/execute.js";
 import { COMPOSE_PHASES, runCompose } from "../../compose/execute.js";
 import { addBuildOptions } from "../common-options.js";
@@ -30,6 +30,7 @@ Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage
           json: settings.json,
           verbose: settings.verbose,
           phases: compose ? COMPOSE_PHASES : BUILD_PHASES,
+          ...(compose ? { phaseTitles: COMPOSE_PHASE_TITLES } : {}),
           stdoutIsTTY: Boolean(process.stdout.isTTY),
           ...(settings.reportFile ? { reportFile: settings.reportFile } : {}),
         },

@@ -27,7 +27,7 @@ export function planCommand(output: Output): Command {
       const reader = await settingsReader(cmd);
       const settings = await resolveCommonSettings(reader);
       if (settings.strategy === "compose") {
-        const plan = planCompose(settings.preset);
+        const plan = planCompose(settings.preset, settings);
         const dockerfile = composeDockerfile(plan, settings.preset);
         output.out(settings.json ? JSON.stringify(composePlanJson(settings.preset.name, plan, dockerfile), null, 2) : composePlanText(plan, dockerfile));
         return;
