@@ -7,7 +7,7 @@ import { UsageError } from "../errors.js";
 import { loadPreset } from "../presets/load.js";
 import type { BuildSettings, CommonSettings } from "../build/settings.js";
 import { applyOverrides } from "../presets/overrides.js";
-import { normalizeSourceUrl } from "../source/mirror.js";
+import { normalizeSourceUrl } from "../source/url.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { parseSize } from "../util/units.js";
 import { isValidImageReference, tagSafe } from "../docker/reference.js";

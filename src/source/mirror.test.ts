@@ -5,7 +5,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EnvironmentError, SourceError } from "../errors.js";
 import { retry } from "../util/retry.js";
-import { isTransientGitError, mirrorDirFor, normalizeSourceUrl, resolveSource } from "./mirror.js";
+import { isTransientGitError, mirrorDirFor, resolveSource } from "./mirror.js";
+import { isRemoteSource, normalizeSourceUrl } from "./url.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -47,6 +48,13 @@ describe("resolveSource", () => {
     await expect(resolveSource(notARepo, "r24.05", { cacheDir: path.join(dir, "cache"), offline: false, attempts: 1 })).rejects.toThrow(SourceError);
   });
 
+  it("an scp-style SSH URL is fetched, not checked for as a local path", async () => {
+    const error = await resolveSource("git@host.invalid:org/server.git", "r24.05", { cacheDir: path.join(dir, "cache"), offline: false, attempts: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toContain("cannot reach source git@host.invalid:org/server.git");
+    expect((error as Error).message).not.toContain("does not exist");
+  });
+
   it("an unreachable host is retried, then an environment error", async () => {
     const retries: string[] = [];
     const error = await resolveSource("https://git.invalid/server.git", "r24.05", {
@@ -71,6 +79,11 @@ describe("helpers", () => {
     expect(normalizeSourceUrl("../srv/server", "/home/u/work")).toBe("/home/u/srv/server");
     expect(normalizeSourceUrl("https://github.com/triton-inference-server/server")).toBe("https://github.com/triton-inference-server/server");
     expect(normalizeSourceUrl("git@github.com:org/server.git")).toBe("git@github.com:org/server.git");
+  });
+
+  it("tells remote sources from local paths", () => {
+    expect(["git@github.com:org/server.git", "ssh://git@host/server", "https://h/s", "file:///srv/server"].map(isRemoteSource)).toEqual([true, true, true, true]);
+    expect(["/srv/server", "../server", "server.git", "./a@b:c"].map(isRemoteSource)).toEqual([false, false, false, false]);
   });
 
   it("retry retries only retryable errors, with backoff", async () => {

@@ -5,6 +5,7 @@ import { EnvironmentError, SourceError } from "../errors.js";
 import { withLock } from "../util/lock.js";
 import { retry } from "../util/retry.js";
 import * as gitCmd from "./git.js";
+import { isRemoteSource } from "./url.js";
 
 export interface SourceOptions {
   /** Cache dir; the mirror lives in `<cacheDir>/git/`. */
@@ -22,12 +23,6 @@ export interface ResolvedSource {
   ref: string;
   commit: string;
   mirrorDir: string;
-}
-
-/** `--source` accepts URLs and local paths; local paths are made absolute so mirrors are keyed stably. */
-export function normalizeSourceUrl(source: string, cwd = process.cwd()): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^[^/\s]+@[^:\s]+:/.test(source)) return source;
-  return path.resolve(cwd, source);
 }
 
 export function mirrorDirFor(cacheDir: string, url: string): string {
@@ -55,7 +50,7 @@ async function updateMirror(url: string, mirrorDir: string, options: SourceOptio
     }
     return;
   }
-  if (!exists && !url.includes("://") && !(await pathExists(url))) {
+  if (!exists && !isRemoteSource(url) && !(await pathExists(url))) {
     throw new SourceError(`source ${url} does not exist`, "pass --source with a git URL or the path of a server repository checkout");
   }
   const target = exists ? mirrorDir : `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
