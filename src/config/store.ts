@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type Conf from "conf";
 import { UsageError } from "../errors.js";
+import { pathError, usingPath, type PathRole } from "../util/fs-errors.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKeyName } from "./keys.js";
 
@@ -9,7 +10,7 @@ export type ConfigValues = Partial<Record<ConfigKeyName, string | number>>;
 
 /** Where config.json lives: TRITON_BUILD_CONFIG_DIR, else the platform config dir. */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env["TRITON_BUILD_CONFIG_DIR"] || DEFAULT_CONFIG_DIR;
+  return path.resolve(env["TRITON_BUILD_CONFIG_DIR"] || DEFAULT_CONFIG_DIR);
 }
 
 /** conf (and its JSON-schema validator) is loaded only when a config file is read or written. */
@@ -34,14 +35,30 @@ export async function openConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   });
 }
 
+function configDirRole(env: NodeJS.ProcessEnv): PathRole {
+  return { what: "config dir", path: configDir(env), option: "TRITON_BUILD_CONFIG_DIR=DIR" };
+}
+
 /** Reads all values; a config file that no longer validates is reported, not silently dropped. */
 export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<ConfigValues> {
   if (!existsSync(path.join(configDir(env), "config.json"))) return {};
   try {
     return (await openConfig(env)).store;
   } catch (error) {
+    const problem = pathError(error, configDirRole(env));
+    if (problem !== error) throw problem;
     throw new UsageError(`cannot read the config file in ${configDir(env)}: ${(error as Error).message}`, "fix or delete that config.json");
   }
+}
+
+/** `config set`: stores one value (conf validates it against the schema again). */
+export async function writeConfigValue(key: ConfigKeyName, value: string | number, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await usingPath(configDirRole(env), async () => (await openConfig(env)).set(key, value));
+}
+
+/** `config unset`. */
+export async function deleteConfigValue(key: ConfigKeyName, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await usingPath(configDirRole(env), async () => (await openConfig(env)).delete(key));
 }
 
 export function parseConfigValue(name: string, raw: string): { key: ConfigKeyName; value: string | number } {

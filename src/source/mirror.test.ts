@@ -55,6 +55,15 @@ describe("resolveSource", () => {
     expect((error as Error).message).not.toContain("does not exist");
   });
 
+  it("a cache dir that is a file is an environment error naming it", async () => {
+    const repo = gitRepo("server");
+    const file = path.join(dir, "F");
+    await writeFile(file, "");
+    const error = await resolveSource(repo.path, "r24.05", { cacheDir: file, offline: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toContain(`cannot use the cache dir ${file}: a file stands where a directory is needed`);
+  });
+
   it("an unreachable host is retried, then an environment error", async () => {
     const retries: string[] = [];
     const error = await resolveSource("https://git.invalid/server.git", "r24.05", {

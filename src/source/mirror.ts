@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { access, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { EnvironmentError, SourceError } from "../errors.js";
+import { fileSystemErrorCode, usingPath } from "../util/fs-errors.js";
 import { withLock } from "../util/lock.js";
 import { retry } from "../util/retry.js";
 import * as gitCmd from "./git.js";
@@ -34,7 +35,8 @@ export function mirrorDirFor(cacheDir: string, url: string): string {
 /** Brings the mirror of `url` up to date (or only checks it exists, offline) and resolves `ref`. */
 export async function resolveSource(url: string, ref: string, options: SourceOptions): Promise<ResolvedSource> {
   const mirrorDir = mirrorDirFor(options.cacheDir, url);
-  await withLock(`${mirrorDir}.update`, () => updateMirror(url, mirrorDir, options), { signal: options.signal });
+  const cacheDir = { what: "cache dir", path: options.cacheDir, option: "--cache-dir DIR" };
+  await usingPath(cacheDir, () => withLock(`${mirrorDir}.update`, () => updateMirror(url, mirrorDir, options), { signal: options.signal }));
   const commit = await resolveRefInMirror(mirrorDir, ref, url);
   return { url, ref, commit, mirrorDir };
 }
@@ -54,11 +56,9 @@ async function updateMirror(url: string, mirrorDir: string, options: SourceOptio
     throw new SourceError(`source ${url} does not exist`, "pass --source with a git URL or the path of a server repository checkout");
   }
   const target = exists ? mirrorDir : `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
+  if (!exists) await mkdir(path.dirname(mirrorDir), { recursive: true });
   try {
-    if (!exists) {
-      await mkdir(path.dirname(mirrorDir), { recursive: true });
-      await gitCmd.initBareMirror(target, url, { signal: options.signal });
-    }
+    if (!exists) await gitCmd.initBareMirror(target, url, { signal: options.signal });
     await retry(() => gitCmd.fetchMirror(target, { signal: options.signal, blockTimeoutMs: 5 * 60_000 }), {
       attempts: options.attempts ?? 3,
       isRetryable: (error) => isTransientGitError(error),
@@ -109,7 +109,9 @@ export function isTransientGitError(error: unknown): boolean {
   return TRANSIENT.some((pattern) => pattern.test(message));
 }
 
-function classifyFetchError(url: string, error: unknown): Error {
+function classifyFetchError(url: string, error: unknown): unknown {
+  // A full disk or an unwritable cache dir is the cache dir's problem (resolveSource names it).
+  if (fileSystemErrorCode(error)) return error;
   const message = firstLine(error);
   if (isTransientGitError(error)) {
     return new EnvironmentError(
@@ -148,6 +150,10 @@ async function pathExists(p: string): Promise<boolean> {
  * the same Docker build context), or a real clone when git must work in it (submodules, LFS).
  */
 export async function checkoutSource(source: ResolvedSource, dest: string, options: { signal?: AbortSignal; withGit?: boolean } = {}): Promise<void> {
+  await usingPath({ what: "checkout directory", path: dest, option: "--work-dir DIR" }, () => writeCheckout(source, dest, options));
+}
+
+async function writeCheckout(source: ResolvedSource, dest: string, options: { signal?: AbortSignal; withGit?: boolean }): Promise<void> {
   await rm(dest, { recursive: true, force: true });
   const gitOptions = options.signal ? { signal: options.signal } : {};
   if (options.withGit) {

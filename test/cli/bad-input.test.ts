@@ -1,0 +1,31 @@
+import path from "node:path";
+import { writeFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
+import { createFixtureServerRepo } from "../helpers/fixture-repo.js";
+
+// Expected failures of this machine and of the command line: one clear message, the right exit
+// code, no stack trace.
+let temp: string;
+let server: string;
+
+beforeAll(async () => {
+  temp = await makeTempDir("tb-bad-input-");
+  server = (await createFixtureServerRepo(path.join(temp, "server"))).path;
+});
+afterAll(() => removeTempDir(temp));
+
+describe("directories that cannot be used", () => {
+  it("a file given as work dir, cache dir or config dir is an environment problem naming it", async () => {
+    const file = path.join(temp, "a-file");
+    await writeFile(file, "");
+    const plan = (args: string[]) => runCli(["plan", "--preset", "full", "--source", server, ...args], { tempDir: temp });
+    expectCleanFailure(await plan(["--work-dir", file]), 3, `cannot use the work dir ${file}: it exists and is not a directory`);
+    expectCleanFailure(await plan(["--cache-dir", file]), 3, `cannot use the cache dir ${file}: a file stands where a directory is needed`);
+    expectCleanFailure(
+      await runCli(["config", "set", "jobs", "2"], { tempDir: temp, env: { TRITON_BUILD_CONFIG_DIR: file } }),
+      3,
+      `cannot use the config dir ${file}: a file stands where a directory is needed`,
+    );
+  });
+});
