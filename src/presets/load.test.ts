@@ -124,6 +124,21 @@ describe("user preset files", () => {
     expect(error.message).toMatch(/images\.base/);
   });
 
+  it("an incomplete image recipe names its missing keys, not the string form", async () => {
+    const file = await write("recipe.yaml", `release: "24.05"\nimages: {base: {recipe: {repo: https://x/y}}}\n`);
+    const error = await loadError(file);
+    expect(error.message).toMatch(new RegExp(`${file}:2:\\d+: images\\.base\\.recipe\\.ref: required key is missing \\(expected string\\)`));
+    expect(error.message).toContain("images.base.recipe.dockerfile: required key is missing (expected string)");
+    expect(error.message).not.toContain("received object");
+  });
+
+  it("a value of a type no form accepts names every form", async () => {
+    const file = await write("number.yaml", `release: "24.05"\nbackends: [5, {name: python, tag: 1}]\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain("backends[0]: expected string or object, received number");
+    expect(error.message).toContain("backends[1].tag: Invalid input: expected string, received number");
+  });
+
   it("needs a release somewhere in the chain", async () => {
     const file = await write("norelease.yaml", `backends: [python]\n`);
     expect((await loadError(file)).message).toContain("no release is set");

@@ -69,23 +69,58 @@ export function formatPath(path: YamlPath): string {
 export function parseWithSchema<S extends z.ZodType>(yamlFile: YamlFile, schema: S, what: string): z.output<S> {
   const result = schema.safeParse(yamlFile.data);
   if (result.success) return result.data;
-  const lines = result.error.issues.slice(0, 5).map((issue) => {
-    const where = yamlFile.locate(issue.path);
-    return `${where}: ${formatPath(issue.path)}: ${describeIssue(issue)}`;
-  });
+  const problems = result.error.issues.flatMap((issue) => schemaProblems(issue, yamlFile.data, []));
+  const lines = problems.slice(0, 5).map((p) => `${yamlFile.locate(p.path)}: ${formatPath(p.path)}: ${p.message}`);
   throw new PresetError(`invalid ${what}:\n  ${lines.join("\n  ")}`, {
     hint: "see `triton-build presets show --schema` for every key and its meaning",
   });
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+interface SchemaProblem {
+  path: YamlPath;
+  message: string;
+}
+
+/** One zod issue as problems with full paths; a union reports the branch the value was meant for. */
+function schemaProblems(issue: z.core.$ZodIssue, data: unknown, prefix: YamlPath): SchemaProblem[] {
+  const path = [...prefix, ...issue.path];
   if (issue.code === "unrecognized_keys") {
-    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+    return [{ path, message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` }];
   }
   if (issue.code === "invalid_union") {
-    // Unions here are "string or object" shapes: report the string form, which is what users write.
-    const firstBranch = issue.errors[0]?.[0];
-    return firstBranch ? describeIssue(firstBranch) : issue.message;
+    const branch = intendedBranch(issue.errors);
+    if (branch) return branch.flatMap((inner) => schemaProblems(inner, data, path));
+    const expected = [...new Set(issue.errors.flat().map((inner) => (inner.code === "invalid_type" ? inner.expected : undefined)))].filter(Boolean);
+    return [{ path, message: `expected ${expected.join(" or ")}, received ${typeName(valueAt(data, path))}` }];
   }
-  return issue.message;
+  if (issue.code === "invalid_type" && valueAt(data, path) === undefined) {
+    return [{ path, message: `required key is missing (expected ${issue.expected})` }];
+  }
+  return [{ path, message: issue.message }];
+}
+
+/**
+ * The union branch that accepts the value's type (e.g. the recipe object, not the image string):
+ * branches that reject the type outright are out; of the rest, one whose keys the value uses,
+ * then the one with the fewest problems. Undefined when every branch rejects the type.
+ */
+function intendedBranch(branches: z.core.$ZodIssue[][]): z.core.$ZodIssue[] | undefined {
+  const atRoot = (issue: z.core.$ZodIssue) => issue.path.length === 0;
+  const candidates = branches.filter((issues) => !issues.every((issue) => atRoot(issue) && issue.code === "invalid_type"));
+  const score = (issues: z.core.$ZodIssue[]) => (issues.some((i) => atRoot(i) && i.code === "unrecognized_keys") ? 1000 : 0) + issues.length;
+  return candidates.sort((a, b) => score(a) - score(b))[0];
+}
+
+function valueAt(data: unknown, path: YamlPath): unknown {
+  let value = data;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key as PropertyKey];
+  }
+  return value;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  return Array.isArray(value) ? "array" : typeof value;
 }
