@@ -113,9 +113,10 @@ describe("user preset files", () => {
   });
 
   it("rejects unknown keys", async () => {
-    const file = await write("keys.yaml", `release: "24.05"\nbackend: [python]\n`);
+    const file = await write("keys.yaml", `release: "24.05"\nbackend: [python]\ncmakeArgs:\n  core: {extra: {}, extras: {}}\n`);
     const error = await loadError(file);
-    expect(error.message).toContain(`${file}:1:1: (top level): unknown key 'backend'`);
+    expect(error.message).toContain(`${file}:2:1: (top level): unknown key 'backend'`);
+    expect(error.message).toContain(`${file}:4:21: cmakeArgs.core: unknown key 'extras'`);
   });
 
   it("rejects a wrong value type with its path", async () => {

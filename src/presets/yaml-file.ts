@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { isNode, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
 import { PresetError } from "../errors.js";
 
@@ -10,6 +10,8 @@ export interface YamlFile {
   file: string;
   data: unknown;
   locate(path: YamlPath): string;
+  /** Where the key `key` of the map at `path` stands (an unknown key is reported there). */
+  locateKey(path: YamlPath, key: string): string;
 }
 
 export async function readYamlFile(file: string, what: string): Promise<YamlFile> {
@@ -41,6 +43,13 @@ export function parseYamlText(file: string, text: string): YamlFile {
     file,
     data: doc.toJS() ?? {},
     locate: (path) => locateInDocument(doc, lineCounter, file, path),
+    locateKey: (path, key) => {
+      const map = path.length ? doc.getIn(path as unknown[], true) : doc.contents;
+      const pair = isMap(map) ? map.items.find((item) => isScalar(item.key) && item.key.value === key) : undefined;
+      if (!isNode(pair?.key) || !pair.key.range) return locateInDocument(doc, lineCounter, file, path);
+      const { line, col } = lineCounter.linePos(pair.key.range[0]);
+      return `${file}:${line}:${col}`;
+    },
   };
 }
 
@@ -70,7 +79,9 @@ export function parseWithSchema<S extends z.ZodType>(yamlFile: YamlFile, schema:
   const result = schema.safeParse(yamlFile.data);
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap((issue) => schemaProblems(issue, yamlFile.data, []));
-  const lines = problems.slice(0, 5).map((p) => `${yamlFile.locate(p.path)}: ${formatPath(p.path)}: ${p.message}`);
+  const lines = problems
+    .slice(0, 5)
+    .map((p) => `${p.key === undefined ? yamlFile.locate(p.path) : yamlFile.locateKey(p.path, p.key)}: ${formatPath(p.path)}: ${p.message}`);
   throw new PresetError(`invalid ${what}:\n  ${lines.join("\n  ")}`, {
     hint: "see `triton-build presets show --schema` for every key and its meaning",
   });
@@ -79,14 +90,14 @@ export function parseWithSchema<S extends z.ZodType>(yamlFile: YamlFile, schema:
 interface SchemaProblem {
   path: YamlPath;
   message: string;
+  /** An unknown key of the map at `path`: located at the key itself. */
+  key?: string;
 }
 
 /** One zod issue as problems with full paths; a union reports the branch the value was meant for. */
 function schemaProblems(issue: z.core.$ZodIssue, data: unknown, prefix: YamlPath): SchemaProblem[] {
   const path = [...prefix, ...issue.path];
-  if (issue.code === "unrecognized_keys") {
-    return [{ path, message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` }];
-  }
+  if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ path, key, message: `unknown key '${key}'` }));
   if (issue.code === "invalid_union") {
     const branch = intendedBranch(issue.errors);
     if (branch) return branch.flatMap((inner) => schemaProblems(inner, data, path));
