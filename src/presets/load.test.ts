@@ -150,6 +150,19 @@ describe("user preset files", () => {
     expect((await loadError(file)).message).toContain("unknown release '23.01'; expected one of 24.05");
   });
 
+  it("a file of two YAML documents says so, without the YAML library's advice", async () => {
+    const file = await write("two.yaml", `release: "24.05"\n---\nbackends: [python]\n`);
+    const error = await loadError(file);
+    expect(error.message).toBe(`${file}:2:1: a second YAML document starts here; the file must hold one YAML document`);
+    expect(error.message).not.toContain("parseAllDocuments");
+  });
+
+  it("a directory passed as a preset is one clear error with a hint", async () => {
+    const error = await loadError(dir);
+    expect(error.message).toBe(`${dir}: is a directory, not a preset file`);
+    expect(error.hint).toContain("pass a YAML file");
+  });
+
   it("a missing file is one clear error", async () => {
     const error = await loadError(path.join(dir, "nope.yaml"));
     expect(error.message).toContain("nope.yaml: preset file not found");

@@ -19,13 +19,18 @@ export async function readYamlFile(file: string, what: string): Promise<YamlFile
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PresetError(code === "ENOENT" ? `${what} not found` : `cannot read ${what}: ${String(error)}`, {
-      file,
-      hint: code === "ENOENT" ? "check the path; `triton-build presets list` shows the built-in presets" : undefined,
-    });
+    throw unreadable(file, what, error);
   }
   return parseYamlText(file, text);
+}
+
+function unreadable(file: string, what: string, error: unknown): PresetError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return new PresetError(`${what} not found`, { file, hint: "check the path; `triton-build presets list` shows the built-in presets" });
+  if (code === "EISDIR") {
+    return new PresetError(`is a directory, not a ${what}`, { file, hint: "pass a YAML file (e.g. ./my-preset.yaml) or a built-in preset name" });
+  }
+  return new PresetError(`cannot read ${what}: ${(error as Error).message}`, { file, hint: "check that the file exists and this user can read it", cause: error });
 }
 
 export function parseYamlText(file: string, text: string): YamlFile {
@@ -35,6 +40,11 @@ export function parseYamlText(file: string, text: string): YamlFile {
   if (first) {
     const pos = first.linePos?.[0];
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    if (first.code === "MULTIPLE_DOCS") {
+      throw new PresetError(`${where}: a second YAML document starts here; the file must hold one YAML document`, {
+        hint: "remove that '---' line and merge the documents, or put the second one in a file of its own",
+      });
+    }
     throw new PresetError(`${where}: YAML syntax error: ${first.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "")}`, {
       hint: "fix the YAML at that line (indentation, a missing ':' or an unclosed quote are the usual causes)",
     });
