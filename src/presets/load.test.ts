@@ -84,7 +84,7 @@ describe("user preset files", () => {
     await write("b.yaml", `extends: ./c.yaml\n`);
     await write("c.yaml", `extends: ./a.yaml\n`);
     const error = await loadError(path.join(dir, "a.yaml"));
-    expect(error.message).toContain("extends cycle: a -> b -> c -> a.yaml");
+    expect(error.message).toContain("extends cycle: a.yaml -> b.yaml -> c.yaml -> a.yaml");
   });
 
   it("reports a YAML syntax error with file and line", async () => {
@@ -148,6 +148,19 @@ describe("user preset files", () => {
   it("names an unknown release and the known ones", async () => {
     const file = await write("old.yaml", `release: "23.01"\n`);
     expect((await loadError(file)).message).toContain("unknown release '23.01'; expected one of 24.05");
+  });
+
+  it("an unknown release is reported at the line that sets it, also through extends", async () => {
+    const parent = await write("parent.yaml", `backends: [python]\nrelease: "24.5"\n`);
+    const child = await write("child.yaml", `extends: ./parent.yaml\n`);
+    const error = await loadError(child);
+    expect(error.message).toBe(`${parent}:2:10: release: unknown release '24.5'; expected one of 24.05 (did you mean '24.05'?)`);
+  });
+
+  it("a missing file named by extends is reported at that extends line", async () => {
+    const child = await write("child.yaml", `release: "24.05"\nextends: ./nope.yaml\n`);
+    const error = await loadError(child);
+    expect(error.message).toBe(`${child}:2:10: extends: ${path.join(dir, "nope.yaml")}: preset file not found`);
   });
 
   it("a file of two YAML documents says so, without the YAML library's advice", async () => {

@@ -24,13 +24,16 @@ export async function readYamlFile(file: string, what: string): Promise<YamlFile
   return parseYamlText(file, text);
 }
 
-function unreadable(file: string, what: string, error: unknown): PresetError {
+/** The file itself could not be read (missing, a directory, no permission). */
+export class UnreadableFileError extends PresetError {}
+
+function unreadable(file: string, what: string, error: unknown): UnreadableFileError {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return new PresetError(`${what} not found`, { file, hint: "check the path; `triton-build presets list` shows the built-in presets" });
+  if (code === "ENOENT") return new UnreadableFileError(`${what} not found`, { file, hint: "check the path; `triton-build presets list` shows the built-in presets" });
   if (code === "EISDIR") {
-    return new PresetError(`is a directory, not a ${what}`, { file, hint: "pass a YAML file (e.g. ./my-preset.yaml) or a built-in preset name" });
+    return new UnreadableFileError(`is a directory, not a ${what}`, { file, hint: "pass a YAML file (e.g. ./my-preset.yaml) or a built-in preset name" });
   }
-  return new PresetError(`cannot read ${what}: ${(error as Error).message}`, { file, hint: "check that the file exists and this user can read it", cause: error });
+  return new UnreadableFileError(`cannot read ${what}: ${(error as Error).message}`, { file, hint: "check that the file exists and this user can read it", cause: error });
 }
 
 export function parseYamlText(file: string, text: string): YamlFile {
