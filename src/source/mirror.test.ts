@@ -35,6 +35,12 @@ describe("resolveSource", () => {
     expect((await resolveSource(repo.path, "r24.05", { ...options, offline: true })).mirrorDir).toBe(mirrorDirFor(options.cacheDir, repo.path));
   });
 
+  it("offline, a local path without a mirror yet is mirrored (no network needed)", async () => {
+    const repo = gitRepo("server");
+    const source = await resolveSource(repo.path, "r24.05", { cacheDir: path.join(dir, "cache"), offline: true });
+    expect(source.commit).toBe(repo.commit);
+  });
+
   it("a missing ref names the ref and the source", async () => {
     const repo = gitRepo("server");
     await expect(resolveSource(repo.path, "r99.01", { cacheDir: path.join(dir, "cache"), offline: false })).rejects.toThrow(`ref 'r99.01' not found in ${repo.path}`);

@@ -11,7 +11,7 @@ import { isRemoteSource } from "./url.js";
 export interface SourceOptions {
   /** Cache dir; the mirror lives in `<cacheDir>/git/`. */
   cacheDir: string;
-  /** Use the mirror as it is, without fetching. */
+  /** Use the mirror as it is, without fetching (a local path without a mirror yet is still mirrored). */
   offline: boolean;
   signal?: AbortSignal;
   /** Attempts for a fetch that fails with a transient network error. */
@@ -43,7 +43,8 @@ export async function resolveSource(url: string, ref: string, options: SourceOpt
 
 async function updateMirror(url: string, mirrorDir: string, options: SourceOptions): Promise<void> {
   const exists = await isDirectory(mirrorDir);
-  if (options.offline) {
+  // Offline, a local path can still be mirrored: reading it needs no network.
+  if (options.offline && (exists || isRemoteSource(url))) {
     if (!exists) {
       throw new SourceError(
         `--offline: there is no local mirror of ${url} yet`,
