@@ -29,3 +29,13 @@ describe("directories that cannot be used", () => {
     );
   });
 });
+
+describe("command-line values", () => {
+  it("a directory given as --python says so", async () => {
+    expectCleanFailure(
+      await runCli(["plan", "--preset", "full", "--source", server, "--python", temp], { tempDir: temp }),
+      3,
+      `'${temp}' is a directory, not a Python interpreter`,
+    );
+  });
+});
