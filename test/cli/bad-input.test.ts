@@ -31,6 +31,11 @@ describe("directories that cannot be used", () => {
 });
 
 describe("command-line values", () => {
+  it("a mistyped command is an unknown command with a suggestion, not an argument of build", async () => {
+    expectCleanFailure(await runCli(["plna", "--preset", "full"], { tempDir: temp }), 2, "unknown command 'plna' (did you mean 'plan'?)");
+    expectCleanFailure(await runCli(["--preset", "full", "plna"], { tempDir: temp }), 2, "unknown command 'plna' (did you mean 'plan'?)");
+  });
+
   it("a directory given as --python says so", async () => {
     expectCleanFailure(
       await runCli(["plan", "--preset", "full", "--source", server, "--python", temp], { tempDir: temp }),
