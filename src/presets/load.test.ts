@@ -140,6 +140,15 @@ describe("user preset files", () => {
     expect(error.message).toContain("backends[1].tag: Invalid input: expected string, received number");
   });
 
+  it("rejects a tag with spaces and an image reference docker would refuse", async () => {
+    const tags = await write("tags.yaml", `release: "24.05"\nbackends: [{name: python, tag: r 1}]\n`);
+    expect((await loadError(tags)).message).toContain("backends[0].tag: a git branch or tag without spaces");
+    const file = await write("images.yaml", `release: "24.05"\nimages: {base: NOT VALID, gpu-base: {image: "x:"}}\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain("images.base: 'NOT VALID' is not a valid image reference");
+    expect(error.message).toContain("images.gpu-base: 'x:' is not a valid image reference");
+  });
+
   it("needs a release somewhere in the chain", async () => {
     const file = await write("norelease.yaml", `backends: [python]\n`);
     expect((await loadError(file)).message).toContain("no release is set");
@@ -195,6 +204,14 @@ describe("command-line overrides", () => {
     expect(() => applyOverrides(preset, { without: ["dali"] })).toThrow(/has no such component/);
     expect(() => applyOverrides(preset, { images: ["base"] })).toThrow(/expected NAME=IMAGE/);
     expect(() => applyOverrides(preset, { images: ["bass=x:1"] })).toThrow(/unknown image name 'bass'/);
+  });
+
+  it("checks a backend's tag and an image's reference", async () => {
+    const preset = await loadPreset("full");
+    expect(() => applyOverrides(preset, { backends: ["python:r 1"] })).toThrow("--backend python:r 1: 'r 1' is not a git branch or tag (no spaces)");
+    expect(() => applyOverrides(preset, { images: ["base=NOT VALID"] })).toThrow("--image base=NOT VALID: 'NOT VALID' is not a valid image reference");
+    const digest = `nvcr.io/nvidia/tritonserver@sha256:${"a".repeat(64)}`;
+    expect(applyOverrides(preset, { backends: ["python:pull/12/head"], images: [`base=${digest}`] }).images["base"]).toEqual({ kind: "ref", ref: digest });
   });
 
   it("does not change the preset it is given", async () => {

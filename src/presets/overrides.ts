@@ -1,7 +1,8 @@
 import { UsageError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { removeNames } from "./load.js";
-import { mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
+import { isUsableImageReference, mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
+import { COMPONENT_TAG } from "./schema.js";
 import { knownNames } from "./validate.js";
 
 /** Command-line adjustments of a preset: `--backend`, `--without`, `--image`, `--buildpy-arg`. */
@@ -23,6 +24,9 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
     if (!known.backends.includes(ref.name)) {
       throw new UsageError(`--backend ${raw}: unknown backend '${ref.name}'; ${expectedOneOf(ref.name, known.backends)}`);
     }
+    if (ref.tag !== undefined && !COMPONENT_TAG.test(ref.tag)) {
+      throw new UsageError(`--backend ${raw}: '${ref.tag}' is not a git branch or tag (no spaces)`, "e.g. --backend tensorrtllm:v0.9.0");
+    }
     result.backends = mergeComponentRefs(result.backends, [ref]);
   }
 
@@ -40,6 +44,9 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
     const ref = raw.slice(eq + 1);
     if (eq <= 0 || !ref) throw new UsageError(`--image ${raw}: expected NAME=IMAGE, e.g. base=registry.local/tritonserver:24.05-py3-min`);
     if (!known.images.includes(name)) throw new UsageError(`--image ${raw}: unknown image name '${name}'; ${expectedOneOf(name, known.images)}`);
+    if (!isUsableImageReference(ref)) {
+      throw new UsageError(`--image ${raw}: '${ref}' is not a valid image reference`, "e.g. base=registry.local/tritonserver:24.05-py3-min (lower-case repository, optional :tag or @sha256:digest)");
+    }
     result.images[name] = { kind: "ref", ref };
   }
 
