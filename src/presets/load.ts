@@ -2,26 +2,12 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { PresetError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
-import {
-  COMPONENT_LIST_KEYS,
-  mergeComponentRefs,
-  NAME_LIST_KEYS,
-  parseComponentRef,
-  parseImageSpec,
-  unionNames,
-  type Preset,
-} from "./model.js";
+import { mergeChain, type LoadedFile } from "./merge.js";
+import type { Preset } from "./model.js";
 import { BUILTIN_PRESETS_DIR, loadRelease, UnknownReleaseError } from "./release.js";
-import { presetFileSchema, type PresetFile } from "./schema.js";
+import { presetFileSchema } from "./schema.js";
 import { validatePresetNames } from "./validate.js";
-import { parseWithSchema, readYamlFile, UnreadableFileError, type YamlFile } from "./yaml-file.js";
-
-interface LoadedFile {
-  file: string;
-  yaml: YamlFile;
-  preset: PresetFile;
-  name: string;
-}
+import { parseWithSchema, readYamlFile, UnreadableFileError } from "./yaml-file.js";
 
 export interface BuiltinPresetEntry {
   name: string;
@@ -113,68 +99,4 @@ async function inExtendsOf<T>(child: LoadedFile, step: () => Promise<T>): Promis
     }
     throw error;
   }
-}
-
-/** Parents first; later files override scalars, add to lists and remove what they list in `without`. */
-function mergeChain(chain: LoadedFile[], release: Preset["release"]): Preset {
-  const [own] = chain;
-  if (!own) throw new Error("empty preset chain");
-  const merged: Preset = {
-    name: own.name,
-    aliases: own.preset.aliases,
-    description: own.preset.description,
-    files: chain.map((c) => c.file),
-    release,
-    features: [],
-    endpoints: [],
-    filesystems: [],
-    backends: [],
-    repoAgents: [],
-    responseCaches: [],
-    images: {},
-    repoTags: {},
-    cmakeArgs: { core: { extra: {}, override: {} }, backends: {} },
-    buildpyArgs: [],
-  };
-  for (const { preset } of [...chain].reverse()) {
-    for (const key of NAME_LIST_KEYS) merged[key] = unionNames(merged[key], preset[key] ?? []);
-    for (const key of COMPONENT_LIST_KEYS) merged[key] = mergeComponentRefs(merged[key], (preset[key] ?? []).map(parseComponentRef));
-    removeNames(merged, preset.without);
-    for (const [name, spec] of Object.entries(preset.images ?? {})) merged.images[name] = parseImageSpec(spec);
-    Object.assign(merged.repoTags, preset.repoTags ?? {});
-    if (preset.cmakeArgs?.core) {
-      Object.assign(merged.cmakeArgs.core.extra, preset.cmakeArgs.core.extra);
-      Object.assign(merged.cmakeArgs.core.override, preset.cmakeArgs.core.override);
-    }
-    for (const [backend, args] of Object.entries(preset.cmakeArgs?.backends ?? {})) {
-      const target = (merged.cmakeArgs.backends[backend] ??= { extra: {}, override: {} });
-      Object.assign(target.extra, args.extra);
-      Object.assign(target.override, args.override);
-    }
-    merged.buildType = preset.buildType ?? merged.buildType;
-    merged.minComputeCapability = preset.minComputeCapability ?? merged.minComputeCapability;
-    merged.githubOrganization = preset.githubOrganization ?? merged.githubOrganization;
-    merged.buildpyArgs = [...merged.buildpyArgs, ...(preset.buildpyArgs ?? [])];
-  }
-  return merged;
-}
-
-/** Removes components, features, endpoints or filesystems by name. Returns the names not found. */
-export function removeNames(preset: Preset, names: readonly string[]): string[] {
-  const notFound: string[] = [];
-  for (const name of names) {
-    let found = false;
-    for (const key of COMPONENT_LIST_KEYS) {
-      const before = preset[key].length;
-      preset[key] = preset[key].filter((ref) => ref.name !== name);
-      found ||= preset[key].length !== before;
-    }
-    for (const key of NAME_LIST_KEYS) {
-      const before = preset[key].length;
-      preset[key] = preset[key].filter((n) => n !== name);
-      found ||= preset[key].length !== before;
-    }
-    if (!found) notFound.push(name);
-  }
-  return notFound;
 }

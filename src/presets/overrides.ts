@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
-import { removeNames } from "./load.js";
+import { removeNames } from "./merge.js";
 import { isUsableImageReference, mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
 import { COMPONENT_TAG } from "./schema.js";
 import { knownNames } from "./validate.js";
