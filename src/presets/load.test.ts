@@ -149,6 +149,20 @@ describe("user preset files", () => {
     expect(error.message).toContain("images.gpu-base: 'x:' is not a valid image reference");
   });
 
+  it("a without: entry the preset does not have is an error at its line", async () => {
+    const file = await write("mine.yaml", `extends: trtllm-onnx\nwithout:\n  - onnxruntime\n  - dali\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain(`${file}:4:5: without[1]: 'dali' is not in the preset it extends or in this file: nothing to leave out`);
+  });
+
+  it("a without: entry another backend needs is an error at its line", async () => {
+    const file = await write("novllm.yaml", `extends: llm-plus-vision\nwithout: [python]\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain(`${file}:2:11: without[0]: cannot leave out 'python': vllm needs it, and build.py adds it back`);
+    const both = await write("both.yaml", `extends: llm-plus-vision\nwithout: [python, vllm]\n`);
+    expect((await loadPreset(both)).backends.map((b) => b.name)).toEqual(["ensemble", "onnxruntime", "tensorrt", "pytorch", "dali"]);
+  });
+
   it("needs a release somewhere in the chain", async () => {
     const file = await write("norelease.yaml", `backends: [python]\n`);
     expect((await loadError(file)).message).toContain("no release is set");
@@ -212,6 +226,17 @@ describe("command-line overrides", () => {
     expect(() => applyOverrides(preset, { images: ["base=NOT VALID"] })).toThrow("--image base=NOT VALID: 'NOT VALID' is not a valid image reference");
     const digest = `nvcr.io/nvidia/tritonserver@sha256:${"a".repeat(64)}`;
     expect(applyOverrides(preset, { backends: ["python:pull/12/head"], images: [`base=${digest}`] }).images["base"]).toEqual({ kind: "ref", ref: digest });
+  });
+
+  it("--backend and --without of the same backend conflict", async () => {
+    const preset = await loadPreset("trtllm-onnx");
+    expect(() => applyOverrides(preset, { backends: ["onnxruntime:r1"], without: ["onnxruntime"] })).toThrow("--backend onnxruntime:r1 and --without onnxruntime conflict");
+  });
+
+  it("--without a backend another one needs is an error, not undone by build.py", async () => {
+    const preset = await loadPreset("llm-plus-vision");
+    expect(() => applyOverrides(preset, { without: ["python"] })).toThrow("--without python: vllm needs it, and build.py adds it back");
+    expect(applyOverrides(preset, { without: ["python", "vllm"] }).backends.map((b) => b.name)).not.toContain("python");
   });
 
   it("does not change the preset it is given", async () => {

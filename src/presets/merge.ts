@@ -1,4 +1,6 @@
+import { PresetError } from "../errors.js";
 import {
+  backendsRequiring,
   COMPONENT_LIST_KEYS,
   mergeComponentRefs,
   NAME_LIST_KEYS,
@@ -8,7 +10,7 @@ import {
   type Preset,
 } from "./model.js";
 import type { PresetFile } from "./schema.js";
-import type { YamlFile } from "./yaml-file.js";
+import { formatPath, type YamlFile } from "./yaml-file.js";
 
 /** One preset file of an `extends` chain, read and validated against the schema. */
 export interface LoadedFile {
@@ -39,10 +41,12 @@ export function mergeChain(chain: LoadedFile[], release: Preset["release"]): Pre
     cmakeArgs: { core: { extra: {}, override: {} }, backends: {} },
     buildpyArgs: [],
   };
-  for (const { preset } of [...chain].reverse()) {
+  for (const link of [...chain].reverse()) {
+    const { preset } = link;
     for (const key of NAME_LIST_KEYS) merged[key] = unionNames(merged[key], preset[key] ?? []);
     for (const key of COMPONENT_LIST_KEYS) merged[key] = mergeComponentRefs(merged[key], (preset[key] ?? []).map(parseComponentRef));
-    removeNames(merged, preset.without);
+    const notFound = removeNames(merged, preset.without);
+    if (notFound.length) throw withoutError(link, notFound, (name) => `'${name}' is not in the preset it extends or in this file: nothing to leave out`);
     for (const [name, spec] of Object.entries(preset.images ?? {})) merged.images[name] = parseImageSpec(spec);
     Object.assign(merged.repoTags, preset.repoTags ?? {});
     if (preset.cmakeArgs?.core) {
@@ -59,7 +63,28 @@ export function mergeChain(chain: LoadedFile[], release: Preset["release"]): Pre
     merged.githubOrganization = preset.githubOrganization ?? merged.githubOrganization;
     merged.buildpyArgs = [...merged.buildpyArgs, ...(preset.buildpyArgs ?? [])];
   }
+  for (const link of chain) {
+    const undone = link.preset.without.filter((name) => !hasComponent(merged, name) && backendsRequiring(merged, name).length);
+    if (undone.length) {
+      throw withoutError(link, undone, (name) => `cannot leave out '${name}': ${backendsRequiring(merged, name).join(", ")} needs it, and build.py adds it back`);
+    }
+  }
   return merged;
+}
+
+function hasComponent(preset: Preset, name: string): boolean {
+  return COMPONENT_LIST_KEYS.some((key) => preset[key].some((ref) => ref.name === name));
+}
+
+/** A `without:` entry of one file that cannot be honoured, at its line. */
+function withoutError(link: LoadedFile, names: string[], describe: (name: string) => string): PresetError {
+  const lines = names.map((name) => {
+    const at = ["without", link.preset.without.indexOf(name)];
+    return `${link.yaml.locate(at)}: ${formatPath(at)}: ${describe(name)}`;
+  });
+  return new PresetError(`invalid preset:\n  ${lines.join("\n  ")}`, {
+    hint: `\`triton-build presets show ${link.file}\` shows what the preset has without it; remove the entry from \`without:\``,
+  });
 }
 
 /** Removes components, features, endpoints or filesystems by name. Returns the names not found. */

@@ -71,6 +71,14 @@ export function unionNames(base: string[], additions: string[]): string[] {
   return [...new Set([...base, ...additions])];
 }
 
+/**
+ * The preset's backends that need `name` (release data `requires`, e.g. vllm needs python):
+ * build.py adds `name` back for them, so leaving it out cannot work.
+ */
+export function backendsRequiring(preset: Pick<Preset, "backends" | "release">, name: string): string[] {
+  return preset.backends.filter((b) => preset.release.buildpy.backends[b.name]?.requires.includes(name)).map((b) => b.name);
+}
+
 /** TensorRT-LLM changes what a build needs: memory per job, disk, Git LFS, CUDA architectures. */
 export function usesTensorrtllm(preset: Pick<Preset, "backends"> | undefined): boolean {
   return Boolean(preset?.backends.some((b) => b.name === "tensorrtllm"));

@@ -1,7 +1,7 @@
 import { UsageError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { removeNames } from "./merge.js";
-import { isUsableImageReference, mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
+import { backendsRequiring, isUsableImageReference, mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
 import { COMPONENT_TAG } from "./schema.js";
 import { knownNames } from "./validate.js";
 
@@ -17,6 +17,12 @@ export interface PresetOverrides {
 export function applyOverrides(preset: Preset, overrides: PresetOverrides): Preset {
   const result: Preset = structuredClone(preset);
   const known = knownNames(preset.release);
+  for (const raw of overrides.backends ?? []) {
+    const { name } = parseComponentRef(raw);
+    if (overrides.without?.includes(name)) {
+      throw new UsageError(`--backend ${raw} and --without ${name} conflict`, `keep one of them: --backend adds or re-tags ${name}, --without leaves it out`);
+    }
+  }
 
   for (const raw of overrides.backends ?? []) {
     const ref = parseComponentRef(raw);
@@ -36,6 +42,12 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
       `--without ${notFound.join(", ")}: preset '${preset.name}' has no such component or feature`,
       `it has backends ${preset.backends.map((b) => b.name).join(", ") || "(none)"}; see \`triton-build presets show ${preset.name}\``,
     );
+  }
+  for (const name of overrides.without ?? []) {
+    const needers = backendsRequiring(result, name);
+    if (needers.length) {
+      throw new UsageError(`--without ${name}: ${needers.join(", ")} needs it, and build.py adds it back`, `leave out ${needers.join(" and ")} too (${needers.map((n) => `--without ${n}`).join(" ")}), or keep ${name}`);
+    }
   }
 
   for (const raw of overrides.images ?? []) {
