@@ -163,6 +163,12 @@ describe("user preset files", () => {
     expect((await loadPreset(both)).backends.map((b) => b.name)).toEqual(["ensemble", "onnxruntime", "tensorrt", "pytorch", "dali"]);
   });
 
+  it("a component listed twice in one file is an error naming both places", async () => {
+    const file = await write("twice.yaml", `release: "24.05"\nbackends: [python, {name: python, tag: r24.04}]\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain(`${file}:2:20: backends[1]: backend 'python' is listed twice (also backends[0]); list it once, with its tag`);
+  });
+
   it("needs a release somewhere in the chain", async () => {
     const file = await write("norelease.yaml", `backends: [python]\n`);
     expect((await loadError(file)).message).toContain("no release is set");
