@@ -169,6 +169,13 @@ describe("user preset files", () => {
     expect(error.message).toContain(`${file}:2:20: backends[1]: backend 'python' is listed twice (also backends[0]); list it once, with its tag`);
   });
 
+  it("CMake values may be numbers and booleans, passed on as written", async () => {
+    const file = await write("cmake.yaml", `release: "24.05"\ncmakeArgs:\n  core: {extra: {A: 1, B: true, C: "x"}}\n  backends: {python: {override: {D: 2.5}}}\n`);
+    const preset = await loadPreset(file);
+    expect(preset.cmakeArgs.core.extra).toEqual({ A: "1", B: "true", C: "x" });
+    expect(preset.cmakeArgs.backends["python"]?.override).toEqual({ D: "2.5" });
+  });
+
   it("needs a release somewhere in the chain", async () => {
     const file = await write("norelease.yaml", `backends: [python]\n`);
     expect((await loadError(file)).message).toContain("no release is set");

@@ -50,9 +50,15 @@ export const imageSpecSchema = z.union([
   z.strictObject({ recipe: imageRecipeSchema }),
 ]);
 
+/** YAML reads 1 and true as a number and a boolean; CMake's -DNAME=VALUE takes them as text. */
+const cmakeValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform(String)
+  .describe("a CMake value; numbers and booleans are passed as written (1, true)");
+
 const cmakeArgsSchema = z.strictObject({
-  extra: z.record(z.string(), z.string()).default({}).describe("added -DNAME=VALUE arguments"),
-  override: z.record(z.string(), z.string()).default({}).describe("replace build.py's value for -DNAME"),
+  extra: z.record(z.string(), cmakeValue).default({}).describe("added -DNAME=VALUE arguments"),
+  override: z.record(z.string(), cmakeValue).default({}).describe("replace build.py's value for -DNAME"),
 });
 
 export const presetFileSchema = z
