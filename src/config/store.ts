@@ -4,7 +4,10 @@ import type Conf from "conf";
 import { UsageError } from "../errors.js";
 import { pathError, usingPath, type PathRole } from "../util/fs-errors.js";
 import { expectedOneOf } from "../util/suggest.js";
-import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKeyName } from "./keys.js";
+import { isValidImageReference } from "../docker/reference.js";
+import { normalizeSourceUrl } from "../source/url.js";
+import { parseSize } from "../util/units.js";
+import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKey, type ConfigKeyName } from "./keys.js";
 
 export type ConfigValues = Partial<Record<ConfigKeyName, string | number>>;
 
@@ -61,7 +64,11 @@ export async function deleteConfigValue(key: ConfigKeyName, env: NodeJS.ProcessE
   await usingPath(configDirRole(env), async () => (await openConfig(env)).delete(key));
 }
 
-export function parseConfigValue(name: string, raw: string): { key: ConfigKeyName; value: string | number } {
+/**
+ * A `config set` value, checked and stored as it will be used: relative paths become absolute
+ * (the config is read from any directory later), sizes and repositories must parse.
+ */
+export function parseConfigValue(name: string, raw: string, cwd = process.cwd()): { key: ConfigKeyName; value: string | number } {
   if (!isConfigKey(name)) throw new UsageError(`unknown config key '${name}'; ${expectedOneOf(name, Object.keys(CONFIG_KEYS))}`);
   const key = CONFIG_KEYS[name];
   if (key.type === "integer") {
@@ -73,5 +80,31 @@ export function parseConfigValue(name: string, raw: string): { key: ConfigKeyNam
     throw new UsageError(`config ${name}: '${raw}' is not valid; ${expectedOneOf(raw, (key as { values: readonly string[] }).values)}`);
   }
   if (!raw) throw new UsageError(`config ${name}: the value must not be empty; use \`config unset ${name}\``);
-  return { key: name, value: raw };
+  return { key: name, value: formatValue(name, "format" in key ? key.format : undefined, raw, cwd) };
+}
+
+function formatValue(name: string, format: ConfigKey["format"], raw: string, cwd: string): string {
+  switch (format) {
+    case "path":
+      return path.resolve(cwd, raw);
+    case "source":
+      return normalizeSourceUrl(raw, cwd);
+    case "executable":
+      return raw.includes("/") ? path.resolve(cwd, raw) : raw;
+    case "size":
+      if (parseSize(raw) === undefined) throw new UsageError(`config ${name}: '${raw}' is not a size`, "e.g. 200GB, 1.5TB or 512MiB");
+      return raw;
+    case "repository":
+      if (!isImageRepository(raw)) {
+        throw new UsageError(`config ${name}: '${raw}' is not an image repository`, "e.g. registry.example.com/triton-cache (lower-case, no :tag)");
+      }
+      return raw;
+    default:
+      return raw;
+  }
+}
+
+/** `registry.example.com:5000/triton-cache`: a valid image reference without a tag or digest. */
+export function isImageRepository(reference: string): boolean {
+  return isValidImageReference(reference) && !/:[^/]*$/.test(reference);
 }
