@@ -54,13 +54,19 @@ export function withoutProgress(stderr: string): string {
     .join("\n");
 }
 
-/** The commit a ref names in a local repository, or undefined. */
+/**
+ * The commit a ref names in a local repository, or undefined when it names none. Any other
+ * failure (not a repository, a damaged one) is thrown: it is not a missing ref.
+ */
 export async function revParseCommit(dir: string, ref: string, options: GitOptions = {}): Promise<string | undefined> {
   try {
+    // --quiet: a ref that names no commit exits non-zero without a message, which simple-git
+    // returns as empty output.
     const out = await git(dir, options).raw(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
     return out.trim() || undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (/unknown revision|bad revision|needed a single revision/i.test(String((error as Error)?.message))) return undefined;
+    throw error;
   }
 }
 

@@ -41,6 +41,16 @@ describe("resolveSource", () => {
     expect(source.commit).toBe(repo.commit);
   });
 
+  it("a damaged mirror is an environment error, not a missing ref", async () => {
+    const repo = gitRepo("server");
+    const options = { cacheDir: path.join(dir, "cache"), offline: true };
+    const { mirrorDir } = await resolveSource(repo.path, "r24.05", options);
+    await rm(path.join(mirrorDir, "HEAD"));
+    const error = await resolveSource(repo.path, "r24.05", options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toContain(`the git mirror of ${repo.path} at ${mirrorDir} is damaged: fatal: not a git repository`);
+  });
+
   it("a missing ref names the ref and the source", async () => {
     const repo = gitRepo("server");
     await expect(resolveSource(repo.path, "r99.01", { cacheDir: path.join(dir, "cache"), offline: false })).rejects.toThrow(`ref 'r99.01' not found in ${repo.path}`);

@@ -77,12 +77,25 @@ async function updateMirror(url: string, mirrorDir: string, options: SourceOptio
 }
 
 async function resolveRefInMirror(mirrorDir: string, ref: string, url: string): Promise<string> {
+  try {
+    return await findRef(mirrorDir, ref, url);
+  } catch (error) {
+    if (error instanceof SourceError) throw error;
+    throw new EnvironmentError(
+      `the git mirror of ${url} at ${mirrorDir} is damaged: ${firstLine(error)}`,
+      `remove it (rm -rf ${mirrorDir}); the next run without --offline creates it again from the source`,
+      error,
+    );
+  }
+}
+
+async function findRef(mirrorDir: string, ref: string, url: string): Promise<string> {
   const candidates = /^[0-9a-f]{7,40}$/.test(ref) ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`, ref];
   for (const candidate of candidates) {
     const commit = await gitCmd.revParseCommit(mirrorDir, candidate);
     if (commit) return commit;
   }
-  const releaseBranches = (await gitCmd.listRefs(mirrorDir, "refs/heads/r2*").catch(() => [])).slice(-5);
+  const releaseBranches = (await gitCmd.listRefs(mirrorDir, "refs/heads/r2*")).slice(-5);
   throw new SourceError(
     `ref '${ref}' not found in ${url}`,
     releaseBranches.length
