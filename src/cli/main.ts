@@ -1,6 +1,6 @@
-import { ExitCode, isTritonBuildError } from "../errors.js";
-import { formatError, processOutput } from "./output.js";
-import { createProgram, translateCommanderError } from "./program.js";
+import { ExitCode } from "../errors.js";
+import { processOutput } from "./output.js";
+import { createProgram, failureOutcome } from "./program.js";
 
 /** The entry point: the only place that sets the process's exit code. */
 async function main(argv: string[]): Promise<number> {
@@ -10,11 +10,9 @@ async function main(argv: string[]): Promise<number> {
     await createProgram(output).parseAsync(argv);
     return ExitCode.ok;
   } catch (raw) {
-    const error = translateCommanderError(raw);
-    if (error && typeof error === "object" && "exitCode" in error && !isTritonBuildError(error)) return (error as { exitCode: number }).exitCode;
-    // commander already printed its own parse error line
-    if (!(error as { printed?: boolean })?.printed) output.err(formatError(error, verbose));
-    return isTritonBuildError(error) ? error.exitCode : ExitCode.buildFailed;
+    const { exitCode, message } = failureOutcome(raw, verbose);
+    if (message) output.err(message);
+    return exitCode;
   }
 }
 
