@@ -16,4 +16,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `triton-build plan --help | head -1`: the reader went away. What is left to print has no
+// reader, which is not a failure; the command still ends as it would have.
+let stdoutGone = false;
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE" || stdoutGone) {
+    stdoutGone = true;
+    return;
+  }
+  throw error;
+});
+
 process.exitCode = await main(process.argv);

@@ -1,7 +1,8 @@
 import path from "node:path";
 import { writeFile } from "node:fs/promises";
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, cliEnv, expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
 import { createFixtureServerRepo } from "../helpers/fixture-repo.js";
 
 // Expected failures of this machine and of the command line: one clear message, the right exit
@@ -42,5 +43,18 @@ describe("command-line values", () => {
       3,
       `'${temp}' is a directory, not a Python interpreter`,
     );
+  });
+});
+
+describe("output", () => {
+  it("a reader that goes away (plan --help | head) ends the run quietly with exit 0", async () => {
+    // `true` exits at once, so the CLI writes its help into a closed pipe (EPIPE).
+    const result = await execa("bash", ["-c", `node ${CLI} plan --help | true; echo "exit \${PIPESTATUS[0]}"`], {
+      env: cliEnv(temp),
+      extendEnv: false,
+      reject: false,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("exit 0");
   });
 });
