@@ -1,4 +1,5 @@
 import { ExitCode } from "../errors.js";
+import { handleExitRequests } from "./exit-request.js";
 import { processOutput } from "./output.js";
 import { createProgram, failureOutcome } from "./program.js";
 
@@ -26,5 +27,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   }
   throw error;
 });
+
+// A signal handler that must stop the run at once asks for it (exit-request.ts); only here is
+// the process ended.
+handleExitRequests((code) => process.exit(code));
 
 process.exitCode = await main(process.argv);
