@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks every built-in preset against a real Triton server checkout (e.g. r24.05 of
 # triton-inference-server/server, which this project never commits): `triton-build plan` runs
-# that checkout's own build.py --dryrun with the preset's argv and lists the sections it wrote.
+# that checkout's own build.py --dryrun with the preset's argv. The components the preset asks
+# for (from `presets show --json`) must be exactly the sections build.py wrote (its `# end ...`
+# markers) and exactly the components the plan lists.
 #   usage: scripts/check-real-buildpy.sh /path/to/server-checkout [REF]
 set -euo pipefail
 src=${1:?usage: $0 /path/to/server-checkout [ref]}
@@ -11,12 +13,48 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
 for preset in trtllm-plus-onnx llm-plus-vision full; do
+  node "$cli" presets show "$preset" --json > "$work/$preset.preset.json"
   node "$cli" plan --preset "$preset" --source "$src" --ref "$ref" --cache-dir "$work/cache" \
     --work-dir "$work/$preset" --json > "$work/$preset.json"
-  written=$(grep -cE "^# end ('.*' (backend|repository agent|cache)|Triton core library and tritonserver executable|Triton CI artifacts)$" \
-    "$work/$preset/server/build/cmake_build")
-  planned=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['components']))" "$work/$preset.json")
-  names=$(python3 -c "import json,sys; print(' '.join(c['name']+(':'+c['tag'] if c['tag'] else '') for c in json.load(open(sys.argv[1]))['components']))" "$work/$preset.json")
-  if [ "$written" = "$planned" ]; then echo "ok   $preset: $planned sections: $names"; else echo "FAIL $preset: build.py wrote $written sections, plan has $planned"; status=1; fi
+  python3 - "$preset" "$work/$preset.preset.json" "$work/$preset/server/build/cmake_build" "$work/$preset.json" <<'EOF' || status=1
+import json, re, sys
+
+preset_name, preset_file, cmake_build, plan_file = sys.argv[1:]
+preset = json.load(open(preset_file))
+names = lambda refs: [ref.split(":")[0] for ref in refs]
+
+# What the preset asks for: core; each backend but ensemble (built inside core); python, which
+# build.py adds for vllm (server@r24.05:build.py#L2501-2508); repository agents; response caches;
+# and build.py's CI artifacts section, which it always writes.
+backends = names(preset["backends"])
+expected = ["core"] + [b for b in backends if b != "ensemble"]
+if "vllm" in backends and "python" not in backends:
+    expected.append("python")
+expected += names(preset["repoAgents"]) + names(preset["responseCaches"]) + ["ci"]
+
+written = []
+for line in open(cmake_build).read().splitlines():
+    if line == "# end Triton core library and tritonserver executable":
+        written.append("core")
+    elif line == "# end Triton CI artifacts":
+        written.append("ci")
+    elif m := re.fullmatch(r"# end '([^']+)' (backend|repository agent|cache)", line):
+        written.append(m.group(1))
+
+planned = [c["name"] for c in json.load(open(plan_file))["components"]]
+
+problems = []
+for what, got in (("build.py wrote sections", written), ("plan has components", planned)):
+    missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+    if missing or extra or len(got) != len(set(got)):
+        problems.append(f"{what} {' '.join(got)}; missing: {' '.join(missing) or '-'}; unexpected: {' '.join(extra) or '-'}")
+if problems:
+    print(f"FAIL {preset_name}: expected {' '.join(sorted(expected))}")
+    for problem in problems:
+        print(f"     {problem}")
+    sys.exit(1)
+tags = {c["name"]: c["tag"] for c in json.load(open(plan_file))["components"]}
+print(f"ok   {preset_name}: {len(planned)} sections: " + " ".join(n + (":" + tags[n] if tags[n] else "") for n in planned))
+EOF
 done
 exit $status

@@ -7,7 +7,7 @@ import type { Preset } from "../presets/model.js";
 import { checkoutSource, resolveSource, type ResolvedSource } from "../source/mirror.js";
 import type { Emit } from "./events.js";
 import { timedPhase } from "./phase.js";
-import { resolvePresetImages, type RecipeImage } from "./images.js";
+import { resolvePresetImages, type RecipeImage, type ResolvedImages } from "./images.js";
 
 export interface PlanInput {
   preset: Preset;
@@ -78,7 +78,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
     const python = await pythonCheck;
     const images = await resolvePresetImages(input.preset, { offline: input.offline, cacheDir: input.cacheDir, ...(signal ? { signal } : {}) });
     for (const message of images.warnings) emit({ type: "warning", message });
-    const argv = buildpyArgv(input.preset, { ...input.argv, imageRefs: images.refs });
+    const argv = planBuildpyArgv(input.preset, input.argv, images);
     const scripts = await runBuildpyDryrun(python.executable, input.checkoutDir, argv, { signal });
     const cmakeBuild = parseCmakeBuild(scripts.cmakeBuild);
     const warnings = [...images.warnings];
@@ -109,6 +109,17 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
       warnings,
     };
   });
+}
+
+/**
+ * build.py's command line for the preset with its images resolved. build.py's one
+ * `docker build --pull` is of Dockerfile.buildbase, FROM the base image
+ * (server@r24.05:build.py#L1503-1515); a base built from a recipe exists only on this daemon,
+ * so the printed command must not ask to pull it.
+ */
+export function planBuildpyArgv(preset: Preset, options: PlanInput["argv"], images: Pick<ResolvedImages, "refs" | "recipes">): string[] {
+  const baseFromRecipe = images.recipes.some((recipe) => recipe.name === "base");
+  return buildpyArgv(preset, { ...options, pull: options.pull && !baseFromRecipe, imageRefs: images.refs });
 }
 
 function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Partial<Pick<T, K>> {

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readdir, rm, utimes } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UsageError } from "../errors.js";
+import { EnvironmentError, UsageError } from "../errors.js";
 import { openRunDir, pruneOldRuns } from "./run-dir.js";
 
 let root: string;
@@ -18,6 +18,15 @@ describe("run dirs", () => {
     await first.release();
     const again = await openRunDir(path.join(root, "w"));
     await again.release();
+  });
+
+  it("a file where the work dir should be is an environment error naming it", async () => {
+    const file = path.join(root, "F");
+    await writeFile(file, "");
+    const error = await openRunDir(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toContain(`cannot use the work dir ${file}: it exists and is not a directory`);
+    await expect(openRunDir(path.join(file, "run"))).rejects.toThrow(`cannot use the work dir ${path.join(file, "run")}: a file stands where a directory is needed`);
   });
 
   it("keeps the newest runs, and any run that is still going", async () => {

@@ -1,6 +1,7 @@
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors.js";
+import { usingPath } from "../util/fs-errors.js";
 import { tryLock } from "../util/lock.js";
 
 /** The files of one run: `server/` checkout, `logs/`, rewritten `scripts/`. */
@@ -24,6 +25,10 @@ export function runDirLayout(root: string): Omit<RunDir, "release"> {
  * checkouts and logs). Logs of an earlier run in the same directory are replaced.
  */
 export async function openRunDir(root: string): Promise<RunDir> {
+  return usingPath({ what: "work dir", path: root, option: "--work-dir DIR (or config workRoot)" }, () => prepareRunDir(root));
+}
+
+async function prepareRunDir(root: string): Promise<RunDir> {
   await mkdir(root, { recursive: true });
   const release = await tryLock(path.join(root, ".run"));
   if (!release) {

@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { EnvironmentError, UsageError } from "../errors.js";
@@ -30,6 +30,7 @@ export async function checkPython(python: string, options: RunOptions = {}): Pro
       "install Python 3 (e.g. `apt-get install python3 python3-requests`) or pass --python /path/to/python3",
     );
   }
+  if (result.exitCode === undefined) throw new EnvironmentError(`'${python}' ${await whyNotStarted(python, result)}`, "pass --python with a working Python 3");
   if (result.exitCode !== 0) {
     const missingRequests = /No module named '?requests'?/.test(result.stderr);
     if (missingRequests) {
@@ -96,6 +97,17 @@ export async function runBuildpyDryrun(
       "a container build is needed; do not pass --no-container-build through --buildpy-arg",
     );
   }
+}
+
+/** Why a process that has no exit code did not run: it could not start, timed out or was killed. */
+async function whyNotStarted(executable: string, result: { code?: string; timedOut: boolean; signal?: string; originalMessage?: string }): Promise<string> {
+  if (result.timedOut) return "did not answer within 60 s";
+  if (result.signal) return `was killed by ${result.signal}`;
+  if (result.code === "EACCES") {
+    const isDirectory = await stat(executable).then((s) => s.isDirectory(), () => false);
+    return isDirectory ? "is a directory, not a Python interpreter" : "cannot be run: it is not executable (EACCES)";
+  }
+  return `cannot be run: ${result.originalMessage ?? result.code ?? "unknown error"}`;
 }
 
 function lastLine(text: string): string {

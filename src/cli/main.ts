@@ -1,6 +1,7 @@
-import { ExitCode, isTritonBuildError } from "../errors.js";
-import { formatError, processOutput } from "./output.js";
-import { createProgram, translateCommanderError } from "./program.js";
+import { ExitCode } from "../errors.js";
+import { handleExitRequests } from "./exit-request.js";
+import { processOutput } from "./output.js";
+import { createProgram, failureOutcome } from "./program.js";
 
 /** The entry point: the only place that sets the process's exit code. */
 async function main(argv: string[]): Promise<number> {
@@ -10,12 +11,25 @@ async function main(argv: string[]): Promise<number> {
     await createProgram(output).parseAsync(argv);
     return ExitCode.ok;
   } catch (raw) {
-    const error = translateCommanderError(raw);
-    if (error && typeof error === "object" && "exitCode" in error && !isTritonBuildError(error)) return (error as { exitCode: number }).exitCode;
-    // commander already printed its own parse error line
-    if (!(error as { printed?: boolean })?.printed) output.err(formatError(error, verbose));
-    return isTritonBuildError(error) ? error.exitCode : ExitCode.buildFailed;
+    const { exitCode, message } = failureOutcome(raw, verbose);
+    if (message) output.err(message);
+    return exitCode;
   }
 }
+
+// `triton-build plan --help | head -1`: the reader went away. What is left to print has no
+// reader, which is not a failure; the command still ends as it would have.
+let stdoutGone = false;
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE" || stdoutGone) {
+    stdoutGone = true;
+    return;
+  }
+  throw error;
+});
+
+// A signal handler that must stop the run at once asks for it (exit-request.ts); only here is
+// the process ended.
+handleExitRequests((code) => process.exit(code));
 
 process.exitCode = await main(process.argv);

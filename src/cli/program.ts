@@ -1,12 +1,12 @@
 import { Command, CommanderError } from "commander";
-import { ExitCode, UsageError } from "../errors.js";
+import { ExitCode, isTritonBuildError, UsageError } from "../errors.js";
 import { buildCommand } from "./commands/build.js";
 import { cacheCommand } from "./commands/cache.js";
 import { configCommand } from "./commands/config.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { planCommand } from "./commands/plan.js";
 import { presetsCommand } from "./commands/presets.js";
-import type { Output } from "./output.js";
+import { formatError, type Output } from "./output.js";
 
 export const VERSION = "0.1.0";
 
@@ -39,13 +39,30 @@ Exit codes: 0 success, 1 build failed, 2 usage or preset error, 3 environment pr
   return program;
 }
 
+/** Commander printed help or the version and stopped: nothing failed. */
+export class CommanderFinished {
+  constructor(readonly exitCode: number) {}
+}
+
 /** Commander's own parse errors become usage errors (exit 2); help and version exit 0. */
 export function translateCommanderError(error: unknown): unknown {
   if (!(error instanceof CommanderError)) return error;
   if (error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.version") {
-    return { exitCode: ExitCode.ok };
+    return new CommanderFinished(ExitCode.ok);
   }
   const already = new UsageError(error.message.replace(/^error: /, ""));
   (already as { printed?: boolean }).printed = true;
   return already;
+}
+
+/**
+ * What the entry point does with an error that ended a command: the exit code and the message
+ * to print (none when commander already printed it, or only showed help).
+ */
+export function failureOutcome(raw: unknown, verbose: boolean): { exitCode: number; message?: string } {
+  const error = translateCommanderError(raw);
+  if (error instanceof CommanderFinished) return { exitCode: error.exitCode };
+  const exitCode = isTritonBuildError(error) ? error.exitCode : ExitCode.buildFailed;
+  if ((error as { printed?: boolean } | undefined)?.printed) return { exitCode };
+  return { exitCode, message: formatError(error, verbose) };
 }

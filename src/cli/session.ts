@@ -1,9 +1,10 @@
 import type { Emit, Phase } from "../build/events.js";
-import { InterruptedError } from "../errors.js";
+import { ExitCode, InterruptedError } from "../errors.js";
 import { EventHub } from "../progress/event-hub.js";
 import { createNdjsonRenderer } from "../progress/ndjson.js";
 import { createPlainRenderer } from "../progress/plain.js";
 import { ReportCollector } from "../progress/report.js";
+import { requestExit } from "./exit-request.js";
 import type { Output } from "./output.js";
 
 export interface SessionOptions {
@@ -19,8 +20,8 @@ export interface SessionOptions {
 
 /**
  * Runs one build or compose with its renderer, report and Ctrl-C handling. The first SIGINT,
- * SIGTERM or SIGHUP aborts the run (which removes its container) and leads to exit 130; a second one exits
- * at once.
+ * SIGTERM or SIGHUP aborts the run (which removes its container) and leads to exit 130; a second one asks
+ * the entry point to exit at once (exit-request.ts).
  */
 export async function runSession<T>(output: Output, options: SessionOptions, run: (emit: Emit, signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
@@ -29,7 +30,7 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
     // conf's atomic writer (when-exit) re-sends the first signal to this process right away; only
     // a signal that comes later is the user asking to quit at once.
     if (firstSignalAt !== undefined) {
-      if (Date.now() - firstSignalAt > 1000) process.exit(130);
+      if (Date.now() - firstSignalAt > 1000) requestExit(ExitCode.interrupted);
       return;
     }
     firstSignalAt = Date.now();

@@ -62,6 +62,12 @@ describe("settings precedence: flag > env > config > preset > default", () => {
     );
   });
 
+  it("a remote cache must be an image repository", async () => {
+    const settings = await resolveBuildSettings(reader(["-p", "full", "--remote-cache", "127.0.0.1:5000/triton-cache"]));
+    expect(settings.remoteCache).toBe("127.0.0.1:5000/triton-cache");
+    await expect(resolveBuildSettings(reader(["-p", "full", "--remote-cache", "Registry/Cache:v1"]))).rejects.toThrow("--remote-cache Registry/Cache:v1: not an image repository");
+  });
+
   it("a work dir per run unless one is given; run ids are unique and lower-case", async () => {
     const a = await resolveBuildSettings(reader(["-p", "full"], {}, { workRoot: "/runs" }));
     const b = await resolveBuildSettings(reader(["-p", "full"], {}, { workRoot: "/runs" }));

@@ -3,12 +3,12 @@ import path from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_CACHE_DIR, DEFAULT_WORK_PARENT, envVarName } from "../config/keys.js";
 import { normalizeCudaArch } from "../buildpy/tensorrtllm.js";
-import { readConfig, type ConfigValues } from "../config/store.js";
+import { isImageRepository, readConfig, type ConfigValues } from "../config/store.js";
 import { UsageError } from "../errors.js";
 import { loadPreset } from "../presets/load.js";
 import type { BuildSettings, CommonSettings } from "../build/settings.js";
 import { applyOverrides } from "../presets/overrides.js";
-import { normalizeSourceUrl } from "../source/mirror.js";
+import { normalizeSourceUrl } from "../source/url.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { parseSize } from "../util/units.js";
 import { isValidImageReference, tagSafe } from "../docker/reference.js";
@@ -136,7 +136,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     strategy: reader.choice("strategy", ["build", "compose"] as const, "build"),
     ciImage: reader.bool("ciImage"),
     noCache: reader.negated("cache"),
-    ...optional("remoteCache", reader.string("remoteCache", { config: "remoteCache" })),
+    ...optional("remoteCache", remoteCache(reader)),
     remoteCacheMode: reader.choice("remoteCacheMode", ["read", "readwrite"] as const, "read", "remoteCacheMode"),
     ...optional("cudaArch", cudaArch),
     ...optional("cacheSigningKey", reader.env["TRITON_BUILD_CACHE_KEY"] || undefined),
@@ -178,6 +178,14 @@ function cacheMaxBytes(reader: SettingsReader): number | undefined {
   const bytes = parseSize(raw);
   if (bytes === undefined) throw new UsageError(`cacheMaxSize ${raw}: expected a size such as 200GB`);
   return bytes;
+}
+
+function remoteCache(reader: SettingsReader): string | undefined {
+  const repository = reader.string("remoteCache", { config: "remoteCache" });
+  if (repository !== undefined && !isImageRepository(repository)) {
+    throw new UsageError(`--remote-cache ${repository}: not an image repository`, "use e.g. registry.example.com/triton-cache (lower-case, no :tag)");
+  }
+  return repository;
 }
 
 function imageTag(reader: SettingsReader, fallback: string): string {

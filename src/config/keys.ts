@@ -14,35 +14,43 @@ export interface ConfigKey {
   values?: readonly string[];
   /** Printed default; undefined means "none". */
   defaultText?: string;
+  /**
+   * How `config set` checks and stores a string: `path` is made absolute; `source` too unless it
+   * is a URL; `executable` only when it names a path (has a '/'); `size` must parse as a size;
+   * `repository` must be an image repository (no tag).
+   */
+  format?: "path" | "source" | "executable" | "size" | "repository";
 }
 
 export const CONFIG_KEYS = {
   source: {
     description: "server repository URL or path (--source)",
     type: "string",
+    format: "source",
     defaultText: "the release's repository, https://github.com/triton-inference-server/server",
   },
-  cacheDir: { description: "component cache and git mirrors (--cache-dir)", type: "string", defaultText: paths.cache },
+  cacheDir: { description: "component cache and git mirrors (--cache-dir)", type: "string", format: "path", defaultText: paths.cache },
   workRoot: {
     description: "where each run's work directory is made, unless --work-dir names one",
     type: "string",
+    format: "path",
     defaultText: path.join(paths.data, "runs"),
   },
-  python: { description: "Python 3 interpreter that runs build.py (--python)", type: "string", defaultText: "python3" },
+  python: { description: "Python 3 interpreter that runs build.py (--python)", type: "string", format: "executable", defaultText: "python3" },
   jobs: { description: "parallel compile jobs (--jobs)", type: "integer", defaultText: "chosen from cores and memory" },
   githubOrganization: {
     description: "where build.py clones components from (--github-organization)",
     type: "string",
     defaultText: "https://github.com/triton-inference-server",
   },
-  remoteCache: { description: "OCI registry repository of the shared cache (--remote-cache)", type: "string" },
+  remoteCache: { description: "OCI registry repository of the shared cache (--remote-cache)", type: "string", format: "repository" },
   remoteCacheMode: {
     description: "read: only pull from the shared cache; readwrite: also push (--remote-cache-mode)",
     type: "enum",
     values: ["read", "readwrite"],
     defaultText: "read",
   },
-  cacheMaxSize: { description: "size the local cache is pruned to after a build, e.g. 200GB", type: "string" },
+  cacheMaxSize: { description: "size the local cache is pruned to after a build, e.g. 200GB", type: "string", format: "size" },
 } as const satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_KEYS;

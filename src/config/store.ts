@@ -2,14 +2,18 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type Conf from "conf";
 import { UsageError } from "../errors.js";
+import { pathError, usingPath, type PathRole } from "../util/fs-errors.js";
 import { expectedOneOf } from "../util/suggest.js";
-import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKeyName } from "./keys.js";
+import { isValidImageReference } from "../docker/reference.js";
+import { normalizeSourceUrl } from "../source/url.js";
+import { parseSize } from "../util/units.js";
+import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKey, type ConfigKeyName } from "./keys.js";
 
 export type ConfigValues = Partial<Record<ConfigKeyName, string | number>>;
 
 /** Where config.json lives: TRITON_BUILD_CONFIG_DIR, else the platform config dir. */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env["TRITON_BUILD_CONFIG_DIR"] || DEFAULT_CONFIG_DIR;
+  return path.resolve(env["TRITON_BUILD_CONFIG_DIR"] || DEFAULT_CONFIG_DIR);
 }
 
 /** conf (and its JSON-schema validator) is loaded only when a config file is read or written. */
@@ -34,17 +38,37 @@ export async function openConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   });
 }
 
+function configDirRole(env: NodeJS.ProcessEnv): PathRole {
+  return { what: "config dir", path: configDir(env), option: "TRITON_BUILD_CONFIG_DIR=DIR" };
+}
+
 /** Reads all values; a config file that no longer validates is reported, not silently dropped. */
 export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<ConfigValues> {
   if (!existsSync(path.join(configDir(env), "config.json"))) return {};
   try {
     return (await openConfig(env)).store;
   } catch (error) {
+    const problem = pathError(error, configDirRole(env));
+    if (problem !== error) throw problem;
     throw new UsageError(`cannot read the config file in ${configDir(env)}: ${(error as Error).message}`, "fix or delete that config.json");
   }
 }
 
-export function parseConfigValue(name: string, raw: string): { key: ConfigKeyName; value: string | number } {
+/** `config set`: stores one value (conf validates it against the schema again). */
+export async function writeConfigValue(key: ConfigKeyName, value: string | number, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await usingPath(configDirRole(env), async () => (await openConfig(env)).set(key, value));
+}
+
+/** `config unset`. */
+export async function deleteConfigValue(key: ConfigKeyName, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await usingPath(configDirRole(env), async () => (await openConfig(env)).delete(key));
+}
+
+/**
+ * A `config set` value, checked and stored as it will be used: relative paths become absolute
+ * (the config is read from any directory later), sizes and repositories must parse.
+ */
+export function parseConfigValue(name: string, raw: string, cwd = process.cwd()): { key: ConfigKeyName; value: string | number } {
   if (!isConfigKey(name)) throw new UsageError(`unknown config key '${name}'; ${expectedOneOf(name, Object.keys(CONFIG_KEYS))}`);
   const key = CONFIG_KEYS[name];
   if (key.type === "integer") {
@@ -56,5 +80,31 @@ export function parseConfigValue(name: string, raw: string): { key: ConfigKeyNam
     throw new UsageError(`config ${name}: '${raw}' is not valid; ${expectedOneOf(raw, (key as { values: readonly string[] }).values)}`);
   }
   if (!raw) throw new UsageError(`config ${name}: the value must not be empty; use \`config unset ${name}\``);
-  return { key: name, value: raw };
+  return { key: name, value: formatValue(name, "format" in key ? key.format : undefined, raw, cwd) };
+}
+
+function formatValue(name: string, format: ConfigKey["format"], raw: string, cwd: string): string {
+  switch (format) {
+    case "path":
+      return path.resolve(cwd, raw);
+    case "source":
+      return normalizeSourceUrl(raw, cwd);
+    case "executable":
+      return raw.includes("/") ? path.resolve(cwd, raw) : raw;
+    case "size":
+      if (parseSize(raw) === undefined) throw new UsageError(`config ${name}: '${raw}' is not a size`, "e.g. 200GB, 1.5TB or 512MiB");
+      return raw;
+    case "repository":
+      if (!isImageRepository(raw)) {
+        throw new UsageError(`config ${name}: '${raw}' is not an image repository`, "e.g. registry.example.com/triton-cache (lower-case, no :tag)");
+      }
+      return raw;
+    default:
+      return raw;
+  }
+}
+
+/** `registry.example.com:5000/triton-cache`: a valid image reference without a tag or digest. */
+export function isImageRepository(reference: string): boolean {
+  return isValidImageReference(reference) && !/:[^/]*$/.test(reference);
 }

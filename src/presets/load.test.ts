@@ -84,7 +84,7 @@ describe("user preset files", () => {
     await write("b.yaml", `extends: ./c.yaml\n`);
     await write("c.yaml", `extends: ./a.yaml\n`);
     const error = await loadError(path.join(dir, "a.yaml"));
-    expect(error.message).toContain("extends cycle: a -> b -> c -> a.yaml");
+    expect(error.message).toContain("extends cycle: a.yaml -> b.yaml -> c.yaml -> a.yaml");
   });
 
   it("reports a YAML syntax error with file and line", async () => {
@@ -113,15 +113,67 @@ describe("user preset files", () => {
   });
 
   it("rejects unknown keys", async () => {
-    const file = await write("keys.yaml", `release: "24.05"\nbackend: [python]\n`);
+    const file = await write("keys.yaml", `release: "24.05"\nbackend: [python]\ncmakeArgs:\n  core: {extra: {}, extras: {}}\n`);
     const error = await loadError(file);
-    expect(error.message).toContain(`${file}:1:1: (top level): unknown key 'backend'`);
+    expect(error.message).toContain(`${file}:2:1: (top level): unknown key 'backend'`);
+    expect(error.message).toContain(`${file}:4:21: cmakeArgs.core: unknown key 'extras'`);
   });
 
   it("rejects a wrong value type with its path", async () => {
     const file = await write("types.yaml", `release: "24.05"\nimages:\n  base:\n    recipe: {repo: x, ref: y}\n`);
     const error = await loadError(file);
     expect(error.message).toMatch(/images\.base/);
+  });
+
+  it("an incomplete image recipe names its missing keys, not the string form", async () => {
+    const file = await write("recipe.yaml", `release: "24.05"\nimages: {base: {recipe: {repo: https://x/y}}}\n`);
+    const error = await loadError(file);
+    expect(error.message).toMatch(new RegExp(`${file}:2:\\d+: images\\.base\\.recipe\\.ref: required key is missing \\(expected string\\)`));
+    expect(error.message).toContain("images.base.recipe.dockerfile: required key is missing (expected string)");
+    expect(error.message).not.toContain("received object");
+  });
+
+  it("a value of a type no form accepts names every form", async () => {
+    const file = await write("number.yaml", `release: "24.05"\nbackends: [5, {name: python, tag: 1}]\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain("backends[0]: expected string or object, received number");
+    expect(error.message).toContain("backends[1].tag: Invalid input: expected string, received number");
+  });
+
+  it("rejects a tag with spaces and an image reference docker would refuse", async () => {
+    const tags = await write("tags.yaml", `release: "24.05"\nbackends: [{name: python, tag: r 1}]\n`);
+    expect((await loadError(tags)).message).toContain("backends[0].tag: a git branch or tag without spaces");
+    const file = await write("images.yaml", `release: "24.05"\nimages: {base: NOT VALID, gpu-base: {image: "x:"}}\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain("images.base: 'NOT VALID' is not a valid image reference");
+    expect(error.message).toContain("images.gpu-base: 'x:' is not a valid image reference");
+  });
+
+  it("a without: entry the preset does not have is an error at its line", async () => {
+    const file = await write("mine.yaml", `extends: trtllm-onnx\nwithout:\n  - onnxruntime\n  - dali\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain(`${file}:4:5: without[1]: 'dali' is not in the preset it extends or in this file: nothing to leave out`);
+  });
+
+  it("a without: entry another backend needs is an error at its line", async () => {
+    const file = await write("novllm.yaml", `extends: llm-plus-vision\nwithout: [python]\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain(`${file}:2:11: without[0]: cannot leave out 'python': vllm needs it, and build.py adds it back`);
+    const both = await write("both.yaml", `extends: llm-plus-vision\nwithout: [python, vllm]\n`);
+    expect((await loadPreset(both)).backends.map((b) => b.name)).toEqual(["ensemble", "onnxruntime", "tensorrt", "pytorch", "dali"]);
+  });
+
+  it("a component listed twice in one file is an error naming both places", async () => {
+    const file = await write("twice.yaml", `release: "24.05"\nbackends: [python, {name: python, tag: r24.04}]\n`);
+    const error = await loadError(file);
+    expect(error.message).toContain(`${file}:2:20: backends[1]: backend 'python' is listed twice (also backends[0]); list it once, with its tag`);
+  });
+
+  it("CMake values may be numbers and booleans, passed on as written", async () => {
+    const file = await write("cmake.yaml", `release: "24.05"\ncmakeArgs:\n  core: {extra: {A: 1, B: true, C: "x"}}\n  backends: {python: {override: {D: 2.5}}}\n`);
+    const preset = await loadPreset(file);
+    expect(preset.cmakeArgs.core.extra).toEqual({ A: "1", B: "true", C: "x" });
+    expect(preset.cmakeArgs.backends["python"]?.override).toEqual({ D: "2.5" });
   });
 
   it("needs a release somewhere in the chain", async () => {
@@ -132,6 +184,32 @@ describe("user preset files", () => {
   it("names an unknown release and the known ones", async () => {
     const file = await write("old.yaml", `release: "23.01"\n`);
     expect((await loadError(file)).message).toContain("unknown release '23.01'; expected one of 24.05");
+  });
+
+  it("an unknown release is reported at the line that sets it, also through extends", async () => {
+    const parent = await write("parent.yaml", `backends: [python]\nrelease: "24.5"\n`);
+    const child = await write("child.yaml", `extends: ./parent.yaml\n`);
+    const error = await loadError(child);
+    expect(error.message).toBe(`${parent}:2:10: release: unknown release '24.5'; expected one of 24.05 (did you mean '24.05'?)`);
+  });
+
+  it("a missing file named by extends is reported at that extends line", async () => {
+    const child = await write("child.yaml", `release: "24.05"\nextends: ./nope.yaml\n`);
+    const error = await loadError(child);
+    expect(error.message).toBe(`${child}:2:10: extends: ${path.join(dir, "nope.yaml")}: preset file not found`);
+  });
+
+  it("a file of two YAML documents says so, without the YAML library's advice", async () => {
+    const file = await write("two.yaml", `release: "24.05"\n---\nbackends: [python]\n`);
+    const error = await loadError(file);
+    expect(error.message).toBe(`${file}:2:1: a second YAML document starts here; the file must hold one YAML document`);
+    expect(error.message).not.toContain("parseAllDocuments");
+  });
+
+  it("a directory passed as a preset is one clear error with a hint", async () => {
+    const error = await loadError(dir);
+    expect(error.message).toBe(`${dir}: is a directory, not a preset file`);
+    expect(error.hint).toContain("pass a YAML file");
   });
 
   it("a missing file is one clear error", async () => {
@@ -153,6 +231,25 @@ describe("command-line overrides", () => {
     expect(() => applyOverrides(preset, { without: ["dali"] })).toThrow(/has no such component/);
     expect(() => applyOverrides(preset, { images: ["base"] })).toThrow(/expected NAME=IMAGE/);
     expect(() => applyOverrides(preset, { images: ["bass=x:1"] })).toThrow(/unknown image name 'bass'/);
+  });
+
+  it("checks a backend's tag and an image's reference", async () => {
+    const preset = await loadPreset("full");
+    expect(() => applyOverrides(preset, { backends: ["python:r 1"] })).toThrow("--backend python:r 1: 'r 1' is not a git branch or tag (no spaces)");
+    expect(() => applyOverrides(preset, { images: ["base=NOT VALID"] })).toThrow("--image base=NOT VALID: 'NOT VALID' is not a valid image reference");
+    const digest = `nvcr.io/nvidia/tritonserver@sha256:${"a".repeat(64)}`;
+    expect(applyOverrides(preset, { backends: ["python:pull/12/head"], images: [`base=${digest}`] }).images["base"]).toEqual({ kind: "ref", ref: digest });
+  });
+
+  it("--backend and --without of the same backend conflict", async () => {
+    const preset = await loadPreset("trtllm-onnx");
+    expect(() => applyOverrides(preset, { backends: ["onnxruntime:r1"], without: ["onnxruntime"] })).toThrow("--backend onnxruntime:r1 and --without onnxruntime conflict");
+  });
+
+  it("--without a backend another one needs is an error, not undone by build.py", async () => {
+    const preset = await loadPreset("llm-plus-vision");
+    expect(() => applyOverrides(preset, { without: ["python"] })).toThrow("--without python: vllm needs it, and build.py adds it back");
+    expect(applyOverrides(preset, { without: ["python", "vllm"] }).backends.map((b) => b.name)).not.toContain("python");
   });
 
   it("does not change the preset it is given", async () => {

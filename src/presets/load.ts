@@ -2,26 +2,12 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { PresetError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
-import {
-  COMPONENT_LIST_KEYS,
-  mergeComponentRefs,
-  NAME_LIST_KEYS,
-  parseComponentRef,
-  parseImageSpec,
-  unionNames,
-  type Preset,
-} from "./model.js";
-import { BUILTIN_PRESETS_DIR, loadRelease } from "./release.js";
-import { presetFileSchema, type PresetFile } from "./schema.js";
+import { mergeChain, type LoadedFile } from "./merge.js";
+import type { Preset } from "./model.js";
+import { BUILTIN_PRESETS_DIR, loadRelease, UnknownReleaseError } from "./release.js";
+import { presetFileSchema } from "./schema.js";
 import { validatePresetNames } from "./validate.js";
-import { parseWithSchema, readYamlFile, type YamlFile } from "./yaml-file.js";
-
-interface LoadedFile {
-  file: string;
-  yaml: YamlFile;
-  preset: PresetFile;
-  name: string;
-}
+import { parseWithSchema, readYamlFile, UnreadableFileError } from "./yaml-file.js";
 
 export interface BuiltinPresetEntry {
   name: string;
@@ -48,10 +34,12 @@ export async function resolvePresetFile(nameOrPath: string, relativeTo = process
   const match = builtins.find((p) => p.name === nameOrPath || p.aliases.includes(nameOrPath));
   if (match) return match.file;
   const names = builtins.flatMap((p) => [p.name, ...p.aliases]);
-  throw new PresetError(`unknown preset '${nameOrPath}'; ${expectedOneOf(nameOrPath, names)}`, {
+  throw new UnknownPresetError(`unknown preset '${nameOrPath}'; ${expectedOneOf(nameOrPath, names)}`, {
     hint: "run `triton-build presets list`, or pass the path of your own preset file (e.g. ./my-preset.yaml)",
   });
 }
+
+class UnknownPresetError extends PresetError {}
 
 function looksLikePath(value: string): boolean {
   return value.includes("/") || value.includes(path.sep) || /\.ya?ml$/.test(value);
@@ -66,107 +54,49 @@ async function readPresetFile(file: string): Promise<LoadedFile> {
 /** Loads a preset and everything it extends, validates names against its release, and merges. */
 export async function loadPreset(nameOrPath: string): Promise<Preset> {
   const chain = await loadExtendsChain(await resolvePresetFile(nameOrPath));
-  const releaseName = chain.find((c) => c.preset.release)?.preset.release;
-  if (!releaseName) {
+  const setter = chain.find((c) => c.preset.release);
+  if (!setter?.preset.release) {
     throw new PresetError("no release is set by this preset or any preset it extends", {
       file: chain[0]?.file,
       hint: "add e.g. `release: \"24.05\"`",
     });
   }
-  const release = await loadRelease(releaseName);
+  const release = await loadRelease(setter.preset.release).catch((error: unknown) => {
+    if (!(error instanceof UnknownReleaseError)) throw error;
+    throw new PresetError(`${setter.yaml.locate(["release"])}: release: ${error.message}`, { hint: error.hint });
+  });
   for (const link of chain) validatePresetNames(link.yaml, link.preset, release);
   return mergeChain(chain, release);
 }
 
 /** The file first, then its parent, grandparent...; a cycle is an error naming the loop. */
 async function loadExtendsChain(file: string): Promise<LoadedFile[]> {
-  const chain: LoadedFile[] = [];
-  let next: string | undefined = file;
-  while (next) {
-    const current: string = next;
-    if (chain.some((c) => c.file === current)) {
-      const loop = [...chain.map((c) => c.name), path.basename(current)].join(" -> ");
-      throw new PresetError(`extends cycle: ${loop}`, { file: chain[0]?.file, hint: "remove one of the `extends:` lines in that loop" });
+  const chain: LoadedFile[] = [await readPresetFile(file)];
+  for (let child = chain[0]; child?.preset.extends !== undefined; child = chain.at(-1)) {
+    const parent = child.preset.extends;
+    const parentFile = await inExtendsOf(child, () => resolvePresetFile(parent, path.dirname(child.file)));
+    if (chain.some((c) => c.file === parentFile)) {
+      // Files, as the `extends:` lines name them: relative to the first file's directory.
+      const loop = [...chain.map((c) => c.file), parentFile].map((f) => path.relative(path.dirname(file), f)).join(" -> ");
+      throw new PresetError(`extends cycle: ${loop}`, { file, hint: "remove one of the `extends:` lines in that loop" });
     }
-    const loaded = await readPresetFile(current);
-    chain.push(loaded);
-    const parent = loaded.preset.extends;
-    next = parent === undefined ? undefined : await resolveParent(parent, loaded);
+    chain.push(await inExtendsOf(child, () => readPresetFile(parentFile)));
   }
   return chain;
 }
 
-async function resolveParent(parent: string, child: LoadedFile): Promise<string> {
+/**
+ * Resolving or reading the file a preset extends: a name that is not a preset, or a file that
+ * cannot be read, is reported at the `extends:` line that names it. (Problems inside a parent
+ * that was read name the parent's own file and line.)
+ */
+async function inExtendsOf<T>(child: LoadedFile, step: () => Promise<T>): Promise<T> {
   try {
-    return await resolvePresetFile(parent, path.dirname(child.file));
+    return await step();
   } catch (error) {
-    if (error instanceof PresetError) {
+    if (error instanceof UnknownPresetError || error instanceof UnreadableFileError) {
       throw new PresetError(`${child.yaml.locate(["extends"])}: extends: ${error.message}`, { hint: error.hint });
     }
     throw error;
   }
-}
-
-/** Parents first; later files override scalars, add to lists and remove what they list in `without`. */
-function mergeChain(chain: LoadedFile[], release: Preset["release"]): Preset {
-  const [own] = chain;
-  if (!own) throw new Error("empty preset chain");
-  const merged: Preset = {
-    name: own.name,
-    aliases: own.preset.aliases,
-    description: own.preset.description,
-    files: chain.map((c) => c.file),
-    release,
-    features: [],
-    endpoints: [],
-    filesystems: [],
-    backends: [],
-    repoAgents: [],
-    responseCaches: [],
-    images: {},
-    repoTags: {},
-    cmakeArgs: { core: { extra: {}, override: {} }, backends: {} },
-    buildpyArgs: [],
-  };
-  for (const { preset } of [...chain].reverse()) {
-    for (const key of NAME_LIST_KEYS) merged[key] = unionNames(merged[key], preset[key] ?? []);
-    for (const key of COMPONENT_LIST_KEYS) merged[key] = mergeComponentRefs(merged[key], (preset[key] ?? []).map(parseComponentRef));
-    removeNames(merged, preset.without);
-    for (const [name, spec] of Object.entries(preset.images ?? {})) merged.images[name] = parseImageSpec(spec);
-    Object.assign(merged.repoTags, preset.repoTags ?? {});
-    if (preset.cmakeArgs?.core) {
-      Object.assign(merged.cmakeArgs.core.extra, preset.cmakeArgs.core.extra);
-      Object.assign(merged.cmakeArgs.core.override, preset.cmakeArgs.core.override);
-    }
-    for (const [backend, args] of Object.entries(preset.cmakeArgs?.backends ?? {})) {
-      const target = (merged.cmakeArgs.backends[backend] ??= { extra: {}, override: {} });
-      Object.assign(target.extra, args.extra);
-      Object.assign(target.override, args.override);
-    }
-    merged.buildType = preset.buildType ?? merged.buildType;
-    merged.minComputeCapability = preset.minComputeCapability ?? merged.minComputeCapability;
-    merged.githubOrganization = preset.githubOrganization ?? merged.githubOrganization;
-    merged.buildpyArgs = [...merged.buildpyArgs, ...(preset.buildpyArgs ?? [])];
-  }
-  return merged;
-}
-
-/** Removes components, features, endpoints or filesystems by name. Returns the names not found. */
-export function removeNames(preset: Preset, names: readonly string[]): string[] {
-  const notFound: string[] = [];
-  for (const name of names) {
-    let found = false;
-    for (const key of COMPONENT_LIST_KEYS) {
-      const before = preset[key].length;
-      preset[key] = preset[key].filter((ref) => ref.name !== name);
-      found ||= preset[key].length !== before;
-    }
-    for (const key of NAME_LIST_KEYS) {
-      const before = preset[key].length;
-      preset[key] = preset[key].filter((n) => n !== name);
-      found ||= preset[key].length !== before;
-    }
-    if (!found) notFound.push(name);
-  }
-  return notFound;
 }

@@ -1,5 +1,6 @@
 import type { CmakeArgs, ComponentRefInput, ImageRecipe, ImageSpecInput } from "./schema.js";
 import type { ReleaseData } from "./release-schema.js";
+import { isValidImageReference } from "../docker/reference.js";
 
 /** A backend, repository agent or response cache, with the tag build.py should clone. */
 export interface ComponentRef {
@@ -70,7 +71,21 @@ export function unionNames(base: string[], additions: string[]): string[] {
   return [...new Set([...base, ...additions])];
 }
 
+/**
+ * The preset's backends that need `name` (release data `requires`, e.g. vllm needs python):
+ * build.py adds `name` back for them, so leaving it out cannot work.
+ */
+export function backendsRequiring(preset: Pick<Preset, "backends" | "release">, name: string): string[] {
+  return preset.backends.filter((b) => preset.release.buildpy.backends[b.name]?.requires.includes(name)).map((b) => b.name);
+}
+
 /** TensorRT-LLM changes what a build needs: memory per job, disk, Git LFS, CUDA architectures. */
 export function usesTensorrtllm(preset: Pick<Preset, "backends"> | undefined): boolean {
   return Boolean(preset?.backends.some((b) => b.name === "tensorrtllm"));
+}
+
+/** An image reference as docker accepts it, optionally pinned by digest (`name@sha256:...`). */
+export function isUsableImageReference(reference: string): boolean {
+  const match = /^(.+?)(@sha256:[0-9a-f]{64})?$/.exec(reference);
+  return Boolean(match?.[1] && isValidImageReference(match[1]));
 }

@@ -1,7 +1,8 @@
 import { UsageError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
-import { removeNames } from "./load.js";
-import { mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
+import { removeNames } from "./merge.js";
+import { backendsRequiring, isUsableImageReference, mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
+import { COMPONENT_TAG } from "./schema.js";
 import { knownNames } from "./validate.js";
 
 /** Command-line adjustments of a preset: `--backend`, `--without`, `--image`, `--buildpy-arg`. */
@@ -16,12 +17,21 @@ export interface PresetOverrides {
 export function applyOverrides(preset: Preset, overrides: PresetOverrides): Preset {
   const result: Preset = structuredClone(preset);
   const known = knownNames(preset.release);
+  for (const raw of overrides.backends ?? []) {
+    const { name } = parseComponentRef(raw);
+    if (overrides.without?.includes(name)) {
+      throw new UsageError(`--backend ${raw} and --without ${name} conflict`, `keep one of them: --backend adds or re-tags ${name}, --without leaves it out`);
+    }
+  }
 
   for (const raw of overrides.backends ?? []) {
     const ref = parseComponentRef(raw);
     if (!ref.name || raw.endsWith(":")) throw new UsageError(`--backend ${raw}: expected NAME or NAME:TAG`);
     if (!known.backends.includes(ref.name)) {
       throw new UsageError(`--backend ${raw}: unknown backend '${ref.name}'; ${expectedOneOf(ref.name, known.backends)}`);
+    }
+    if (ref.tag !== undefined && !COMPONENT_TAG.test(ref.tag)) {
+      throw new UsageError(`--backend ${raw}: '${ref.tag}' is not a git branch or tag (no spaces)`, "e.g. --backend tensorrtllm:v0.9.0");
     }
     result.backends = mergeComponentRefs(result.backends, [ref]);
   }
@@ -33,6 +43,12 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
       `it has backends ${preset.backends.map((b) => b.name).join(", ") || "(none)"}; see \`triton-build presets show ${preset.name}\``,
     );
   }
+  for (const name of overrides.without ?? []) {
+    const needers = backendsRequiring(result, name);
+    if (needers.length) {
+      throw new UsageError(`--without ${name}: ${needers.join(", ")} needs it, and build.py adds it back`, `leave out ${needers.join(" and ")} too (${needers.map((n) => `--without ${n}`).join(" ")}), or keep ${name}`);
+    }
+  }
 
   for (const raw of overrides.images ?? []) {
     const eq = raw.indexOf("=");
@@ -40,6 +56,9 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
     const ref = raw.slice(eq + 1);
     if (eq <= 0 || !ref) throw new UsageError(`--image ${raw}: expected NAME=IMAGE, e.g. base=registry.local/tritonserver:24.05-py3-min`);
     if (!known.images.includes(name)) throw new UsageError(`--image ${raw}: unknown image name '${name}'; ${expectedOneOf(name, known.images)}`);
+    if (!isUsableImageReference(ref)) {
+      throw new UsageError(`--image ${raw}: '${ref}' is not a valid image reference`, "e.g. base=registry.local/tritonserver:24.05-py3-min (lower-case repository, optional :tag or @sha256:digest)");
+    }
     result.images[name] = { kind: "ref", ref };
   }
 

@@ -27,10 +27,13 @@ export function loadRelease(release: string): Promise<ReleaseData> {
   return loaded;
 }
 
+/** No release data for that name (the preset's `release:` is wrong, not the data). */
+export class UnknownReleaseError extends PresetError {}
+
 async function readRelease(release: string): Promise<ReleaseData> {
   const known = await listReleases();
   if (!known.includes(release)) {
-    throw new PresetError(`unknown release '${release}'; ${expectedOneOf(release, known)}`, {
+    throw new UnknownReleaseError(`unknown release '${release}'; ${expectedOneOf(release, known)}`, {
       hint: `release data lives in ${RELEASES_DIR}`,
     });
   }

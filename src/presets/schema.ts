@@ -11,6 +11,9 @@ const componentName = z
   .regex(/^[a-z0-9_][a-z0-9_-]*$/, "a lower-case component name such as onnxruntime")
   .describe("component name as build.py spells it");
 
+/** A git branch or tag as build.py passes it on: no spaces, and not starting with ':'. */
+export const COMPONENT_TAG = /^[^\s:]\S*$/;
+
 /** `onnxruntime`, `tensorrtllm:v0.9.0`, or `{name: tensorrtllm, tag: v0.9.0}`. */
 export const componentRefSchema = z.union([
   z
@@ -19,7 +22,11 @@ export const componentRefSchema = z.union([
   z
     .strictObject({
       name: componentName,
-      tag: z.string().min(1).optional().describe("git branch or tag of the component's repo; default: the release's"),
+      tag: z
+        .string()
+        .regex(COMPONENT_TAG, "a git branch or tag without spaces, e.g. v0.9.0")
+        .optional()
+        .describe("git branch or tag of the component's repo; default: the release's"),
     })
     .describe("a component with an optional tag"),
 ]);
@@ -43,9 +50,15 @@ export const imageSpecSchema = z.union([
   z.strictObject({ recipe: imageRecipeSchema }),
 ]);
 
+/** YAML reads 1 and true as a number and a boolean; CMake's -DNAME=VALUE takes them as text. */
+const cmakeValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform(String)
+  .describe("a CMake value; numbers and booleans are passed as written (1, true)");
+
 const cmakeArgsSchema = z.strictObject({
-  extra: z.record(z.string(), z.string()).default({}).describe("added -DNAME=VALUE arguments"),
-  override: z.record(z.string(), z.string()).default({}).describe("replace build.py's value for -DNAME"),
+  extra: z.record(z.string(), cmakeValue).default({}).describe("added -DNAME=VALUE arguments"),
+  override: z.record(z.string(), cmakeValue).default({}).describe("replace build.py's value for -DNAME"),
 });
 
 export const presetFileSchema = z

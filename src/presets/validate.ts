@@ -1,7 +1,7 @@
 import { PresetError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
 import type { ReleaseData } from "./release-schema.js";
-import { parseComponentRef } from "./model.js";
+import { COMPONENT_LIST_KEYS, isUsableImageReference, parseComponentRef, parseImageSpec } from "./model.js";
 import type { PresetFile } from "./schema.js";
 import { formatPath, type YamlFile, type YamlPath } from "./yaml-file.js";
 
@@ -25,7 +25,7 @@ interface Problem {
   message: string;
 }
 
-/** Checks every name in one preset file against the release; all problems in one error. */
+/** Checks every name in one preset file against the release, and its image references; all problems in one error. */
 export function validatePresetNames(yamlFile: YamlFile, preset: PresetFile, release: ReleaseData): void {
   const known = knownNames(release);
   const problems: Problem[] = [];
@@ -40,10 +40,26 @@ export function validatePresetNames(yamlFile: YamlFile, preset: PresetFile, rele
   preset.responseCaches?.forEach((ref, i) =>
     check(["responseCaches", i], "response cache", parseComponentRef(ref).name, known.responseCaches),
   );
+  const what = { backends: "backend", repoAgents: "repository agent", responseCaches: "response cache" } as const;
+  for (const key of COMPONENT_LIST_KEYS) {
+    const first = new Map<string, number>();
+    preset[key]?.forEach((ref, i) => {
+      const { name } = parseComponentRef(ref);
+      const earlier = first.get(name);
+      if (earlier === undefined) first.set(name, i);
+      else problems.push({ path: [key, i], message: `${what[key]} '${name}' is listed twice (also ${formatPath([key, earlier])}); list it once, with its tag` });
+    });
+  }
   preset.features?.forEach((name, i) => check(["features", i], "feature", name, known.features));
   preset.endpoints?.forEach((name, i) => check(["endpoints", i], "endpoint", name, known.endpoints));
   preset.filesystems?.forEach((name, i) => check(["filesystems", i], "filesystem", name, known.filesystems));
-  for (const name of Object.keys(preset.images ?? {})) check(["images", name], "image name", name, known.images);
+  for (const [name, spec] of Object.entries(preset.images ?? {})) {
+    check(["images", name], "image name", name, known.images);
+    const image = parseImageSpec(spec);
+    if (image.kind === "ref" && !isUsableImageReference(image.ref)) {
+      problems.push({ path: ["images", name], message: `'${image.ref}' is not a valid image reference (lower-case repository, optional :tag or @sha256:digest)` });
+    }
+  }
   for (const name of Object.keys(preset.repoTags ?? {})) check(["repoTags", name], "repo-tag component", name, known.repoTags);
   for (const name of Object.keys(preset.cmakeArgs?.backends ?? {})) {
     check(["cmakeArgs", "backends", name], "backend", name, known.backends);

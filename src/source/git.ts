@@ -8,7 +8,7 @@ import { simpleGit, type SimpleGit } from "simple-git";
 
 export interface GitOptions {
   signal?: AbortSignal;
-  /** Seconds without output after which git is killed (a stalled network fetch). */
+  /** Milliseconds without output after which git is killed (a stalled network fetch). */
   blockTimeoutMs?: number;
 }
 
@@ -30,17 +30,43 @@ export async function initBareMirror(dir: string, url: string, options: GitOptio
   await mirror.raw(["config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*"]);
 }
 
+/**
+ * `--progress` (not `--quiet`): git then reports progress on stderr even into a pipe, so the
+ * block timeout measures a stall, not the whole transfer. The progress is dropped from the
+ * error message of a failed fetch.
+ */
 export async function fetchMirror(dir: string, options: GitOptions = {}): Promise<void> {
-  await git(dir, options).raw(["fetch", "--prune", "--prune-tags", "--force", "--quiet", "origin"]);
+  try {
+    await git(dir, options).raw(["fetch", "--prune", "--prune-tags", "--force", "--progress", "origin"]);
+  } catch (error) {
+    if (error instanceof Error) error.message = withoutProgress(error.message);
+    throw error;
+  }
 }
 
-/** The commit a ref names in a local repository, or undefined. */
+const PROGRESS_LINE = /^(remote: )?(Enumerating|Counting|Compressing|Receiving|Resolving|Unpacking|Total|Checking connectivity)\b/;
+
+/** git's stderr without its progress lines (separated by carriage returns); errors stay. */
+export function withoutProgress(stderr: string): string {
+  return stderr
+    .split(/\r\n|\r|\n/)
+    .filter((line) => !PROGRESS_LINE.test(line.trim()))
+    .join("\n");
+}
+
+/**
+ * The commit a ref names in a local repository, or undefined when it names none. Any other
+ * failure (not a repository, a damaged one) is thrown: it is not a missing ref.
+ */
 export async function revParseCommit(dir: string, ref: string, options: GitOptions = {}): Promise<string | undefined> {
   try {
+    // --quiet: a ref that names no commit exits non-zero without a message, which simple-git
+    // returns as empty output.
     const out = await git(dir, options).raw(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
     return out.trim() || undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (/unknown revision|bad revision|needed a single revision/i.test(String((error as Error)?.message))) return undefined;
+    throw error;
   }
 }
 

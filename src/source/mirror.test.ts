@@ -5,7 +5,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EnvironmentError, SourceError } from "../errors.js";
 import { retry } from "../util/retry.js";
-import { isTransientGitError, mirrorDirFor, normalizeSourceUrl, resolveSource } from "./mirror.js";
+import { isTransientGitError, mirrorDirFor, resolveSource } from "./mirror.js";
+import { isRemoteSource, normalizeSourceUrl } from "./url.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -34,6 +35,22 @@ describe("resolveSource", () => {
     expect((await resolveSource(repo.path, "r24.05", { ...options, offline: true })).mirrorDir).toBe(mirrorDirFor(options.cacheDir, repo.path));
   });
 
+  it("offline, a local path without a mirror yet is mirrored (no network needed)", async () => {
+    const repo = gitRepo("server");
+    const source = await resolveSource(repo.path, "r24.05", { cacheDir: path.join(dir, "cache"), offline: true });
+    expect(source.commit).toBe(repo.commit);
+  });
+
+  it("a damaged mirror is an environment error, not a missing ref", async () => {
+    const repo = gitRepo("server");
+    const options = { cacheDir: path.join(dir, "cache"), offline: true };
+    const { mirrorDir } = await resolveSource(repo.path, "r24.05", options);
+    await rm(path.join(mirrorDir, "HEAD"));
+    const error = await resolveSource(repo.path, "r24.05", options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toContain(`the git mirror of ${repo.path} at ${mirrorDir} is damaged: fatal: not a git repository`);
+  });
+
   it("a missing ref names the ref and the source", async () => {
     const repo = gitRepo("server");
     await expect(resolveSource(repo.path, "r99.01", { cacheDir: path.join(dir, "cache"), offline: false })).rejects.toThrow(`ref 'r99.01' not found in ${repo.path}`);
@@ -45,6 +62,22 @@ describe("resolveSource", () => {
     const notARepo = path.join(dir, "plain");
     await writeFile(notARepo, "x");
     await expect(resolveSource(notARepo, "r24.05", { cacheDir: path.join(dir, "cache"), offline: false, attempts: 1 })).rejects.toThrow(SourceError);
+  });
+
+  it("an scp-style SSH URL is fetched, not checked for as a local path", async () => {
+    const error = await resolveSource("git@host.invalid:org/server.git", "r24.05", { cacheDir: path.join(dir, "cache"), offline: false, attempts: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toContain("cannot reach source git@host.invalid:org/server.git");
+    expect((error as Error).message).not.toContain("does not exist");
+  });
+
+  it("a cache dir that is a file is an environment error naming it", async () => {
+    const repo = gitRepo("server");
+    const file = path.join(dir, "F");
+    await writeFile(file, "");
+    const error = await resolveSource(repo.path, "r24.05", { cacheDir: file, offline: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toContain(`cannot use the cache dir ${file}: a file stands where a directory is needed`);
   });
 
   it("an unreachable host is retried, then an environment error", async () => {
@@ -71,6 +104,11 @@ describe("helpers", () => {
     expect(normalizeSourceUrl("../srv/server", "/home/u/work")).toBe("/home/u/srv/server");
     expect(normalizeSourceUrl("https://github.com/triton-inference-server/server")).toBe("https://github.com/triton-inference-server/server");
     expect(normalizeSourceUrl("git@github.com:org/server.git")).toBe("git@github.com:org/server.git");
+  });
+
+  it("tells remote sources from local paths", () => {
+    expect(["git@github.com:org/server.git", "ssh://git@host/server", "https://h/s", "file:///srv/server"].map(isRemoteSource)).toEqual([true, true, true, true]);
+    expect(["/srv/server", "../server", "server.git", "./a@b:c"].map(isRemoteSource)).toEqual([false, false, false, false]);
   });
 
   it("retry retries only retryable errors, with backoff", async () => {

@@ -2,14 +2,16 @@ import { createHash } from "node:crypto";
 import { access, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { EnvironmentError, SourceError } from "../errors.js";
+import { fileSystemErrorCode, usingPath } from "../util/fs-errors.js";
 import { withLock } from "../util/lock.js";
 import { retry } from "../util/retry.js";
 import * as gitCmd from "./git.js";
+import { isRemoteSource } from "./url.js";
 
 export interface SourceOptions {
   /** Cache dir; the mirror lives in `<cacheDir>/git/`. */
   cacheDir: string;
-  /** Use the mirror as it is, without fetching. */
+  /** Use the mirror as it is, without fetching (a local path without a mirror yet is still mirrored). */
   offline: boolean;
   signal?: AbortSignal;
   /** Attempts for a fetch that fails with a transient network error. */
@@ -24,12 +26,6 @@ export interface ResolvedSource {
   mirrorDir: string;
 }
 
-/** `--source` accepts URLs and local paths; local paths are made absolute so mirrors are keyed stably. */
-export function normalizeSourceUrl(source: string, cwd = process.cwd()): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^[^/\s]+@[^:\s]+:/.test(source)) return source;
-  return path.resolve(cwd, source);
-}
-
 export function mirrorDirFor(cacheDir: string, url: string): string {
   const slug = url.replace(/\.git$/, "").split(/[/:]/).filter(Boolean).pop()?.replace(/[^\w.-]/g, "_") ?? "repo";
   const hash = createHash("sha256").update(url).digest("hex").slice(0, 12);
@@ -39,14 +35,16 @@ export function mirrorDirFor(cacheDir: string, url: string): string {
 /** Brings the mirror of `url` up to date (or only checks it exists, offline) and resolves `ref`. */
 export async function resolveSource(url: string, ref: string, options: SourceOptions): Promise<ResolvedSource> {
   const mirrorDir = mirrorDirFor(options.cacheDir, url);
-  await withLock(`${mirrorDir}.update`, () => updateMirror(url, mirrorDir, options), { signal: options.signal });
+  const cacheDir = { what: "cache dir", path: options.cacheDir, option: "--cache-dir DIR" };
+  await usingPath(cacheDir, () => withLock(`${mirrorDir}.update`, () => updateMirror(url, mirrorDir, options), { signal: options.signal }));
   const commit = await resolveRefInMirror(mirrorDir, ref, url);
   return { url, ref, commit, mirrorDir };
 }
 
 async function updateMirror(url: string, mirrorDir: string, options: SourceOptions): Promise<void> {
   const exists = await isDirectory(mirrorDir);
-  if (options.offline) {
+  // Offline, a local path can still be mirrored: reading it needs no network.
+  if (options.offline && (exists || isRemoteSource(url))) {
     if (!exists) {
       throw new SourceError(
         `--offline: there is no local mirror of ${url} yet`,
@@ -55,15 +53,13 @@ async function updateMirror(url: string, mirrorDir: string, options: SourceOptio
     }
     return;
   }
-  if (!exists && !url.includes("://") && !(await pathExists(url))) {
+  if (!exists && !isRemoteSource(url) && !(await pathExists(url))) {
     throw new SourceError(`source ${url} does not exist`, "pass --source with a git URL or the path of a server repository checkout");
   }
   const target = exists ? mirrorDir : `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
+  if (!exists) await mkdir(path.dirname(mirrorDir), { recursive: true });
   try {
-    if (!exists) {
-      await mkdir(path.dirname(mirrorDir), { recursive: true });
-      await gitCmd.initBareMirror(target, url, { signal: options.signal });
-    }
+    if (!exists) await gitCmd.initBareMirror(target, url, { signal: options.signal });
     await retry(() => gitCmd.fetchMirror(target, { signal: options.signal, blockTimeoutMs: 5 * 60_000 }), {
       attempts: options.attempts ?? 3,
       isRetryable: (error) => isTransientGitError(error),
@@ -81,12 +77,25 @@ async function updateMirror(url: string, mirrorDir: string, options: SourceOptio
 }
 
 async function resolveRefInMirror(mirrorDir: string, ref: string, url: string): Promise<string> {
+  try {
+    return await findRef(mirrorDir, ref, url);
+  } catch (error) {
+    if (error instanceof SourceError) throw error;
+    throw new EnvironmentError(
+      `the git mirror of ${url} at ${mirrorDir} is damaged: ${firstLine(error)}`,
+      `remove it (rm -rf ${mirrorDir}); the next run without --offline creates it again from the source`,
+      error,
+    );
+  }
+}
+
+async function findRef(mirrorDir: string, ref: string, url: string): Promise<string> {
   const candidates = /^[0-9a-f]{7,40}$/.test(ref) ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`, ref];
   for (const candidate of candidates) {
     const commit = await gitCmd.revParseCommit(mirrorDir, candidate);
     if (commit) return commit;
   }
-  const releaseBranches = (await gitCmd.listRefs(mirrorDir, "refs/heads/r2*").catch(() => [])).slice(-5);
+  const releaseBranches = (await gitCmd.listRefs(mirrorDir, "refs/heads/r2*")).slice(-5);
   throw new SourceError(
     `ref '${ref}' not found in ${url}`,
     releaseBranches.length
@@ -114,7 +123,9 @@ export function isTransientGitError(error: unknown): boolean {
   return TRANSIENT.some((pattern) => pattern.test(message));
 }
 
-function classifyFetchError(url: string, error: unknown): Error {
+function classifyFetchError(url: string, error: unknown): unknown {
+  // A full disk or an unwritable cache dir is the cache dir's problem (resolveSource names it).
+  if (fileSystemErrorCode(error)) return error;
   const message = firstLine(error);
   if (isTransientGitError(error)) {
     return new EnvironmentError(
@@ -153,6 +164,10 @@ async function pathExists(p: string): Promise<boolean> {
  * the same Docker build context), or a real clone when git must work in it (submodules, LFS).
  */
 export async function checkoutSource(source: ResolvedSource, dest: string, options: { signal?: AbortSignal; withGit?: boolean } = {}): Promise<void> {
+  await usingPath({ what: "checkout directory", path: dest, option: "--work-dir DIR" }, () => writeCheckout(source, dest, options));
+}
+
+async function writeCheckout(source: ResolvedSource, dest: string, options: { signal?: AbortSignal; withGit?: boolean }): Promise<void> {
   await rm(dest, { recursive: true, force: true });
   const gitOptions = options.signal ? { signal: options.signal } : {};
   if (options.withGit) {

@@ -128,7 +128,7 @@ describe("bad input: one clear message, the right exit code, no stack trace", ()
   it("extends cycle", async () => {
     await writeFile(path.join(temp, "a.yaml"), `release: "24.05"\nextends: ./b.yaml\n`);
     await writeFile(path.join(temp, "b.yaml"), `extends: ./a.yaml\n`);
-    expectCleanFailure(await plan(["--preset", path.join(temp, "a.yaml")]), 2, "extends cycle: a -> b -> a.yaml");
+    expectCleanFailure(await plan(["--preset", path.join(temp, "a.yaml")]), 2, "extends cycle: a.yaml -> b.yaml -> a.yaml");
   });
 
   it("nonexistent ref names the ref and the source", async () => {

@@ -5,6 +5,7 @@ import { COMPOSE_PHASES, runCompose } from "../../compose/execute.js";
 import { addBuildOptions } from "../common-options.js";
 import type { Output } from "../output.js";
 import { runSession } from "../session.js";
+import { strayOperandError } from "../stray-operand.js";
 import { resolveBuildSettings, settingsReader } from "../settings.js";
 
 export function buildCommand(output: Output): Command {
@@ -21,7 +22,11 @@ Examples:
 
 Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage, 3 environment, 130 interrupted.`,
     )
+    // Operands are checked in the action, which can tell a mistyped command (see stray-operand.ts).
+    .allowExcessArguments()
     .action(async (_opts, cmd: Command) => {
+      const stray = strayOperandError(cmd);
+      if (stray) throw stray;
       const settings = await resolveBuildSettings(await settingsReader(cmd));
       const compose = settings.strategy === "compose";
       const outcome = await runSession<{ image: { tag: string; id: string }; workDir: string }>(

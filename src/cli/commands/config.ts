@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { CONFIG_KEYS, envVarName, isConfigKey } from "../../config/keys.js";
-import { configDir, openConfig, parseConfigValue, readConfig } from "../../config/store.js";
+import { configDir, deleteConfigValue, parseConfigValue, readConfig, writeConfigValue } from "../../config/store.js";
 import { UsageError } from "../../errors.js";
 import { expectedOneOf } from "../../util/suggest.js";
 import { table, type Output } from "../output.js";
@@ -32,7 +32,7 @@ export function configCommand(output: Output): Command {
     .addHelpText("after", "\nExample:\n  triton-build config set remoteCache registry.example.com/triton-cache")
     .action(async (key: string, raw: string) => {
       const { key: name, value } = parseConfigValue(key, raw);
-      (await openConfig()).set(name, value);
+      await writeConfigValue(name, value);
     });
 
   command
@@ -42,7 +42,7 @@ export function configCommand(output: Output): Command {
     .addHelpText("after", "\nExample:\n  triton-build config unset jobs")
     .action(async (key: string) => {
       if (!isConfigKey(key)) throw new UsageError(`unknown config key '${key}'; ${expectedOneOf(key, Object.keys(CONFIG_KEYS))}`);
-      (await openConfig()).delete(key);
+      await deleteConfigValue(key);
     });
 
   command

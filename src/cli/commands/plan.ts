@@ -14,6 +14,7 @@ import type { CommonSettings } from "../../build/settings.js";
 import { resolveCommonSettings, settingsReader } from "../settings.js";
 import { table, type Output } from "../output.js";
 import { withScratchDir } from "../scratch-dir.js";
+import { makeDirectory } from "../../util/fs-errors.js";
 
 export function planCommand(output: Output): Command {
   const command = addPlanOptions(new Command("plan"))
@@ -41,7 +42,7 @@ export function planCommand(output: Output): Command {
         if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
         output.out(settings.json ? JSON.stringify(planJson(plan, decisions, resources), null, 2) : planText(plan, decisions, resources));
       };
-      if (given) await show(path.resolve(given));
+      if (given) await show(await makeDirectory({ what: "work dir", path: path.resolve(given), option: "--work-dir DIR" }));
       else await withScratchDir("triton-build-plan-", show);
     });
   return command;

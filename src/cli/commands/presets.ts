@@ -67,6 +67,7 @@ export function presetView(preset: Preset) {
     repoTags: preset.repoTags,
     cmakeArgs: preset.cmakeArgs,
     ...(preset.buildType ? { buildType: preset.buildType } : {}),
+    ...(preset.minComputeCapability ? { minComputeCapability: preset.minComputeCapability } : {}),
     ...(preset.githubOrganization ? { githubOrganization: preset.githubOrganization } : {}),
     buildpyArgs: preset.buildpyArgs,
   };

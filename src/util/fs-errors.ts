@@ -1,0 +1,71 @@
+import { mkdir } from "node:fs/promises";
+import { EnvironmentError } from "../errors.js";
+
+/**
+ * A file-system failure in a directory the user chose (cache dir, work dir, config dir) is a
+ * problem of this machine, not a bug: `usingPath` turns it into an EnvironmentError that names
+ * the directory, what went wrong and how to fix it. Other errors pass through unchanged.
+ */
+
+/** The directory a step works in, and the option or variable that chooses it. */
+export interface PathRole {
+  /** e.g. "cache dir", "work dir". */
+  what: string;
+  path: string;
+  /** How the user picks another, e.g. "--cache-dir DIR". */
+  option: string;
+}
+
+const PROBLEMS: Record<string, { problem: string; fix: string }> = {
+  ENOTDIR: { problem: "a file stands where a directory is needed", fix: "it must be a directory (or not exist yet)" },
+  EEXIST: { problem: "it exists and is not a directory", fix: "it must be a directory (or not exist yet)" },
+  EISDIR: { problem: "a directory stands where a file is needed", fix: "remove that directory" },
+  EACCES: { problem: "permission denied", fix: "give this user write access to it" },
+  EPERM: { problem: "operation not permitted", fix: "give this user write access to it" },
+  EROFS: { problem: "the file system is read-only", fix: "use a writable file system" },
+  ENOSPC: { problem: "no space left on the device", fix: "free disk space there" },
+  EDQUOT: { problem: "the disk quota is exceeded", fix: "free disk space there" },
+  ENAMETOOLONG: { problem: "a path is too long", fix: "use a shorter path" },
+  ELOOP: { problem: "too many levels of symbolic links", fix: "fix the symbolic links in that path" },
+  EMFILE: { problem: "too many open files", fix: "raise the open-file limit (ulimit -n)" },
+  ENFILE: { problem: "too many open files in the system", fix: "raise the system's open-file limit" },
+  EIO: { problem: "an input/output error", fix: "check the disk" },
+};
+
+/** A child process's own report of a full disk (git, tar), which carries no errno code. */
+const DISK_FULL_TEXT = /No space left on device|Disk quota exceeded/i;
+
+/** The errno code of a file-system failure; undefined for any other error (spawn failures included). */
+export function fileSystemErrorCode(error: unknown): string | undefined {
+  const e = error as NodeJS.ErrnoException | undefined;
+  if (!(e instanceof Error)) return undefined;
+  if (typeof e.code === "string" && typeof e.syscall === "string" && !e.syscall.startsWith("spawn") && e.code in PROBLEMS) return e.code;
+  const disk = DISK_FULL_TEXT.exec(e.message)?.[0];
+  if (disk) return /quota/i.test(disk) ? "EDQUOT" : "ENOSPC";
+  return undefined;
+}
+
+/** The EnvironmentError for a file-system failure in `role`'s directory; other errors unchanged. */
+export function pathError(error: unknown, role: PathRole): unknown {
+  const code = fileSystemErrorCode(error);
+  if (!code || error instanceof EnvironmentError) return error;
+  const { problem, fix } = PROBLEMS[code] ?? { problem: code, fix: "check it" };
+  const e = error as NodeJS.ErrnoException;
+  const detail = e.syscall ? `${code}: ${e.syscall}${e.path ? ` ${e.path}` : ""}` : code;
+  return new EnvironmentError(`cannot use the ${role.what} ${role.path}: ${problem} (${detail})`, `${fix}, or choose another with ${role.option}`, error);
+}
+
+/** Runs `fn`, which works in `role`'s directory, mapping its file-system failures (see pathError). */
+export async function usingPath<T>(role: PathRole, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw pathError(error, role);
+  }
+}
+
+/** Creates `role`'s directory (and its parents) if needed; returns its path. */
+export async function makeDirectory(role: PathRole): Promise<string> {
+  await usingPath(role, () => mkdir(role.path, { recursive: true }));
+  return role.path;
+}
