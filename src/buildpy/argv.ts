@@ -11,7 +11,6 @@ export interface BuildpyArgvOptions {
   jobs?: number;
   /** Overrides the preset's organisation (mirrors, air-gapped sites). */
   githubOrganization?: string;
-  verbose?: boolean;
 }
 
 /**
@@ -20,7 +19,6 @@ export interface BuildpyArgvOptions {
  */
 export function buildpyArgv(preset: Preset, options: BuildpyArgvOptions): string[] {
   const argv: string[] = [];
-  if (options.verbose) argv.push("--verbose");
   if (!options.interactive) argv.push("--no-container-interactive");
   if (!options.pull) argv.push("--no-container-pull");
   if (preset.buildType) argv.push(`--build-type=${preset.buildType}`);

@@ -101,7 +101,8 @@ export async function exportTree(mirrorDir: string, commit: string, dest: string
 
 /**
  * `git ls-remote URL REF`: the commit a branch or tag names on a remote, peeled for annotated
- * tags; undefined when the remote has no such ref.
+ * tags; undefined when the remote has no such ref. A branch wins over a tag of the same name, as
+ * in `git clone -b REF` (what build.py runs): the key must name the commit that gets built.
  */
 export async function lsRemote(url: string, ref: string, options: GitOptions = {}): Promise<string | undefined> {
   const out = await git(undefined, options).listRemote([url, ref, `${ref}^{}`]);
@@ -111,9 +112,9 @@ export async function lsRemote(url: string, ref: string, options: GitOptions = {
     .filter((cols): cols is [string, string] => cols.length === 2);
   const exact = (name: string) => rows.find(([, refName]) => refName === name)?.[0];
   return (
+    exact(`refs/heads/${ref}`) ??
     exact(`refs/tags/${ref}^{}`) ??
     exact(`refs/tags/${ref}`) ??
-    exact(`refs/heads/${ref}`) ??
     exact(`refs/${ref}`) ??
     exact(ref) ??
     (/^[0-9a-f]{40}$/.test(ref) ? ref : undefined)
