@@ -121,8 +121,9 @@ export async function componentKeyInputs(
   const organization = sectionOrganization(section);
   const wanted = sectionSources(section, context.server.url, context.server.ref);
   const sources: Record<string, SourceInput> = {};
-  for (const [role, { url, ref }] of Object.entries(wanted)) {
-    sources[role] = role === "server" ? { url, ref, commit: context.server.commit } : await context.resolveRef(url, ref);
+  for (const [role, { url, ref, problem }] of Object.entries(wanted)) {
+    if (problem) sources[role] = { url, ref, commit: null, error: problem };
+    else sources[role] = role === "server" ? { url, ref, commit: context.server.commit } : await context.resolveRef(url, ref);
   }
   return {
     format: CACHE_FORMAT,

@@ -60,6 +60,13 @@ describe("sectionSources", () => {
       backend: { url: "https://mirror.example/org/backend.git", ref: "main" },
     });
   });
+
+  it("a clone or repo tag it cannot read is a source with a problem, never left out", () => {
+    const odd = { ...section, lines: ["git clone --recursive $REPO_URL onnxruntime_backend", "cmake -DTRITON_COMMON_REPO_TAG:STRING=r24.05 .."], repoUrl: undefined, tag: undefined };
+    const sources = sectionSources(odd, "/srv/server", "r24.05");
+    expect(sources["repo"]?.problem).toMatch(/git clone line/);
+    expect(sources["common"]).toMatchObject({ ref: "r24.05", problem: "TRITON_COMMON_REPO_TAG without TRITON_REPO_ORGANIZATION" });
+  });
 });
 
 describe("cacheKey", () => {

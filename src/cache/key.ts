@@ -91,13 +91,20 @@ export function unresolvedReason(inputs: KeyInputs): string | undefined {
   return undefined;
 }
 
-/** What a section builds from, besides its own text: the repos and refs that need commits. */
-export function sectionSources(section: CmakeSection, serverUrl: string, serverRef: string): Record<string, { url: string; ref: string }> {
+/**
+ * What a section builds from, besides its own text: the repos and refs that need commits. A
+ * clone or a repo tag this cannot read is returned with a `problem`: that source has no commit,
+ * so the component is a miss (a key without it could hit after the branch moved).
+ */
+export function sectionSources(section: CmakeSection, serverUrl: string, serverRef: string): Record<string, { url: string; ref: string; problem?: string }> {
   const defines = parseCmakeDefines(section.lines);
   const organization = defines["TRITON_REPO_ORGANIZATION"];
-  const sources: Record<string, { url: string; ref: string }> = {};
+  const sources: Record<string, { url: string; ref: string; problem?: string }> = {};
   if (section.kind === "core") sources["server"] = { url: serverUrl, ref: serverRef };
   else if (section.repoUrl && section.tag) sources["repo"] = { url: section.repoUrl, ref: section.tag };
+  else if (section.lines.some((line) => /\bgit\s+clone\b/.test(line))) {
+    sources["repo"] = { url: section.repoUrl ?? "?", ref: section.tag ?? "?", problem: "its git clone line names no repository and branch this can read" };
+  }
   const shared: Array<[string, string, string]> = [
     ["common", "TRITON_COMMON_REPO_TAG", "common"],
     ["core", "TRITON_CORE_REPO_TAG", "core"],
@@ -107,6 +114,7 @@ export function sectionSources(section: CmakeSection, serverUrl: string, serverR
   for (const [role, define, repo] of shared) {
     const ref = defines[define];
     if (ref && organization) sources[role] = { url: `${organization}/${repo}.git`, ref };
+    else if (ref) sources[role] = { url: `?/${repo}.git`, ref, problem: `${define} without TRITON_REPO_ORGANIZATION` };
   }
   return sources;
 }
