@@ -1,15 +1,81 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { lsRemote } from "./git.js";
+import { fetchMirror, initBareMirror, lsRemote, revParseCommit, withoutProgress } from "./git.js";
+import { isTransientGitError } from "./mirror.js";
 
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "tb-git-"));
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const FIXTURE = new URL("../../test/fixtures/git/fetch-progress-early-eof.stderr", import.meta.url);
+
+/**
+ * A repository of incompressible files, so its pack takes a while through a slow pipe. Above
+ * 100 objects (fetch.unpackLimit) git reports "Receiving objects" as the pack arrives.
+ */
+function sourceRepo(files: number): string {
+  const repo = path.join(dir, "src");
+  execFileSync("git", ["init", "-q", repo]);
+  execFileSync("sh", ["-c", `for i in $(seq 1 ${files}); do head -c 3000 /dev/urandom > f$i; done`], { cwd: repo });
+  execFileSync("git", ["add", "."], { cwd: repo });
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"], { cwd: repo });
+  return repo;
+}
+
+/** A mirror whose fetches go through `wrapper` instead of git-upload-pack (slow or stalled networks). */
+async function mirrorThrough(source: string, wrapper: string): Promise<string> {
+  const script = path.join(dir, "upload-pack");
+  await writeFile(script, `#!/bin/sh\n${wrapper}\n`);
+  await chmod(script, 0o755);
+  const mirror = path.join(dir, "mirror.git");
+  await initBareMirror(mirror, source);
+  execFileSync("git", ["--git-dir", mirror, "config", "remote.origin.uploadpack", script]);
+  return mirror;
+}
+
+// 16 KiB every 80 ms: a slow but steady network.
+const TRICKLE = `git-upload-pack "$@" | python3 -c '
+import sys, time
+while True:
+    chunk = sys.stdin.buffer.read1(16384)
+    if not chunk: break
+    sys.stdout.buffer.write(chunk); sys.stdout.buffer.flush(); time.sleep(0.08)
+'`;
+
+describe("fetchMirror's block timeout", () => {
+  it("lets a slow transfer that keeps reporting progress run longer than the timeout", async () => {
+    const mirror = await mirrorThrough(sourceRepo(150), TRICKLE);
+    const started = Date.now();
+    await fetchMirror(mirror, { blockTimeoutMs: 1200 });
+    expect(Date.now() - started).toBeGreaterThan(1200);
+    expect(await revParseCommit(mirror, "HEAD")).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it("still stops a fetch that stalls", async () => {
+    const mirror = await mirrorThrough(sourceRepo(1), `sleep 5; exec git-upload-pack "$@"`);
+    await expect(fetchMirror(mirror, { blockTimeoutMs: 800 })).rejects.toThrow(/block timeout/);
+  });
+});
+
+describe("withoutProgress", () => {
+  it("keeps git's error lines and drops the progress from captured stderr", async () => {
+    const stderr = await readFile(FIXTURE, "utf8");
+    expect(withoutProgress(stderr)).toBe(
+      "fetch-pack: unexpected disconnect while reading sideband packet\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output\n",
+    );
+  });
+
+  it("progress counts do not make a permanent error look transient", () => {
+    const stderr = "Receiving objects:  50% (503/1006)\rReceiving objects:  51% (514/1006)\rfatal: repository 'x' not found\n";
+    expect(isTransientGitError(new Error(stderr))).toBe(true);
+    expect(isTransientGitError(new Error(withoutProgress(stderr)))).toBe(false);
+  });
+});
 
 const env = { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" };
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env }).toString().trim();
