@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prepare.sh
+# Lint and format check first: a style or type-aware lint failure fails the test command.
+npm run lint --silent
 exec npx vitest run "$@"

@@ -64,10 +64,7 @@ export class BuildError extends TritonBuildError {
   readonly component: string | undefined;
   readonly logPath: string | undefined;
   readonly logTail: string[];
-  constructor(
-    message: string,
-    options: { component?: string; logPath?: string; logTail?: string[]; hint?: string; cause?: unknown } = {},
-  ) {
+  constructor(message: string, options: { component?: string; logPath?: string; logTail?: string[]; hint?: string; cause?: unknown } = {}) {
     super(message, { exitCode: ExitCode.buildFailed, hint: options.hint, cause: options.cause });
     this.component = options.component;
     this.logPath = options.logPath;

@@ -14,12 +14,12 @@ import { CLI, cliEnv } from "../../test/helpers/cli.js";
 import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE, PROJECT_ROOT } from "../../test/helpers/fixture-repo.js";
 import { startTestRegistry } from "../../test/helpers/registry.js";
 
-const RUNS = Math.max(3, Number(process.env["BENCH_RUNS"] ?? 3));
-const WORK_MB = Number(process.env["BENCH_WORK_MB"] ?? 700);
+const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 3));
+const WORK_MB = Number(process.env.BENCH_WORK_MB ?? 700);
 const BACKENDS = ["python", "onnxruntime", "tensorrt"];
 const COMPONENTS = 1 + BACKENDS.length;
 /** BENCH_ROWS=1,2 runs only those rows (default: all). */
-const ROWS = new Set((process.env["BENCH_ROWS"] ?? "1,2,3,4,5,6,7").split(",").map((r) => r.trim()));
+const ROWS = new Set((process.env.BENCH_ROWS ?? "1,2,3,4,5,6,7").split(",").map((r) => r.trim()));
 
 interface Sample {
   ms: number;
@@ -66,20 +66,39 @@ async function main(): Promise<void> {
   const altTags = Array.from({ length: RUNS + 1 }, (_, i) => `r24.05-alt${i}`);
   const org = await createFixtureOrg(path.join(temp, "org"), undefined, { onnxruntime_backend: altTags });
   const presetFile = path.join(temp, "bench.yaml");
-  await writeFile(presetFile, `release: "24.05"\nimages:\n  base: ${FIXTURE_BASE_IMAGE}\nfeatures: [gpu, logging]\nendpoints: [http]\nbackends: [ensemble, ${BACKENDS.join(", ")}]\n`);
+  await writeFile(
+    presetFile,
+    `release: "24.05"\nimages:\n  base: ${FIXTURE_BASE_IMAGE}\nfeatures: [gpu, logging]\nendpoints: [http]\nbackends: [ensemble, ${BACKENDS.join(", ")}]\n`,
+  );
   const env = cliEnv(temp);
   const tb = (args: string[], extraEnv: Record<string, string> = {}) =>
-    execa("node", [CLI, "--preset", presetFile, "--source", server.path, "--github-organization", org.url, "--no-pull", "--tag", "triton-build-bench:latest", ...args], {
-      env: { ...env, ...extraEnv },
-      extendEnv: false,
-      stdin: "ignore",
-    });
+    execa(
+      "node",
+      [CLI, "--preset", presetFile, "--source", server.path, "--github-organization", org.url, "--no-pull", "--tag", "triton-build-bench:latest", ...args],
+      {
+        env: { ...env, ...extraEnv },
+        extendEnv: false,
+        stdin: "ignore",
+      },
+    );
   const plain = async (extra: string[] = []) => {
     await rm(path.join(server.path, "build"), { recursive: true, force: true });
     await execa("docker", ["rm", "-f", "tritonserver_builder"], { reject: false });
     await execa(
       "python3",
-      ["build.py", "--no-container-interactive", "--no-container-pull", `--image=base,${FIXTURE_BASE_IMAGE}`, `--github-organization=${org.url}`, "--enable-gpu", "--enable-logging", "--endpoint=http", "--backend=ensemble", ...BACKENDS.map((b) => `--backend=${b}`), ...extra],
+      [
+        "build.py",
+        "--no-container-interactive",
+        "--no-container-pull",
+        `--image=base,${FIXTURE_BASE_IMAGE}`,
+        `--github-organization=${org.url}`,
+        "--enable-gpu",
+        "--enable-logging",
+        "--endpoint=http",
+        "--backend=ensemble",
+        ...BACKENDS.map((b) => `--backend=${b}`),
+        ...extra,
+      ],
       { cwd: server.path, stdin: "ignore" },
     );
   };
@@ -117,7 +136,17 @@ async function main(): Promise<void> {
     changed.plain.push((await timed(() => plain([`--backend=onnxruntime:${altTags[i]}`]))).ms / 1000);
   }
   const oneOfN = 1 / COMPONENTS + 0.1;
-  if (ROWS.has("3")) rows.push(row(`3. one of ${COMPONENTS} components changed`, changed.tb, changed.plain, "s", (r) => r <= oneOfN, `<= 1/${COMPONENTS} + 10 % = ${(oneOfN * 100).toFixed(0)} % of plain build.py`));
+  if (ROWS.has("3"))
+    rows.push(
+      row(
+        `3. one of ${COMPONENTS} components changed`,
+        changed.tb,
+        changed.plain,
+        "s",
+        (r) => r <= oneOfN,
+        `<= 1/${COMPONENTS} + 10 % = ${(oneOfN * 100).toFixed(0)} % of plain build.py`,
+      ),
+    );
 
   // 4. restore of a synthetic 1 GiB component vs tar -x of the same bytes
   if (ROWS.has("4") || ROWS.has("5")) {
@@ -151,7 +180,7 @@ async function main(): Promise<void> {
     rows,
   };
   await mkdir(path.join(PROJECT_ROOT, "bench-results"), { recursive: true });
-  await writeFile(path.join(PROJECT_ROOT, "bench-results", process.env["BENCH_OUT"] ?? "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(path.join(PROJECT_ROOT, "bench-results", process.env.BENCH_OUT ?? "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${markdown(result)}\n`);
   await execa("docker", ["rmi", "triton-build-bench:latest", "tritonserver", "tritonserver_buildbase", "tritonserver_cibase"], { reject: false });
   await rm(temp, { recursive: true, force: true });
@@ -171,7 +200,15 @@ async function mkdtempIn(prefix: string): Promise<string> {
 }
 
 const GIB = 2 ** 30;
-const inputs: KeyInputs = { format: 1, component: { kind: "backend", name: "synthetic" }, section: "bench", sources: {}, buildbase: { dockerfile: "d", baseImage: "b", baseImageId: "b" }, platform: { os: "linux", arch: "x86_64" }, settings: {} };
+const inputs: KeyInputs = {
+  format: 1,
+  component: { kind: "backend", name: "synthetic" },
+  section: "bench",
+  sources: {},
+  buildbase: { dockerfile: "d", baseImage: "b", baseImageId: "b" },
+  platform: { os: "linux", arch: "x86_64" },
+  settings: {},
+};
 
 /** 1 GiB in 8 files of random bytes (incompressible), as a backend's output tree. */
 async function syntheticComponent(temp: string): Promise<{ install: string; cache: LocalCache; key: string }> {
@@ -256,21 +293,43 @@ async function remoteRows(temp: string): Promise<Row[]> {
     await registry.stop();
   }
   return [
-    row("5a. remote cache push of the 1 GiB component", push, rawPush, "s", (r) => r <= 1.2, "<= 1.2x raw docker push", "ours includes docker import of the entry"),
-    row("5b. remote cache pull of the 1 GiB component", pull, rawPull, "s", (r) => r <= 1.2, "<= 1.2x raw docker pull", "ours includes docker cp out, sha256 check, rename into the cache"),
+    row(
+      "5a. remote cache push of the 1 GiB component",
+      push,
+      rawPush,
+      "s",
+      (r) => r <= 1.2,
+      "<= 1.2x raw docker push",
+      "ours includes docker import of the entry",
+    ),
+    row(
+      "5b. remote cache pull of the 1 GiB component",
+      pull,
+      rawPull,
+      "s",
+      (r) => r <= 1.2,
+      "<= 1.2x raw docker pull",
+      "ours includes docker cp out, sha256 check, rename into the cache",
+    ),
   ];
 }
 
 async function rssRow(temp: string, orgUrl: string, presetFile: string): Promise<Row> {
   log("peak RSS during a build with a large log volume");
-  const loud = await createFixtureServerRepo(path.join(temp, "loud-server"), { extraFiles: { "fixture.json": `{\n  "default": 50,\n  "python_log_lines": 1000000\n}\n` } });
+  const loud = await createFixtureServerRepo(path.join(temp, "loud-server"), {
+    extraFiles: { "fixture.json": `{\n  "default": 50,\n  "python_log_lines": 1000000\n}\n` },
+  });
   const peaks: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const child = execa("node", [CLI, "--preset", presetFile, "--source", loud.path, "--github-organization", orgUrl, "--no-pull", "--no-cache", "--tag", "triton-build-bench:latest"], {
-      env: cliEnv(temp),
-      extendEnv: false,
-      stdin: "ignore",
-    });
+    const child = execa(
+      "node",
+      [CLI, "--preset", presetFile, "--source", loud.path, "--github-organization", orgUrl, "--no-pull", "--no-cache", "--tag", "triton-build-bench:latest"],
+      {
+        env: cliEnv(temp),
+        extendEnv: false,
+        stdin: "ignore",
+      },
+    );
     let peak = 0;
     const poll = setInterval(() => {
       readFile(`/proc/${child.pid}/status`, "utf8")
@@ -284,7 +343,16 @@ async function rssRow(temp: string, orgUrl: string, presetFile: string): Promise
     peaks.push(peak / 1024);
   }
   const triton = stat(peaks);
-  return { row: "7. peak RSS of the tool (build printing 1M log lines)", triton, baseline: stat([150]), unit: "s", ratio: triton.median / 150, target: "<= 150 MB", met: triton.median <= 150, note: "MB, not seconds" };
+  return {
+    row: "7. peak RSS of the tool (build printing 1M log lines)",
+    triton,
+    baseline: stat([150]),
+    unit: "s",
+    ratio: triton.median / 150,
+    target: "<= 150 MB",
+    met: triton.median <= 150,
+    note: "MB, not seconds",
+  };
 }
 
 async function machineDescription(): Promise<string> {
@@ -307,7 +375,9 @@ function markdown(result: { date: string; machine: string; runs: number; rows: R
   for (const r of result.rows) {
     const unit = r.note === "MB, not seconds" ? "MB" : r.unit;
     const cell = (s: Stat) => `${fmt(s.median, r.unit)} ${unit} [${fmt(s.min, r.unit)}-${fmt(s.max, r.unit)}]`;
-    lines.push(`| ${r.row} | ${cell(r.triton)} | ${r.row.startsWith("6.") || r.row.startsWith("7.") ? "-" : cell(r.baseline)} | ${r.ratio.toFixed(2)} | ${r.target} | ${r.met ? "yes" : "**no**"} |`);
+    lines.push(
+      `| ${r.row} | ${cell(r.triton)} | ${r.row.startsWith("6.") || r.row.startsWith("7.") ? "-" : cell(r.baseline)} | ${r.ratio.toFixed(2)} | ${r.target} | ${r.met ? "yes" : "**no**"} |`,
+    );
   }
   return lines.join("\n");
 }

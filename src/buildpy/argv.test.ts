@@ -139,8 +139,6 @@ describe("buildpyArgv", () => {
 
 describe("shellQuote", () => {
   it("leaves plain words alone and quotes the rest", () => {
-    expect(shellQuote(["python3", "build.py", "--image=base,a/b:1", "--x=a b", "it's"])).toBe(
-      `python3 build.py --image=base,a/b:1 '--x=a b' 'it'\\''s'`,
-    );
+    expect(shellQuote(["python3", "build.py", "--image=base,a/b:1", "--x=a b", "it's"])).toBe(`python3 build.py --image=base,a/b:1 '--x=a b' 'it'\\''s'`);
   });
 });

@@ -122,12 +122,11 @@ describe("section helpers", () => {
   });
 
   it("parseCmakeDefines reads -D arguments of configure lines only", () => {
-    expect(
-      parseCmakeDefines([
-        `cmake "-DA:STRING=1" "-DB=two" -DC:BOOL=ON ..`,
-        `cmake --build . --config Release -j8 -t install -DNOT=this`,
-      ]),
-    ).toEqual({ A: "1", B: "two", C: "ON" });
+    expect(parseCmakeDefines([`cmake "-DA:STRING=1" "-DB=two" -DC:BOOL=ON ..`, `cmake --build . --config Release -j8 -t install -DNOT=this`])).toEqual({
+      A: "1",
+      B: "two",
+      C: "ON",
+    });
   });
 
   it("findCloneSource is empty for sections that clone nothing", () => {

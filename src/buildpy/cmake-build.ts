@@ -67,7 +67,7 @@ export function parseCmakeBuild(text: string): CmakeBuildScript {
     const sectionLines = lines.slice(i, end + 1);
     const section: CmakeSection = { name: title.name, kind: title.kind, lines: sectionLines, ...findCloneSource(sectionLines) };
     if (section.kind === "core") {
-      const coreTag = parseCmakeDefines(sectionLines)["TRITON_CORE_REPO_TAG"];
+      const coreTag = parseCmakeDefines(sectionLines).TRITON_CORE_REPO_TAG;
       if (coreTag) section.tag = coreTag;
     }
     chunks.push({ type: "section", section });

@@ -38,8 +38,7 @@ function classify(command: string): DockerBuildStep {
       const dockerfile = flag("-f");
       const tag = flag("-t");
       const base = dockerfile?.split("/").pop();
-      const kind: DockerStepKind =
-        base === "Dockerfile.buildbase" ? "buildbase" : base === "Dockerfile.cibase" ? "cibase-image" : "final-image";
+      const kind: DockerStepKind = base === "Dockerfile.buildbase" ? "buildbase" : base === "Dockerfile.cibase" ? "cibase-image" : "final-image";
       return { kind, command, ...(dockerfile ? { dockerfile } : {}), ...(tag ? { tag } : {}) };
     }
     case "run":

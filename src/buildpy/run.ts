@@ -39,7 +39,10 @@ export async function checkPython(python: string, options: RunOptions = {}): Pro
         `install it: \`${python} -m pip install requests\` (or \`apt-get install python3-requests\`), or pass --python with an interpreter that has it`,
       );
     }
-    throw new EnvironmentError(`'${python}' does not run: ${lastLine(result.stderr) || `exit code ${result.exitCode}`}`, "pass --python with a working Python 3");
+    throw new EnvironmentError(
+      `'${python}' does not run: ${lastLine(result.stderr) || `exit code ${result.exitCode}`}`,
+      "pass --python with a working Python 3",
+    );
   }
   const version = result.stdout.trim();
   if (!version.startsWith("3.")) throw new EnvironmentError(`'${python}' is Python ${version}; build.py needs Python 3`, "pass --python python3");
@@ -56,12 +59,7 @@ export interface GeneratedScripts {
 }
 
 /** `python build.py --dryrun ARGV` in the checkout; returns what it wrote to `build/`. */
-export async function runBuildpyDryrun(
-  python: string,
-  checkoutDir: string,
-  argv: readonly string[],
-  options: RunOptions = {},
-): Promise<GeneratedScripts> {
+export async function runBuildpyDryrun(python: string, checkoutDir: string, argv: readonly string[], options: RunOptions = {}): Promise<GeneratedScripts> {
   const buildDir = path.join(checkoutDir, "build");
   // Scripts left from an earlier run would be mistaken for this run's output.
   await rm(buildDir, { recursive: true, force: true });
@@ -84,7 +82,9 @@ export async function runBuildpyDryrun(
     const usage = result.stderr.includes("usage: build.py");
     throw new UsageError(
       `build.py --dryrun failed (exit ${result.exitCode ?? "signal"}): ${lastLine(result.stderr) || "no output"}`,
-      usage ? "build.py does not know one of the arguments; check --buildpy-arg" : "run the printed build.py command by hand in the checkout to see its full output",
+      usage
+        ? "build.py does not know one of the arguments; check --buildpy-arg"
+        : "run the printed build.py command by hand in the checkout to see its full output",
     );
   }
   const read = (name: string) => readFile(path.join(buildDir, name), "utf8");
@@ -104,7 +104,10 @@ async function whyNotStarted(executable: string, result: { code?: string; timedO
   if (result.timedOut) return "did not answer within 60 s";
   if (result.signal) return `was killed by ${result.signal}`;
   if (result.code === "EACCES") {
-    const isDirectory = await stat(executable).then((s) => s.isDirectory(), () => false);
+    const isDirectory = await stat(executable).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     return isDirectory ? "is a directory, not a Python interpreter" : "cannot be run: it is not executable (EACCES)";
   }
   return `cannot be run: ${result.originalMessage ?? result.code ?? "unknown error"}`;

@@ -57,7 +57,9 @@ const trtllm = sections.find((s) => s.name === "tensorrtllm")!;
 describe("rewriteTensorrtllmSection", () => {
   it("passes the CUDA architectures and the job count to build_wheel.py", () => {
     const lines = rewriteTensorrtllmSection(trtllm.lines, { cudaArch: "80-real;90-real", jobs: 3 });
-    expect(buildWheelLine(lines)).toBe(`python3 ../tensorrt_llm/scripts/build_wheel.py --trt_root /usr/local/tensorrt --cuda_architectures "80-real;90-real" --job_count 3`);
+    expect(buildWheelLine(lines)).toBe(
+      `python3 ../tensorrt_llm/scripts/build_wheel.py --trt_root /usr/local/tensorrt --cuda_architectures "80-real;90-real" --job_count 3`,
+    );
   });
 
   it("sets up Git LFS before the clone and pulls the submodules' LFS files before the wheel", () => {
@@ -73,7 +75,10 @@ describe("rewriteTensorrtllmSection", () => {
   });
 
   it("replaces values build.py may one day pass itself", () => {
-    const lines = rewriteTensorrtllmSection(["python3 build_wheel.py --cuda_architectures 70-real --job_count 64 --trt_root /x"], { cudaArch: "90-real", jobs: 2 });
+    const lines = rewriteTensorrtllmSection(["python3 build_wheel.py --cuda_architectures 70-real --job_count 64 --trt_root /x"], {
+      cudaArch: "90-real",
+      jobs: 2,
+    });
     expect(lines.at(-1)).toBe(`python3 build_wheel.py --cuda_architectures "90-real" --job_count 2 --trt_root /x`);
   });
 });
@@ -127,15 +132,19 @@ describe("cache keys and --cuda-arch", () => {
   it("a different --cuda-arch gives a different key for tensorrtllm only", async () => {
     const a = await keys("90-real");
     const b = await keys("80-real;90-real");
-    expect(a["core"]).toBe(b["core"]);
-    expect(a["onnxruntime"]).toBe(b["onnxruntime"]);
-    expect(a["tensorrtllm"]).not.toBe(b["tensorrtllm"]);
+    expect(a.core).toBe(b.core);
+    expect(a.onnxruntime).toBe(b.onnxruntime);
+    expect(a.tensorrtllm).not.toBe(b.tensorrtllm);
   });
 
   it("the job count does not change the key", async () => {
     const section = trtllm;
-    const one = cacheKey(await componentKeyInputs(section, context, rewriteTensorrtllmSection(section.lines, { cudaArch: "90-real", jobs: 1 }), { cudaArch: "90-real" }));
-    const many = cacheKey(await componentKeyInputs(section, context, rewriteTensorrtllmSection(section.lines, { cudaArch: "90-real", jobs: 32 }), { cudaArch: "90-real" }));
+    const one = cacheKey(
+      await componentKeyInputs(section, context, rewriteTensorrtllmSection(section.lines, { cudaArch: "90-real", jobs: 1 }), { cudaArch: "90-real" }),
+    );
+    const many = cacheKey(
+      await componentKeyInputs(section, context, rewriteTensorrtllmSection(section.lines, { cudaArch: "90-real", jobs: 32 }), { cudaArch: "90-real" }),
+    );
     expect(one).toBe(many);
   });
 });

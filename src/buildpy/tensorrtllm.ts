@@ -37,7 +37,9 @@ export function normalizeCudaArch(input: string): string {
       );
     }
     if (!/^\d{2,3}(-real|-virtual)?$/.test(entry)) {
-      throw new UsageError(`--cuda-arch: '${entry}' is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or auto`);
+      throw new UsageError(
+        `--cuda-arch: '${entry}' is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or auto`,
+      );
     }
   }
   return [...new Set(entries)].join(";");
@@ -58,7 +60,10 @@ function setFlag(line: string, flag: string, value: string): string {
  */
 export function rewriteTensorrtllmSection(lines: readonly string[], options: TensorrtllmOptions): string[] {
   if (!buildWheelLine(lines)) {
-    const asked = [options.cudaArch ? `--cuda-arch ${options.cudaArch}` : "", options.jobsGiven && options.jobs !== undefined ? `--jobs ${options.jobs}` : ""].filter(Boolean);
+    const asked = [
+      options.cudaArch ? `--cuda-arch ${options.cudaArch}` : "",
+      options.jobsGiven && options.jobs !== undefined ? `--jobs ${options.jobs}` : "",
+    ].filter(Boolean);
     if (asked.length) {
       throw new SourceError(
         `the tensorrtllm section of cmake_build has no build_wheel.py line, so ${asked.join(" and ")} cannot reach TensorRT-LLM's build`,

@@ -150,13 +150,25 @@ describe("LocalCache.adopt", () => {
 
   describe("refuses an entry that would write outside its component's part of the install tree", () => {
     const cases: Array<[string, (m: Manifest) => void, RegExp]> = [
-      ["a file path with ../", (m) => (m.files[0] = { ...m.files[0]!, path: "backends/onnxruntime/../../bin/tritonserver" }), /unsafe path backends\/onnxruntime\/\.\.\/\.\.\/bin\/tritonserver/],
+      [
+        "a file path with ../",
+        (m) => (m.files[0] = { ...m.files[0]!, path: "backends/onnxruntime/../../bin/tritonserver" }),
+        /unsafe path backends\/onnxruntime\/\.\.\/\.\.\/bin\/tritonserver/,
+      ],
       ["a file path starting with ../", (m) => (m.files[0] = { ...m.files[0]!, path: "../../etc/passwd" }), /unsafe path \.\.\/\.\.\/etc\/passwd/],
       ["an absolute file path", (m) => (m.files[0] = { ...m.files[0]!, path: "/etc/passwd" }), /unsafe path \/etc\/passwd/],
-      ["a file in another backend's directory", (m) => (m.files[0] = { ...m.files[0]!, path: "backends/python/libtriton_python.so" }), /outside the component's part of the install tree/],
+      [
+        "a file in another backend's directory",
+        (m) => (m.files[0] = { ...m.files[0]!, path: "backends/python/libtriton_python.so" }),
+        /outside the component's part of the install tree/,
+      ],
       ["a root that is not its own", (m) => (m.roots = ["backends"]), /a backend may only install backends\/onnxruntime/],
       ["a dir with ../", (m) => m.dirs.push({ path: "backends/onnxruntime/../python", mode: 0o755 }), /unsafe path/],
-      ["a symlink pointing up and out", (m) => (m.symlinks = [{ path: "backends/onnxruntime/lib/dep.so", target: "../../../bin/tritonserver" }]), /symlink backends\/onnxruntime\/lib\/dep\.so points outside backends\/onnxruntime/],
+      [
+        "a symlink pointing up and out",
+        (m) => (m.symlinks = [{ path: "backends/onnxruntime/lib/dep.so", target: "../../../bin/tritonserver" }]),
+        /symlink backends\/onnxruntime\/lib\/dep\.so points outside backends\/onnxruntime/,
+      ],
       ["a symlink to an absolute path", (m) => (m.symlinks = [{ path: "backends/onnxruntime/lib/dep.so", target: "/etc/passwd" }]), /points outside/],
       ["a symlink in the path of other files", (m) => m.symlinks.push({ path: "backends/onnxruntime/lib", target: "." }), /symlink in the path of other files/],
       ["a symlink as the root", (m) => (m.symlinks = [{ path: "backends/onnxruntime", target: "../python" }]), /root backends\/onnxruntime is a symlink/],
@@ -189,7 +201,11 @@ describe("LocalCache.adopt", () => {
       m.signature = signManifest(unsigned, secret);
     };
     const wrong = await arrived(signWith("another-secret"));
-    await expectRefused(cache.adopt(wrong, key, (m) => signatureProblem(m, "fleet-secret")), wrong, /signature does not match/);
+    await expectRefused(
+      cache.adopt(wrong, key, (m) => signatureProblem(m, "fleet-secret")),
+      wrong,
+      /signature does not match/,
+    );
     const right = await arrived(signWith("fleet-secret"));
     expect((await cache.adopt(right, key, (m) => signatureProblem(m, "fleet-secret"))).key).toBe(key);
   });

@@ -78,7 +78,8 @@ async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?
     });
     if (pulled) return { ref, id: pulled.slice(pulled.indexOf("@") + 1) };
     if (local) return { ref, id: local.id };
-    if (offline || pull) return { ref, id: null, error: offline ? "not present locally, and --offline" : "not present locally and its registry did not answer" };
+    if (offline || pull)
+      return { ref, id: null, error: offline ? "not present locally, and --offline" : "not present locally and its registry did not answer" };
     remote = await manifestDigest(repository, tag, signal);
     return remote ? { ref, id: remote } : { ref, id: null, error: "its registry has no such tag" };
   } catch (error) {
@@ -101,7 +102,10 @@ function memoizedResolver(offline: boolean, signal?: AbortSignal): KeyContext["r
               return commit ? { url, ref, commit } : { url, ref, commit: null, error: "no such branch or tag" };
             } catch (error) {
               if (signal?.aborted) throw error;
-              const message = String((error as Error)?.message ?? error).split("\n").find((l) => /fatal|error/i.test(l)) ?? String(error);
+              const message =
+                String((error as Error)?.message ?? error)
+                  .split("\n")
+                  .find((l) => /fatal|error/i.test(l)) ?? String(error);
               return { url, ref, commit: null, error: message.trim() };
             }
           });

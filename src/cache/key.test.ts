@@ -35,7 +35,12 @@ describe("normalizeSection", () => {
   it("ignores parallelism, verbosity, set -x and the organisation", () => {
     const a = normalizeSection(SECTION, "https://mirror.example/org");
     const b = normalizeSection(
-      SECTION.map((l) => l.replace("-j16 -v", "-j2").replace("--job_count 8", "--job_count 1").replace(/https:\/\/mirror\.example\/org/g, "file:///srv/org")).filter((l) => l !== "set -x"),
+      SECTION.map((l) =>
+        l
+          .replace("-j16 -v", "-j2")
+          .replace("--job_count 8", "--job_count 1")
+          .replace(/https:\/\/mirror\.example\/org/g, "file:///srv/org"),
+      ).filter((l) => l !== "set -x"),
       "file:///srv/org",
     );
     expect(a).toBe(b);
@@ -45,8 +50,18 @@ describe("normalizeSection", () => {
 
   it("keeps what changes outputs: tags and cmake arguments", () => {
     const base = normalizeSection(SECTION, "https://mirror.example/org");
-    expect(normalizeSection(SECTION.map((l) => l.replace("-b r24.05", "-b r24.04")), "https://mirror.example/org")).not.toBe(base);
-    expect(normalizeSection(SECTION.map((l) => l.replace("Release", "Debug")), "https://mirror.example/org")).not.toBe(base);
+    expect(
+      normalizeSection(
+        SECTION.map((l) => l.replace("-b r24.05", "-b r24.04")),
+        "https://mirror.example/org",
+      ),
+    ).not.toBe(base);
+    expect(
+      normalizeSection(
+        SECTION.map((l) => l.replace("Release", "Debug")),
+        "https://mirror.example/org",
+      ),
+    ).not.toBe(base);
   });
 });
 
@@ -62,10 +77,15 @@ describe("sectionSources", () => {
   });
 
   it("a clone or repo tag it cannot read is a source with a problem, never left out", () => {
-    const odd = { ...section, lines: ["git clone --recursive $REPO_URL onnxruntime_backend", "cmake -DTRITON_COMMON_REPO_TAG:STRING=r24.05 .."], repoUrl: undefined, tag: undefined };
+    const odd = {
+      ...section,
+      lines: ["git clone --recursive $REPO_URL onnxruntime_backend", "cmake -DTRITON_COMMON_REPO_TAG:STRING=r24.05 .."],
+      repoUrl: undefined,
+      tag: undefined,
+    };
     const sources = sectionSources(odd, "/srv/server", "r24.05");
-    expect(sources["repo"]?.problem).toMatch(/git clone line/);
-    expect(sources["common"]).toMatchObject({ ref: "r24.05", problem: "TRITON_COMMON_REPO_TAG without TRITON_REPO_ORGANIZATION" });
+    expect(sources.repo?.problem).toMatch(/git clone line/);
+    expect(sources.common).toMatchObject({ ref: "r24.05", problem: "TRITON_COMMON_REPO_TAG without TRITON_REPO_ORGANIZATION" });
   });
 });
 

@@ -42,7 +42,11 @@ export function normalizeSection(lines: readonly string[], organization?: string
     .map((line) => {
       let out = line.replace(/\s+$/, "");
       if (organization) out = out.split(organization).join("<org>");
-      if (/^\s*cmake\s+--build\b/.test(out)) out = out.replace(/\s-j\s?\d+\b/g, " -j").replace(/\s--parallel(\s|=)\d+\b/g, " --parallel").replace(/\s-v\b/g, "");
+      if (/^\s*cmake\s+--build\b/.test(out))
+        out = out
+          .replace(/\s-j\s?\d+\b/g, " -j")
+          .replace(/\s--parallel(\s|=)\d+\b/g, " --parallel")
+          .replace(/\s-v\b/g, "");
       return out.replace(/\s--job_count(\s|=)\d+\b/g, " --job_count").replace(/\s+/g, " ");
     })
     .join("\n");
@@ -98,12 +102,12 @@ export function unresolvedReason(inputs: KeyInputs): string | undefined {
  */
 export function sectionSources(section: CmakeSection, serverUrl: string, serverRef: string): Record<string, { url: string; ref: string; problem?: string }> {
   const defines = parseCmakeDefines(section.lines);
-  const organization = defines["TRITON_REPO_ORGANIZATION"];
+  const organization = defines.TRITON_REPO_ORGANIZATION;
   const sources: Record<string, { url: string; ref: string; problem?: string }> = {};
-  if (section.kind === "core") sources["server"] = { url: serverUrl, ref: serverRef };
-  else if (section.repoUrl && section.tag) sources["repo"] = { url: section.repoUrl, ref: section.tag };
+  if (section.kind === "core") sources.server = { url: serverUrl, ref: serverRef };
+  else if (section.repoUrl && section.tag) sources.repo = { url: section.repoUrl, ref: section.tag };
   else if (section.lines.some((line) => /\bgit\s+clone\b/.test(line))) {
-    sources["repo"] = { url: section.repoUrl ?? "?", ref: section.tag ?? "?", problem: "its git clone line names no repository and branch this can read" };
+    sources.repo = { url: section.repoUrl ?? "?", ref: section.tag ?? "?", problem: "its git clone line names no repository and branch this can read" };
   }
   const shared: Array<[string, string, string]> = [
     ["common", "TRITON_COMMON_REPO_TAG", "common"],
@@ -121,7 +125,7 @@ export function sectionSources(section: CmakeSection, serverUrl: string, serverR
 
 /** The organisation a section clones from, for normalising it out of the text. */
 export function sectionOrganization(section: CmakeSection): string | undefined {
-  const defined = parseCmakeDefines(section.lines)["TRITON_REPO_ORGANIZATION"];
+  const defined = parseCmakeDefines(section.lines).TRITON_REPO_ORGANIZATION;
   if (defined) return defined;
   const match = section.repoUrl ? /^(.*)\/[^/]+\.git$/.exec(section.repoUrl) : null;
   return match?.[1];
@@ -141,14 +145,17 @@ export function diffInputs(current: KeyInputs, previous: KeyInputs): string[] {
     else if (now.commit !== before.commit) differences.push(`${role} commit ${short(before.commit)} -> ${short(now.commit)} (${now.ref})`);
   }
   if (current.buildbase.dockerfile !== previous.buildbase.dockerfile) differences.push("Dockerfile.buildbase");
-  if (current.buildbase.baseImage !== previous.buildbase.baseImage) differences.push(`base image ${previous.buildbase.baseImage} -> ${current.buildbase.baseImage}`);
+  if (current.buildbase.baseImage !== previous.buildbase.baseImage)
+    differences.push(`base image ${previous.buildbase.baseImage} -> ${current.buildbase.baseImage}`);
   else if (current.buildbase.baseImageId !== previous.buildbase.baseImageId) {
     differences.push(`base image id ${short(previous.buildbase.baseImageId)} -> ${short(current.buildbase.baseImageId)}`);
   }
-  if (canonicalJson(current.platform) !== canonicalJson(previous.platform)) differences.push(`platform ${previous.platform.os}/${previous.platform.arch} -> ${current.platform.os}/${current.platform.arch}`);
+  if (canonicalJson(current.platform) !== canonicalJson(previous.platform))
+    differences.push(`platform ${previous.platform.os}/${previous.platform.arch} -> ${current.platform.os}/${current.platform.arch}`);
   const settings = new Set([...Object.keys(current.settings), ...Object.keys(previous.settings)]);
   for (const name of settings) {
-    if (current.settings[name] !== previous.settings[name]) differences.push(`${name} ${previous.settings[name] ?? "(unset)"} -> ${current.settings[name] ?? "(unset)"}`);
+    if (current.settings[name] !== previous.settings[name])
+      differences.push(`${name} ${previous.settings[name] ?? "(unset)"} -> ${current.settings[name] ?? "(unset)"}`);
   }
   return differences;
 }

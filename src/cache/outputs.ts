@@ -49,5 +49,8 @@ export async function walkTree(base: string, roots: readonly string[]): Promise<
 }
 
 async function exists(p: string): Promise<boolean> {
-  return lstat(p).then(() => true, () => false);
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
 }

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { BuildEvent } from "../build/events.js";
+import type { BuildEvent } from "../run/events.js";
 import { DockerCommandError } from "../docker/cli.js";
 import { importFiles, pullImage, pushImage, removeImage } from "../docker/image.js";
 import { RegistryError, tagExists } from "../docker/registry.js";
@@ -174,7 +174,11 @@ describe("RemoteCache.push", () => {
     const [parts, ref, options] = vi.mocked(importFiles).mock.calls[0]!;
     expect(ref).toBe(`${REPO}:onnxruntime-${KEY}`);
     expect(parts[1]).toEqual({ dir: local.entryDir(KEY), paths: ["files"] });
-    expect(options?.labels).toMatchObject({ "org.triton-build.key": KEY, "org.triton-build.component": "onnxruntime", "org.triton-build.signed": "hmac-sha256" });
+    expect(options?.labels).toMatchObject({
+      "org.triton-build.key": KEY,
+      "org.triton-build.component": "onnxruntime",
+      "org.triton-build.signed": "hmac-sha256",
+    });
     expect(carried?.key).toBe(KEY);
     expect(signatureProblem(carried!, "fleet-secret")).toBeUndefined();
     expect(vi.mocked(pushImage).mock.calls[0]?.[0]).toBe(`${REPO}:onnxruntime-${KEY}`);
@@ -197,14 +201,18 @@ describe("RemoteCache.push", () => {
   });
 
   it("a refused push warns once and stops writing, but reading goes on", async () => {
-    vi.mocked(pushImage).mockRejectedValue(dockerFailure(["push", `${REPO}:onnxruntime-${KEY}`], "The push refers to repository [registry.example.com/triton-cache]", ANSWERS.denied));
+    vi.mocked(pushImage).mockRejectedValue(
+      dockerFailure(["push", `${REPO}:onnxruntime-${KEY}`], "The push refers to repository [registry.example.com/triton-cache]", ANSWERS.denied),
+    );
     pullFails(ANSWERS.missing);
     const cache = remote("readwrite");
     expect(await cache.push("onnxruntime", KEY, local)).toBe("skipped");
     expect(await cache.push("python", KEY, local)).toBe("skipped");
     expect(pushImage).toHaveBeenCalledTimes(1);
     expect(warnings()).toHaveLength(1);
-    expect(warnings()[0]).toMatch(new RegExp(`^remote cache ${REPO} cannot be written \\(.*denied: requested access to the resource is denied\\); continuing without it$`));
+    expect(warnings()[0]).toMatch(
+      new RegExp(`^remote cache ${REPO} cannot be written \\(.*denied: requested access to the resource is denied\\); continuing without it$`),
+    );
     expect(await cache.fetch("onnxruntime", KEY, local)).toBe(false);
     expect(pullImage).toHaveBeenCalledTimes(1);
     expect(warnings()).toHaveLength(1);
@@ -216,6 +224,8 @@ describe("RemoteCache.push", () => {
     expect(await cache.push("onnxruntime", KEY, local)).toBe("skipped");
     expect(await cache.fetch("onnxruntime", KEY, local)).toBe(false);
     expect(pullImage).not.toHaveBeenCalled();
-    expect(warnings()).toEqual([`remote cache ${REPO} is unavailable (cannot reach registry.example.com: Error: connect ECONNREFUSED 10.0.0.5:443); continuing without it`]);
+    expect(warnings()).toEqual([
+      `remote cache ${REPO} is unavailable (cannot reach registry.example.com: Error: connect ECONNREFUSED 10.0.0.5:443); continuing without it`,
+    ]);
   });
 });

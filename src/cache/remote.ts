@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Emit } from "../build/events.js";
+import type { Emit } from "../run/events.js";
 import { DockerCommandError } from "../docker/cli.js";
 import { createContainer, removeContainer } from "../docker/container.js";
 import { copyOutOfContainer } from "../docker/copy-out.js";
@@ -54,7 +54,11 @@ export class RemoteCache {
    * then fail too, that is said as information: the user already has the warning.
    */
   private giveUp(side: "read" | "write", error: unknown): void {
-    const reason = String((error as Error)?.message ?? error).trim().split("\n").pop() || "unknown error";
+    const reason =
+      String((error as Error)?.message ?? error)
+        .trim()
+        .split("\n")
+        .pop() || "unknown error";
     const both = UNREACHABLE.test(reason);
     const newRead = (side === "read" || both) && this.cannotRead === undefined;
     const newWrite = (side === "write" || both) && this.cannotWrite === undefined;

@@ -17,6 +17,7 @@ export function signatureProblem(manifest: Manifest, secret: string): string | u
   if (!manifest.signature) return "the entry is not signed";
   const expected = Buffer.from(signManifest(manifest, secret), "hex");
   const actual = Buffer.from(manifest.signature, "hex");
-  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return "the entry's signature does not match (altered, or signed with another key)";
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual))
+    return "the entry's signature does not match (altered, or signed with another key)";
   return undefined;
 }

@@ -14,7 +14,15 @@ let install: string;
 
 const KEY_A = "a".repeat(64);
 const KEY_B = "b".repeat(64);
-const inputs = { format: 1, component: { kind: "backend", name: "x" }, section: "s", sources: {}, buildbase: { dockerfile: "d", baseImage: "i", baseImageId: "i" }, platform: { os: "linux", arch: "x86_64" }, settings: {} } satisfies KeyInputs;
+const inputs = {
+  format: 1,
+  component: { kind: "backend", name: "x" },
+  section: "s",
+  sources: {},
+  buildbase: { dockerfile: "d", baseImage: "i", baseImageId: "i" },
+  platform: { os: "linux", arch: "x86_64" },
+  settings: {},
+} satisfies KeyInputs;
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "tb-store-"));
@@ -122,11 +130,34 @@ describe("LocalCache", () => {
     const good = JSON.parse(await readFile(manifestPath, "utf8"));
     const cases: Array<[string, (m: typeof good) => void, RegExp]> = [
       ["other root", (m) => (m.roots = ["backends"]), /may only install backends\/onnxruntime/],
-      ["path outside the root", (m) => m.files.push({ path: "bin/tritonserver", size: 1, sha256: "0".repeat(64), mode: 0o755 }), /outside the component's part/],
+      [
+        "path outside the root",
+        (m) => m.files.push({ path: "bin/tritonserver", size: 1, sha256: "0".repeat(64), mode: 0o755 }),
+        /outside the component's part/,
+      ],
       ["symlink out of the tree", (m) => (m.symlinks = [{ path: "backends/onnxruntime/lib/dep.so", target: "/etc/passwd" }]), /points outside/],
-      ["symlink up and out", (m) => (m.symlinks = [{ path: "backends/onnxruntime/x", target: "../../../etc" }]), /points outside/],
-      ["symlink on the way", (m) => (m.symlinks = [{ path: "backends/onnxruntime/lib", target: "dep" }]), /symlink in the path of other files/],
-      ["core writing backends", (m) => ((m.component = { name: "core", kind: "core" }), (m.roots = ["backends"])), /core may not install 'backends'/],
+      [
+        "symlink up and out",
+        (m) => {
+          m.symlinks = [{ path: "backends/onnxruntime/x", target: "../../../etc" }];
+        },
+        /points outside/,
+      ],
+      [
+        "symlink on the way",
+        (m) => {
+          m.symlinks = [{ path: "backends/onnxruntime/lib", target: "dep" }];
+        },
+        /symlink in the path of other files/,
+      ],
+      [
+        "core writing backends",
+        (m) => {
+          m.component = { name: "core", kind: "core" };
+          m.roots = ["backends"];
+        },
+        /core may not install 'backends'/,
+      ],
     ];
     for (const [name, change, error] of cases) {
       const manifest = structuredClone(good);

@@ -86,7 +86,10 @@ export class LocalCache {
           broken.push(key);
           continue;
         }
-        const used = await stat(path.join(dir, "last-used")).then((s) => s.mtime, () => new Date(manifest.createdAt));
+        const used = await stat(path.join(dir, "last-used")).then(
+          (s) => s.mtime,
+          () => new Date(manifest.createdAt),
+        );
         entries.push({ manifest, dir, lastUsed: used });
       }
     }
@@ -227,7 +230,10 @@ export class LocalCache {
     const started = performance.now();
     const manifest = await this.get(key);
     if (!manifest) {
-      const exists = await stat(this.entryDir(key)).then(() => true, () => false);
+      const exists = await stat(this.entryDir(key)).then(
+        () => true,
+        () => false,
+      );
       if (!exists) throw new EntryGoneError(`entry ${key.slice(0, 12)} was removed meanwhile (by a cache prune or clear)`);
       throw new CacheIntegrityError(`entry ${key.slice(0, 12)} has no readable manifest`);
     }
@@ -244,7 +250,12 @@ export class LocalCache {
         await mkdir(path.dirname(target), { recursive: true });
         // A missing source file is the entry's fault; a failing write (disk full) is not.
         const source = path.join(entryFiles, file.path);
-        if (!(await lstat(source).then((info) => info.isFile(), () => true))) {
+        if (
+          !(await lstat(source).then(
+            (info) => info.isFile(),
+            () => true,
+          ))
+        ) {
           throw new CacheIntegrityError(`entry ${key.slice(0, 12)} of ${manifest.component.name}: ${file.path} is not a regular file`);
         }
         const copied = await copyWithHash(source, target, file.mode, signal).catch((error: NodeJS.ErrnoException) => {
@@ -252,7 +263,9 @@ export class LocalCache {
           throw error;
         });
         if (!copied || copied.sha256 !== file.sha256 || copied.size !== file.size) {
-          throw new CacheIntegrityError(`entry ${key.slice(0, 12)} of ${manifest.component.name}: ${file.path} ${copied ? "does not match its sha256" : "is missing"}`);
+          throw new CacheIntegrityError(
+            `entry ${key.slice(0, 12)} of ${manifest.component.name}: ${file.path} ${copied ? "does not match its sha256" : "is missing"}`,
+          );
         }
         await chmod(target, file.mode);
       }
@@ -265,7 +278,13 @@ export class LocalCache {
         const destination = path.join(installRoot, root);
         await mkdir(path.dirname(destination), { recursive: true });
         await rm(destination, { recursive: true, force: true });
-        if (await lstat(path.join(staging, root)).then(() => true, () => false)) await rename(path.join(staging, root), destination);
+        if (
+          await lstat(path.join(staging, root)).then(
+            () => true,
+            () => false,
+          )
+        )
+          await rename(path.join(staging, root), destination);
       }
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -332,7 +351,12 @@ export class LocalCache {
     for (const name of await readdir(tmp).catch(() => [] as string[])) {
       // <key>.<host>.<pid>.<random>: a pid is only judged on the host (PID namespace) that made it.
       const [, host, pid] = /^[0-9a-f]{64}\.([0-9a-f]{8})\.(\d+)\./.exec(name) ?? [];
-      const age = Date.now() - (await stat(path.join(tmp, name)).then((s) => s.mtimeMs, () => 0));
+      const age =
+        Date.now() -
+        (await stat(path.join(tmp, name)).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        ));
       const ours = host === hostTag();
       const writerGone = ours ? !isProcessAlive(Number(pid)) : host === undefined;
       if (writerGone || age > 24 * 3600_000) {
@@ -395,7 +419,14 @@ async function treeShapeProblem(filesDir: string, manifest: Manifest): Promise<s
     ...manifest.symlinks.map((l) => [l.path, "symlink"] as const),
   ]);
   // Directories above the roots (e.g. backends/ of backends/onnxruntime) hold nothing else.
-  const ancestors = new Set(manifest.roots.flatMap((root) => root.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+  const ancestors = new Set(
+    manifest.roots.flatMap((root) =>
+      root
+        .split("/")
+        .slice(0, -1)
+        .map((_, i, parts) => parts.slice(0, i + 1).join("/")),
+    ),
+  );
   const top = await readdir(filesDir).catch(() => [] as string[]);
   let present: Awaited<ReturnType<typeof walkTree>>;
   try {

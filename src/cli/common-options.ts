@@ -10,10 +10,16 @@ export function addPlanOptions(command: Command): Command {
     .option("--ref <ref>", "branch, tag or commit of the server repository (default: the preset release's, e.g. r24.05)")
     .option("--backend <name[:tag]>", "add a backend or change its tag (repeatable)", collect)
     .option("--without <name>", "leave out a backend, repository agent, response cache or feature of the preset (repeatable)", collect)
-    .option("--image <name=image>", "use this image for a build.py image (base, gpu-base, pytorch, tensorflow) or a published image (py3, trtllm, vllm) (repeatable)", collect)
+    .option(
+      "--image <name=image>",
+      "use this image for a build.py image (base, gpu-base, pytorch, tensorflow) or a published image (py3, trtllm, vllm) (repeatable)",
+      collect,
+    )
     .option("--buildpy-arg <arg>", "pass an argument to build.py unchanged, e.g. --buildpy-arg=--build-type=Debug (repeatable)", collect)
     .option("--github-organization <url>", "where build.py clones components from (a mirror of github.com/triton-inference-server)")
-    .addOption(new Option("--strategy <strategy>", "build: compile with build.py; compose: copy backends between published images").choices(["build", "compose"]))
+    .addOption(
+      new Option("--strategy <strategy>", "build: compile with build.py; compose: copy backends between published images").choices(["build", "compose"]),
+    )
     .option("--ci-image", "keep build.py's CI artifacts section and build its cibase image")
     .option("--cuda-arch <list|auto>", "CUDA architectures for TensorRT-LLM, e.g. 90-real or '80-real;90-real'; auto reads the host's GPUs")
     .option("-j, --jobs <n>", "parallel compile jobs (build.py -j and TensorRT-LLM's --job_count)")

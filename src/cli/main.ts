@@ -6,7 +6,7 @@ import { createProgram, failureOutcome } from "./program.js";
 /** The entry point: the only place that sets the process's exit code. */
 async function main(argv: string[]): Promise<number> {
   const output = processOutput;
-  const verbose = argv.includes("--verbose") || argv.includes("-v") || /^(1|true|yes|on)$/i.test(process.env["TRITON_BUILD_VERBOSE"] ?? "");
+  const verbose = argv.includes("--verbose") || argv.includes("-v") || /^(1|true|yes|on)$/i.test(process.env.TRITON_BUILD_VERBOSE ?? "");
   try {
     await createProgram(output).parseAsync(argv);
     return ExitCode.ok;

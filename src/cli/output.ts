@@ -17,7 +17,8 @@ export function formatError(error: unknown, verbose: boolean): string {
   if (isTritonBuildError(error)) {
     const lines = [`error: ${error.message}`];
     if (error instanceof BuildError) {
-      if (error.logTail.length) lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripAnsi), "---");
+      if (error.logTail.length)
+        lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripAnsi), "---");
       if (error.logPath) lines.push(`full log: ${error.logPath}`);
     }
     if (error.hint) lines.push(`hint: ${error.hint}`);
@@ -32,8 +33,17 @@ export function formatError(error: unknown, verbose: boolean): string {
 /** Pads columns of a small table for the terminal. */
 export function table(rows: string[][], indent = "  "): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
   return rows
-    .map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd())
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+          .join("  ")
+          .trimEnd(),
+    )
     .join("\n");
 }

@@ -1,4 +1,4 @@
-import type { Emit, Phase } from "../build/events.js";
+import type { Emit, Phase } from "../run/events.js";
 import { ExitCode, InterruptedError } from "../errors.js";
 import { EventHub } from "../progress/event-hub.js";
 import { createNdjsonRenderer } from "../progress/ndjson.js";
@@ -56,7 +56,9 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
       if (event.type === "warning") notes.push(`warning: ${event.message}`);
       else if (event.type === "info") notes.push(event.message);
     });
-    rendered = createTaskList(hub, options.phases, options.phaseTitles).run().catch(() => undefined);
+    rendered = createTaskList(hub, options.phases, options.phaseTitles)
+      .run()
+      .catch(() => undefined);
   } else {
     hub.subscribe(createPlainRenderer((line) => output.out(line), options));
   }
@@ -69,7 +71,9 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
     for (const note of notes) output.err(note);
     for (const name of signals) process.off(name, onSignal);
     if (options.reportFile) {
-      await report.write(options.reportFile).catch((error: unknown) => output.err(`warning: could not write the report ${options.reportFile}: ${String(error)}`));
+      await report
+        .write(options.reportFile)
+        .catch((error: unknown) => output.err(`warning: could not write the report ${options.reportFile}: ${String(error)}`));
     }
   }
 }

@@ -54,9 +54,7 @@ describe("settings precedence: flag > env > config > preset > default", () => {
     expect(reader([], {}, { jobs: 3 }).integer("jobs", "jobs")).toBe(3);
     expect(() => reader(["--jobs", "four"]).integer("jobs")).toThrow("--jobs four: expected a positive integer");
     expect(() => reader([], {}, { jobs: "x" }).integer("jobs", "jobs")).toThrow("config jobs x: expected a positive integer");
-    expect(reader([], {}, { remoteCacheMode: "readwrite" }).choice("remoteCacheMode", ["read", "readwrite"], "read", "remoteCacheMode")).toBe(
-      "readwrite",
-    );
+    expect(reader([], {}, { remoteCacheMode: "readwrite" }).choice("remoteCacheMode", ["read", "readwrite"], "read", "remoteCacheMode")).toBe("readwrite");
     expect(() => reader([], { TRITON_BUILD_REMOTE_CACHE_MODE: "write" }).choice("remoteCacheMode", ["read", "readwrite"], "read")).toThrow(
       "TRITON_BUILD_REMOTE_CACHE_MODE write: expected one of read, readwrite",
     );
@@ -65,7 +63,9 @@ describe("settings precedence: flag > env > config > preset > default", () => {
   it("a remote cache must be an image repository", async () => {
     const settings = await resolveBuildSettings(reader(["-p", "full", "--remote-cache", "127.0.0.1:5000/triton-cache"]));
     expect(settings.remoteCache).toBe("127.0.0.1:5000/triton-cache");
-    await expect(resolveBuildSettings(reader(["-p", "full", "--remote-cache", "Registry/Cache:v1"]))).rejects.toThrow("--remote-cache Registry/Cache:v1: not an image repository");
+    await expect(resolveBuildSettings(reader(["-p", "full", "--remote-cache", "Registry/Cache:v1"]))).rejects.toThrow(
+      "--remote-cache Registry/Cache:v1: not an image repository",
+    );
   });
 
   it("a work dir per run unless one is given; run ids are unique and lower-case", async () => {

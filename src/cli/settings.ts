@@ -6,7 +6,7 @@ import { normalizeCudaArch } from "../buildpy/tensorrtllm.js";
 import { isImageRepository, readConfig, type ConfigValues } from "../config/store.js";
 import { UsageError } from "../errors.js";
 import { loadPreset } from "../presets/load.js";
-import type { BuildSettings, CommonSettings } from "../build/settings.js";
+import type { BuildSettings, CommonSettings } from "../run/settings.js";
 import { applyOverrides } from "../presets/overrides.js";
 import { normalizeSourceUrl } from "../source/url.js";
 import { expectedOneOf } from "../util/suggest.js";
@@ -139,7 +139,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     ...optional("remoteCache", remoteCache(reader)),
     remoteCacheMode: reader.choice("remoteCacheMode", ["read", "readwrite"] as const, "read", "remoteCacheMode"),
     ...optional("cudaArch", cudaArch),
-    ...optional("cacheSigningKey", reader.env["TRITON_BUILD_CACHE_KEY"] || undefined),
+    ...optional("cacheSigningKey", reader.env.TRITON_BUILD_CACHE_KEY || undefined),
   };
 }
 
@@ -164,7 +164,12 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
 /** Lower-case and short, because it becomes part of container names and image tags. */
 export function newRunId(presetName: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  const slug = presetName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 24) || "preset";
+  const slug =
+    presetName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 24) || "preset";
   return `${stamp}-${slug}-${randomBytes(3).toString("hex")}`;
 }
 
@@ -191,7 +196,10 @@ function remoteCache(reader: SettingsReader): string | undefined {
 function imageTag(reader: SettingsReader, fallback: string): string {
   const tag = reader.string("tag") ?? fallback;
   if (!isValidImageReference(tag)) {
-    throw new UsageError(`--tag ${tag}: not a valid image name`, "use e.g. registry.example.com/triton/server:24.05-llm (lower-case repository, tag of letters, digits, '.', '_', '-')");
+    throw new UsageError(
+      `--tag ${tag}: not a valid image name`,
+      "use e.g. registry.example.com/triton/server:24.05-llm (lower-case repository, tag of letters, digits, '.', '_', '-')",
+    );
   }
   return tag;
 }

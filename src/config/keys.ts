@@ -61,7 +61,10 @@ export const DEFAULT_CONFIG_DIR = paths.config;
 
 /** `cacheDir` -> `TRITON_BUILD_CACHE_DIR`. */
 export function envVarName(optionName: string): string {
-  return `TRITON_BUILD_${optionName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/-/g, "_").toUpperCase()}`;
+  return `TRITON_BUILD_${optionName
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/-/g, "_")
+    .toUpperCase()}`;
 }
 
 export function isConfigKey(name: string): name is ConfigKeyName {

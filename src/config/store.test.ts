@@ -7,7 +7,9 @@ describe("config set values", () => {
     const cwd = "/home/u/work";
     expect(parseConfigValue("source", "../srv/server", cwd).value).toBe("/home/u/srv/server");
     expect(parseConfigValue("source", "git@github.com:org/server.git", cwd).value).toBe("git@github.com:org/server.git");
-    expect(parseConfigValue("source", "https://github.com/triton-inference-server/server", cwd).value).toBe("https://github.com/triton-inference-server/server");
+    expect(parseConfigValue("source", "https://github.com/triton-inference-server/server", cwd).value).toBe(
+      "https://github.com/triton-inference-server/server",
+    );
     expect(parseConfigValue("cacheDir", "cache", cwd).value).toBe("/home/u/work/cache");
     expect(parseConfigValue("workRoot", "./runs", cwd).value).toBe("/home/u/work/runs");
     expect(parseConfigValue("python", "python3.11", cwd).value).toBe("python3.11");

@@ -13,7 +13,7 @@ export type ConfigValues = Partial<Record<ConfigKeyName, string | number>>;
 
 /** Where config.json lives: TRITON_BUILD_CONFIG_DIR, else the platform config dir. */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env["TRITON_BUILD_CONFIG_DIR"] || DEFAULT_CONFIG_DIR);
+  return path.resolve(env.TRITON_BUILD_CONFIG_DIR || DEFAULT_CONFIG_DIR);
 }
 
 /** conf (and its JSON-schema validator) is loaded only when a config file is read or written. */

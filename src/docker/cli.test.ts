@@ -12,12 +12,12 @@ beforeEach(async () => {
   const fake = path.join(dir, "docker");
   await writeFile(fake, "#!/bin/sh\nexec sleep 30\n");
   await chmod(fake, 0o755);
-  saved = process.env["TRITON_BUILD_DOCKER"];
-  process.env["TRITON_BUILD_DOCKER"] = fake;
+  saved = process.env.TRITON_BUILD_DOCKER;
+  process.env.TRITON_BUILD_DOCKER = fake;
 });
 afterEach(async () => {
-  if (saved === undefined) delete process.env["TRITON_BUILD_DOCKER"];
-  else process.env["TRITON_BUILD_DOCKER"] = saved;
+  if (saved === undefined) delete process.env.TRITON_BUILD_DOCKER;
+  else process.env.TRITON_BUILD_DOCKER = saved;
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -28,7 +28,7 @@ export interface DockerResult {
 const TAIL_LINES = 40;
 
 export function dockerBinary(env: NodeJS.ProcessEnv = process.env): string {
-  return env["TRITON_BUILD_DOCKER"] || "docker";
+  return env.TRITON_BUILD_DOCKER || "docker";
 }
 
 /** Runs `docker ARGS`; never throws for a non-zero exit (callers decide), only for a missing CLI. */
@@ -108,7 +108,11 @@ export class DockerCommandError extends Error {
   readonly exitCode: number;
   readonly tail: string[];
   constructor(args: readonly string[], result: DockerResult) {
-    const message = result.tail.filter((l) => l.trim()).slice(-3).join(" | ") || `exit code ${result.exitCode}`;
+    const message =
+      result.tail
+        .filter((l) => l.trim())
+        .slice(-3)
+        .join(" | ") || `exit code ${result.exitCode}`;
     super(`docker ${args.slice(0, 2).join(" ")} failed: ${message}`);
     this.exitCode = result.exitCode;
     this.tail = result.tail;

@@ -55,7 +55,16 @@ export async function listLabelledContainers(label: string, options: DockerOptio
     .filter(Boolean)
     .map((line) => {
       const [name = "", labels = ""] = line.split("\t");
-      return { name, labels: Object.fromEntries(labels.replace(/^"|"$/g, "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string])) };
+      return {
+        name,
+        labels: Object.fromEntries(
+          labels
+            .replace(/^"|"$/g, "")
+            .split(",")
+            .filter(Boolean)
+            .map((kv) => kv.split("=") as [string, string]),
+        ),
+      };
     });
 }
 

@@ -41,7 +41,26 @@ describe("parseBuildStep", () => {
 describe("buildImageArgs", () => {
   it("puts the context last and passes pull, args, labels and target", () => {
     expect(
-      buildImageArgs({ contextDir: "/ctx", dockerfile: "/ctx/Dockerfile", tag: "a:b", pull: true, buildArgs: { X: "1" }, labels: { l: "v" }, target: "base" }, "/tmp/iid"),
-    ).toEqual(["build", "-t", "a:b", "-f", "/ctx/Dockerfile", "--iidfile", "/tmp/iid", "--pull", "--build-arg", "X=1", "--label", "l=v", "--target", "base", "/ctx"]);
+      buildImageArgs(
+        { contextDir: "/ctx", dockerfile: "/ctx/Dockerfile", tag: "a:b", pull: true, buildArgs: { X: "1" }, labels: { l: "v" }, target: "base" },
+        "/tmp/iid",
+      ),
+    ).toEqual([
+      "build",
+      "-t",
+      "a:b",
+      "-f",
+      "/ctx/Dockerfile",
+      "--iidfile",
+      "/tmp/iid",
+      "--pull",
+      "--build-arg",
+      "X=1",
+      "--label",
+      "l=v",
+      "--target",
+      "base",
+      "/ctx",
+    ]);
   });
 });

@@ -72,7 +72,7 @@ interface Credentials {
 
 /** What `docker login` stored for a registry: config.json auths, or a credential helper. */
 export async function dockerCredentials(registry: string, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<Credentials | undefined> {
-  const configDir = env["DOCKER_CONFIG"] || path.join(os.homedir(), ".docker");
+  const configDir = env.DOCKER_CONFIG || path.join(os.homedir(), ".docker");
   let config: { auths?: Record<string, { auth?: string }>; credsStore?: string; credHelpers?: Record<string, string> };
   try {
     config = JSON.parse(await readFile(path.join(configDir, "config.json"), "utf8"));
@@ -82,7 +82,12 @@ export async function dockerCredentials(registry: string, env: NodeJS.ProcessEnv
   const keys = registry === "docker.io" ? ["https://index.docker.io/v1/", "docker.io"] : [registry, `https://${registry}`, `http://${registry}`];
   const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean) ?? config.credsStore;
   if (helper) {
-    const result = await execa(`docker-credential-${helper}`, ["get"], { input: keys[0], reject: false, timeout: 30_000, ...(signal ? { cancelSignal: signal } : {}) });
+    const result = await execa(`docker-credential-${helper}`, ["get"], {
+      input: keys[0],
+      reject: false,
+      timeout: 30_000,
+      ...(signal ? { cancelSignal: signal } : {}),
+    });
     if (result.exitCode === 0) {
       const parsed = JSON.parse(String(result.stdout)) as { Username?: string; Secret?: string };
       if (parsed.Username && parsed.Secret) return { username: parsed.Username, password: parsed.Secret };
@@ -143,9 +148,9 @@ async function authorize(challenge: string, credentials: Credentials | undefined
   const basic = credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}` : undefined;
   if (/^basic/i.test(challenge)) return basic;
   const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-  if (!/^bearer/i.test(challenge) || !params["realm"]) return basic;
-  const url = new URL(params["realm"]);
-  if (params["service"]) url.searchParams.set("service", params["service"]);
+  if (!/^bearer/i.test(challenge) || !params.realm) return basic;
+  const url = new URL(params.realm);
+  if (params.service) url.searchParams.set("service", params.service);
   url.searchParams.set("scope", `repository:${ref.repository}:pull`);
   const response = await fetch(url, { headers: basic ? { authorization: basic } : {}, signal: requestSignal(signal) });
   if (!response.ok) throw new RegistryError(`${ref.registry} token service refused access (${response.status})`, response.status);

@@ -59,7 +59,11 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   }
 
   const git = await gitVersion();
-  results.push(git ? { name: "git", status: "ok", detail: `git ${git}` } : { name: "git", status: "fail", detail: "git not found", fix: "install git (apt-get install git)" });
+  results.push(
+    git
+      ? { name: "git", status: "ok", detail: `git ${git}` }
+      : { name: "git", status: "fail", detail: "git not found", fix: "install git (apt-get install git)" },
+  );
 
   const lfs = await gitLfsVersion();
   if (lfs) results.push({ name: "git-lfs", status: "ok", detail: `git-lfs ${lfs}` });
@@ -101,7 +105,7 @@ function nearestExisting(dir: string): string {
  */
 function isLocalDaemon(daemonHostName: string | undefined): boolean {
   if (daemonHostName) return daemonHostName === os.hostname();
-  const host = process.env["DOCKER_HOST"];
+  const host = process.env.DOCKER_HOST;
   return !host || host.startsWith("unix://");
 }
 

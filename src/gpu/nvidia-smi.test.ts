@@ -15,7 +15,7 @@ afterEach(() => rm(bin, { recursive: true, force: true }));
 async function fake(script: string): Promise<NodeJS.ProcessEnv> {
   await writeFile(path.join(bin, "nvidia-smi"), `#!/bin/sh\n${script}\n`);
   await chmod(path.join(bin, "nvidia-smi"), 0o755);
-  return { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` };
+  return { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` };
 }
 
 describe("queryComputeCapabilities", () => {

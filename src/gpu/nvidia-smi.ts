@@ -28,7 +28,10 @@ export async function queryComputeCapabilities(options: NvidiaSmiOptions = {}): 
     const said = output.split("\n").pop() ?? `exit ${result.exitCode}`;
     if (/"?compute_cap"? is not a valid field/i.test(output)) {
       // Older drivers' nvidia-smi (the 470 series, for one) has no compute_cap field.
-      throw new EnvironmentError(`--cuda-arch auto: this nvidia-smi cannot report compute capabilities (${said}): its NVIDIA driver is too old`, `update the NVIDIA driver, or ${NO_GPU_HINT}`);
+      throw new EnvironmentError(
+        `--cuda-arch auto: this nvidia-smi cannot report compute capabilities (${said}): its NVIDIA driver is too old`,
+        `update the NVIDIA driver, or ${NO_GPU_HINT}`,
+      );
     }
     throw new EnvironmentError(`--cuda-arch auto: nvidia-smi found no usable GPU (${said})`, NO_GPU_HINT);
   }

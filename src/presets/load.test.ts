@@ -43,34 +43,26 @@ describe("built-in presets", () => {
   it("trtllm-plus-onnx names a base image recipe from the tensorrtllm_backend repo", async () => {
     const preset = await loadPreset("trtllm-plus-onnx");
     expect(preset.backends).toContainEqual({ name: "tensorrtllm", tag: "v0.9.0" });
-    const base = preset.images["base"];
+    const base = preset.images.base;
     expect(base?.kind).toBe("recipe");
     if (base?.kind === "recipe") {
       expect(base.recipe.repo).toBe("https://github.com/triton-inference-server/tensorrtllm_backend");
       expect(base.recipe.ref).toBe("v0.9.0");
       expect(base.recipe.dockerfile).toBe("dockerfile/Dockerfile.triton.trt_llm_backend");
-      expect(base.recipe.buildArgs["BASE_IMAGE"]).toBe("nvcr.io/nvidia/tritonserver:24.05-py3-min");
+      expect(base.recipe.buildArgs.BASE_IMAGE).toBe("nvcr.io/nvidia/tritonserver:24.05-py3-min");
     }
   });
 });
 
 describe("user preset files", () => {
   it("extends a built-in preset, adds and removes components", async () => {
-    const file = await write(
-      "mine.yaml",
-      `extends: trtllm-onnx\nbackends: [dali, {name: onnxruntime, tag: r24.04}]\nwithout: [python]\nfeatures: [nvtx]\n`,
-    );
+    const file = await write("mine.yaml", `extends: trtllm-onnx\nbackends: [dali, {name: onnxruntime, tag: r24.04}]\nwithout: [python]\nfeatures: [nvtx]\n`);
     const preset = await loadPreset(file);
     expect(preset.name).toBe("mine");
     expect(preset.files).toEqual([file, expect.stringMatching(/trtllm-plus-onnx\.yaml$/)]);
-    expect(preset.backends).toEqual([
-      { name: "ensemble" },
-      { name: "onnxruntime", tag: "r24.04" },
-      { name: "tensorrtllm", tag: "v0.9.0" },
-      { name: "dali" },
-    ]);
+    expect(preset.backends).toEqual([{ name: "ensemble" }, { name: "onnxruntime", tag: "r24.04" }, { name: "tensorrtllm", tag: "v0.9.0" }, { name: "dali" }]);
     expect(preset.features).toContain("nvtx");
-    expect(preset.images["base"]?.kind).toBe("recipe");
+    expect(preset.images.base?.kind).toBe("recipe");
   });
 
   it("extends by relative path", async () => {
@@ -101,10 +93,7 @@ describe("user preset files", () => {
   });
 
   it("rejects unknown endpoints, filesystems, features and image names in one message", async () => {
-    const file = await write(
-      "names.yaml",
-      `release: "24.05"\nendpoints: [http, websocket]\nfilesystems: [s4]\nfeatures: [logs]\nimages: {basse: foo:1}\n`,
-    );
+    const file = await write("names.yaml", `release: "24.05"\nendpoints: [http, websocket]\nfilesystems: [s4]\nfeatures: [logs]\nimages: {basse: foo:1}\n`);
     const error = await loadError(file);
     expect(error.message).toContain("endpoints[1]: unknown endpoint 'websocket'");
     expect(error.message).toContain("filesystems[0]: unknown filesystem 's4'");
@@ -170,10 +159,13 @@ describe("user preset files", () => {
   });
 
   it("CMake values may be numbers and booleans, passed on as written", async () => {
-    const file = await write("cmake.yaml", `release: "24.05"\ncmakeArgs:\n  core: {extra: {A: 1, B: true, C: "x"}}\n  backends: {python: {override: {D: 2.5}}}\n`);
+    const file = await write(
+      "cmake.yaml",
+      `release: "24.05"\ncmakeArgs:\n  core: {extra: {A: 1, B: true, C: "x"}}\n  backends: {python: {override: {D: 2.5}}}\n`,
+    );
     const preset = await loadPreset(file);
     expect(preset.cmakeArgs.core.extra).toEqual({ A: "1", B: "true", C: "x" });
-    expect(preset.cmakeArgs.backends["python"]?.override).toEqual({ D: "2.5" });
+    expect(preset.cmakeArgs.backends.python?.override).toEqual({ D: "2.5" });
   });
 
   it("needs a release somewhere in the chain", async () => {
@@ -238,12 +230,14 @@ describe("command-line overrides", () => {
     expect(() => applyOverrides(preset, { backends: ["python:r 1"] })).toThrow("--backend python:r 1: 'r 1' is not a git branch or tag (no spaces)");
     expect(() => applyOverrides(preset, { images: ["base=NOT VALID"] })).toThrow("--image base=NOT VALID: 'NOT VALID' is not a valid image reference");
     const digest = `nvcr.io/nvidia/tritonserver@sha256:${"a".repeat(64)}`;
-    expect(applyOverrides(preset, { backends: ["python:pull/12/head"], images: [`base=${digest}`] }).images["base"]).toEqual({ kind: "ref", ref: digest });
+    expect(applyOverrides(preset, { backends: ["python:pull/12/head"], images: [`base=${digest}`] }).images.base).toEqual({ kind: "ref", ref: digest });
   });
 
   it("--backend and --without of the same backend conflict", async () => {
     const preset = await loadPreset("trtllm-onnx");
-    expect(() => applyOverrides(preset, { backends: ["onnxruntime:r1"], without: ["onnxruntime"] })).toThrow("--backend onnxruntime:r1 and --without onnxruntime conflict");
+    expect(() => applyOverrides(preset, { backends: ["onnxruntime:r1"], without: ["onnxruntime"] })).toThrow(
+      "--backend onnxruntime:r1 and --without onnxruntime conflict",
+    );
   });
 
   it("--without a backend another one needs is an error, not undone by build.py", async () => {

@@ -58,7 +58,7 @@ export async function loadPreset(nameOrPath: string): Promise<Preset> {
   if (!setter?.preset.release) {
     throw new PresetError("no release is set by this preset or any preset it extends", {
       file: chain[0]?.file,
-      hint: "add e.g. `release: \"24.05\"`",
+      hint: 'add e.g. `release: "24.05"`',
     });
   }
   const release = await loadRelease(setter.preset.release).catch((error: unknown) => {

@@ -54,7 +54,8 @@ export function mergeChain(chain: LoadedFile[], release: Preset["release"]): Pre
       Object.assign(merged.cmakeArgs.core.override, preset.cmakeArgs.core.override);
     }
     for (const [backend, args] of Object.entries(preset.cmakeArgs?.backends ?? {})) {
-      const target = (merged.cmakeArgs.backends[backend] ??= { extra: {}, override: {} });
+      merged.cmakeArgs.backends[backend] ??= { extra: {}, override: {} };
+      const target = merged.cmakeArgs.backends[backend];
       Object.assign(target.extra, args.extra);
       Object.assign(target.override, args.override);
     }
@@ -66,7 +67,11 @@ export function mergeChain(chain: LoadedFile[], release: Preset["release"]): Pre
   for (const link of chain) {
     const undone = link.preset.without.filter((name) => !hasComponent(merged, name) && backendsRequiring(merged, name).length);
     if (undone.length) {
-      throw withoutError(link, undone, (name) => `cannot leave out '${name}': ${backendsRequiring(merged, name).join(", ")} needs it, and build.py adds it back`);
+      throw withoutError(
+        link,
+        undone,
+        (name) => `cannot leave out '${name}': ${backendsRequiring(merged, name).join(", ")} needs it, and build.py adds it back`,
+      );
     }
   }
   return merged;

@@ -46,7 +46,10 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
   for (const name of overrides.without ?? []) {
     const needers = backendsRequiring(result, name);
     if (needers.length) {
-      throw new UsageError(`--without ${name}: ${needers.join(", ")} needs it, and build.py adds it back`, `leave out ${needers.join(" and ")} too (${needers.map((n) => `--without ${n}`).join(" ")}), or keep ${name}`);
+      throw new UsageError(
+        `--without ${name}: ${needers.join(", ")} needs it, and build.py adds it back`,
+        `leave out ${needers.join(" and ")} too (${needers.map((n) => `--without ${n}`).join(" ")}), or keep ${name}`,
+      );
     }
   }
 
@@ -57,7 +60,10 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
     if (eq <= 0 || !ref) throw new UsageError(`--image ${raw}: expected NAME=IMAGE, e.g. base=registry.local/tritonserver:24.05-py3-min`);
     if (!known.images.includes(name)) throw new UsageError(`--image ${raw}: unknown image name '${name}'; ${expectedOneOf(name, known.images)}`);
     if (!isUsableImageReference(ref)) {
-      throw new UsageError(`--image ${raw}: '${ref}' is not a valid image reference`, "e.g. base=registry.local/tritonserver:24.05-py3-min (lower-case repository, optional :tag or @sha256:digest)");
+      throw new UsageError(
+        `--image ${raw}: '${ref}' is not a valid image reference`,
+        "e.g. base=registry.local/tritonserver:24.05-py3-min (lower-case repository, optional :tag or @sha256:digest)",
+      );
     }
     result.images[name] = { kind: "ref", ref };
   }

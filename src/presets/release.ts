@@ -14,7 +14,10 @@ const releaseCache = new Map<string, Promise<ReleaseData>>();
 
 export async function listReleases(): Promise<string[]> {
   const files = await readdir(RELEASES_DIR);
-  return files.filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -".yaml".length)).sort();
+  return files
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => f.slice(0, -".yaml".length))
+    .sort();
 }
 
 export function loadRelease(release: string): Promise<ReleaseData> {

@@ -16,9 +16,7 @@ export const COMPONENT_TAG = /^[^\s:]\S*$/;
 
 /** `onnxruntime`, `tensorrtllm:v0.9.0`, or `{name: tensorrtllm, tag: v0.9.0}`. */
 export const componentRefSchema = z.union([
-  z
-    .string()
-    .regex(/^[a-z0-9_][a-z0-9_-]*(:[^\s:][^\s]*)?$/, "NAME or NAME:TAG, e.g. onnxruntime or tensorrtllm:v0.9.0"),
+  z.string().regex(/^[a-z0-9_][a-z0-9_-]*(:[^\s:][^\s]*)?$/, "NAME or NAME:TAG, e.g. onnxruntime or tensorrtllm:v0.9.0"),
   z
     .strictObject({
       name: componentName,
@@ -76,19 +74,13 @@ export const presetFileSchema = z
     filesystems: z.array(z.string()).optional().describe("build.py --filesystem values: gcs, s3, azure_storage"),
     backends: z.array(componentRefSchema).optional().describe("backends to build (build.py --backend)"),
     repoAgents: z.array(componentRefSchema).optional().describe("repository agents (build.py --repoagent)"),
-    responseCaches: z
-      .array(componentRefSchema)
-      .optional()
-      .describe("Triton response caches (build.py --cache), not the build cache"),
+    responseCaches: z.array(componentRefSchema).optional().describe("Triton response caches (build.py --cache), not the build cache"),
     without: z.array(z.string()).default([]).describe("components inherited through `extends` to leave out"),
     images: z
       .record(z.string(), imageSpecSchema)
       .optional()
       .describe("build.py images (base, gpu-base, pytorch, tensorflow) and published images for compose (py3, py3-min, trtllm, vllm)"),
-    repoTags: z
-      .record(z.string(), z.string())
-      .optional()
-      .describe("build.py --repo-tag per component: common, core, backend, thirdparty"),
+    repoTags: z.record(z.string(), z.string()).optional().describe("build.py --repo-tag per component: common, core, backend, thirdparty"),
     cmakeArgs: z
       .strictObject({
         core: cmakeArgsSchema.optional(),

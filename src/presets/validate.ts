@@ -33,13 +33,15 @@ export function validatePresetNames(yamlFile: YamlFile, preset: PresetFile, rele
     if (!candidates.includes(name)) problems.push({ path, message: `unknown ${what} '${name}'; ${expectedOneOf(name, candidates)}` });
   };
 
-  preset.backends?.forEach((ref, i) => check(["backends", i], "backend", parseComponentRef(ref).name, known.backends));
-  preset.repoAgents?.forEach((ref, i) =>
-    check(["repoAgents", i], "repository agent", parseComponentRef(ref).name, known.repoAgents),
-  );
-  preset.responseCaches?.forEach((ref, i) =>
-    check(["responseCaches", i], "response cache", parseComponentRef(ref).name, known.responseCaches),
-  );
+  preset.backends?.forEach((ref, i) => {
+    check(["backends", i], "backend", parseComponentRef(ref).name, known.backends);
+  });
+  preset.repoAgents?.forEach((ref, i) => {
+    check(["repoAgents", i], "repository agent", parseComponentRef(ref).name, known.repoAgents);
+  });
+  preset.responseCaches?.forEach((ref, i) => {
+    check(["responseCaches", i], "response cache", parseComponentRef(ref).name, known.responseCaches);
+  });
   const what = { backends: "backend", repoAgents: "repository agent", responseCaches: "response cache" } as const;
   for (const key of COMPONENT_LIST_KEYS) {
     const first = new Map<string, number>();
@@ -47,17 +49,27 @@ export function validatePresetNames(yamlFile: YamlFile, preset: PresetFile, rele
       const { name } = parseComponentRef(ref);
       const earlier = first.get(name);
       if (earlier === undefined) first.set(name, i);
-      else problems.push({ path: [key, i], message: `${what[key]} '${name}' is listed twice (also ${formatPath([key, earlier])}); list it once, with its tag` });
+      else
+        problems.push({ path: [key, i], message: `${what[key]} '${name}' is listed twice (also ${formatPath([key, earlier])}); list it once, with its tag` });
     });
   }
-  preset.features?.forEach((name, i) => check(["features", i], "feature", name, known.features));
-  preset.endpoints?.forEach((name, i) => check(["endpoints", i], "endpoint", name, known.endpoints));
-  preset.filesystems?.forEach((name, i) => check(["filesystems", i], "filesystem", name, known.filesystems));
+  preset.features?.forEach((name, i) => {
+    check(["features", i], "feature", name, known.features);
+  });
+  preset.endpoints?.forEach((name, i) => {
+    check(["endpoints", i], "endpoint", name, known.endpoints);
+  });
+  preset.filesystems?.forEach((name, i) => {
+    check(["filesystems", i], "filesystem", name, known.filesystems);
+  });
   for (const [name, spec] of Object.entries(preset.images ?? {})) {
     check(["images", name], "image name", name, known.images);
     const image = parseImageSpec(spec);
     if (image.kind === "ref" && !isUsableImageReference(image.ref)) {
-      problems.push({ path: ["images", name], message: `'${image.ref}' is not a valid image reference (lower-case repository, optional :tag or @sha256:digest)` });
+      problems.push({
+        path: ["images", name],
+        message: `'${image.ref}' is not a valid image reference (lower-case repository, optional :tag or @sha256:digest)`,
+      });
     }
   }
   for (const name of Object.keys(preset.repoTags ?? {})) check(["repoTags", name], "repo-tag component", name, known.repoTags);
@@ -65,7 +77,9 @@ export function validatePresetNames(yamlFile: YamlFile, preset: PresetFile, rele
     check(["cmakeArgs", "backends", name], "backend", name, known.backends);
   }
   const removable = [...known.backends, ...known.repoAgents, ...known.responseCaches, ...known.features, ...known.endpoints, ...known.filesystems];
-  preset.without.forEach((name, i) => check(["without", i], "component or feature", name, removable));
+  preset.without.forEach((name, i) => {
+    check(["without", i], "component or feature", name, removable);
+  });
 
   if (problems.length === 0) return;
   const lines = problems.map((p) => `${yamlFile.locate(p.path)}: ${formatPath(p.path)}: ${p.message}`);

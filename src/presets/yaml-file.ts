@@ -29,11 +29,16 @@ export class UnreadableFileError extends PresetError {}
 
 function unreadable(file: string, what: string, error: unknown): UnreadableFileError {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return new UnreadableFileError(`${what} not found`, { file, hint: "check the path; `triton-build presets list` shows the built-in presets" });
+  if (code === "ENOENT")
+    return new UnreadableFileError(`${what} not found`, { file, hint: "check the path; `triton-build presets list` shows the built-in presets" });
   if (code === "EISDIR") {
     return new UnreadableFileError(`is a directory, not a ${what}`, { file, hint: "pass a YAML file (e.g. ./my-preset.yaml) or a built-in preset name" });
   }
-  return new UnreadableFileError(`cannot read ${what}: ${(error as Error).message}`, { file, hint: "check that the file exists and this user can read it", cause: error });
+  return new UnreadableFileError(`cannot read ${what}: ${(error as Error).message}`, {
+    file,
+    hint: "check that the file exists and this user can read it",
+    cause: error,
+  });
 }
 
 export function parseYamlText(file: string, text: string): YamlFile {

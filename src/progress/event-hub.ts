@@ -1,4 +1,4 @@
-import type { BuildEvent } from "../build/events.js";
+import type { BuildEvent } from "../run/events.js";
 
 type Listener = (event: BuildEvent) => void;
 

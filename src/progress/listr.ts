@@ -1,5 +1,5 @@
 import { Listr, type DefaultRenderer, type ListrTask, type ListrTaskWrapper, type SimpleRenderer } from "listr2";
-import { PHASE_TITLES, type BuildEvent, type ComponentSummary, type Phase } from "../build/events.js";
+import { PHASE_TITLES, type BuildEvent, type ComponentSummary, type Phase } from "../run/events.js";
 import type { EventHub } from "./event-hub.js";
 import { formatDuration } from "./format.js";
 
@@ -26,7 +26,7 @@ export function createTaskList(hub: EventHub, phases: readonly Phase[], titles: 
   });
 }
 
-async function mirrorPhase(hub: EventHub, phase: Phase, task: Task, titles: Record<Phase, string>): Promise<void | Listr> {
+async function mirrorPhase(hub: EventHub, phase: Phase, task: Task, titles: Record<Phase, string>): Promise<Listr | undefined> {
   const start = await hub.next((e) => e.type === "phase-start" && e.phase === phase);
   if (!start) {
     task.skip(`${titles[phase]}: not run`);
@@ -88,9 +88,7 @@ async function componentList(hub: EventHub, task: Task, titles: Record<Phase, st
 }
 
 async function mirrorComponent(hub: EventHub, component: ComponentSummary, task: Task): Promise<void> {
-  const started = await hub.next(
-    (e) => (e.type === "component-start" && e.name === component.name) || (e.type === "phase-end" && e.phase === "builder"),
-  );
+  const started = await hub.next((e) => (e.type === "component-start" && e.name === component.name) || (e.type === "phase-end" && e.phase === "builder"));
   if (started?.type !== "component-start") {
     task.skip(`${component.name}: not run`);
     return;
@@ -107,9 +105,7 @@ async function mirrorComponent(hub: EventHub, component: ComponentSummary, task:
     task.output = event.line;
   });
   try {
-    const end = await hub.next(
-      (e) => (e.type === "component-end" && e.name === component.name) || (e.type === "phase-end" && e.phase === "builder"),
-    );
+    const end = await hub.next((e) => (e.type === "component-end" && e.name === component.name) || (e.type === "phase-end" && e.phase === "builder"));
     if (end?.type === "component-end" && end.status === "interrupted") {
       task.skip(`${component.name} interrupted after ${formatDuration(end.durationMs)}`);
       return;

@@ -1,4 +1,4 @@
-import type { BuildEvent } from "../build/events.js";
+import type { BuildEvent } from "../run/events.js";
 import { stripAnsi } from "../util/ansi.js";
 
 /**

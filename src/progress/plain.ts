@@ -1,4 +1,4 @@
-import { PHASE_TITLES, type BuildEvent, type Phase } from "../build/events.js";
+import { PHASE_TITLES, type BuildEvent, type Phase } from "../run/events.js";
 import { stripAnsi } from "../util/ansi.js";
 import { clock, formatDuration } from "./format.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COMPOSE_PHASE_TITLES, PHASE_TITLES, type BuildEvent } from "../build/events.js";
+import { COMPOSE_PHASE_TITLES, PHASE_TITLES, type BuildEvent } from "../run/events.js";
 import { EventHub } from "./event-hub.js";
 import { createNdjsonRenderer } from "./ndjson.js";
 import { createPlainRenderer } from "./plain.js";
@@ -7,7 +7,15 @@ import { ReportCollector } from "./report.js";
 
 const RUN: BuildEvent[] = [
   { type: "run-start", runId: "r1", preset: "p", strategy: "build", phases: ["source", "builder"], workDir: "/w" },
-  { type: "plan", source: { url: "u", ref: "r24.05", commit: "c" }, components: [{ name: "core", kind: "core", action: "build" }, { name: "python", kind: "backend", action: "cached" }, { name: "ci", kind: "ci", action: "skip" }] },
+  {
+    type: "plan",
+    source: { url: "u", ref: "r24.05", commit: "c" },
+    components: [
+      { name: "core", kind: "core", action: "build" },
+      { name: "python", kind: "backend", action: "cached" },
+      { name: "ci", kind: "ci", action: "skip" },
+    ],
+  },
   { type: "phase-start", phase: "builder", title: "Compile components" },
   { type: "component-start", name: "core" },
   { type: "component-output", name: "core", line: "\u001b[32m[ 50%] colour from the tool\u001b[0m", percent: 50 },
@@ -83,7 +91,12 @@ describe("ndjson renderer", () => {
     const verbose: string[] = [];
     RUN.forEach(createNdjsonRenderer((l) => verbose.push(l), { verbose: true }));
     // JSON.stringify writes ESC as \u001b: look at the decoded strings, not the JSON text
-    expect(verbose.map((l) => JSON.parse(l) as Record<string, unknown>).flatMap((e) => Object.values(e)).join("\n")).not.toContain("\u001b");
+    expect(
+      verbose
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .flatMap((e) => Object.values(e))
+        .join("\n"),
+    ).not.toContain("\u001b");
     expect(verbose.some((l) => l.includes("component-output"))).toBe(true);
   });
 });
@@ -109,7 +122,13 @@ describe("ReportCollector", () => {
 });
 
 describe("compose in the report and the plain output", () => {
-  const unresolved = { component: "tensorrt", kind: "backend", library: "/opt/tritonserver/backends/tensorrt/libtriton_tensorrt.so", missing: ["libnvinfer.so.10"], main: true };
+  const unresolved = {
+    component: "tensorrt",
+    kind: "backend",
+    library: "/opt/tritonserver/backends/tensorrt/libtriton_tensorrt.so",
+    missing: ["libnvinfer.so.10"],
+    main: true,
+  };
   const COMPOSE: BuildEvent[] = [
     { type: "run-start", runId: "r2", preset: "p", strategy: "compose", phases: ["plan", "checks"], workDir: "/w" },
     {

@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { BuildEvent, Phase, SourceImage, Status, UnresolvedLibrary } from "../build/events.js";
+import type { BuildEvent, Phase, SourceImage, Status, UnresolvedLibrary } from "../run/events.js";
 
 /** `--report FILE`: a JSON summary of one run, assembled from its events. */
 export interface RunReport {
@@ -62,7 +62,12 @@ export class ReportCollector {
         });
         break;
       case "phase-end":
-        r.phases.push({ phase: event.phase, status: event.status, durationMs: Math.round(event.durationMs), ...(event.detail ? { detail: event.detail } : {}) });
+        r.phases.push({
+          phase: event.phase,
+          status: event.status,
+          durationMs: Math.round(event.durationMs),
+          ...(event.detail ? { detail: event.detail } : {}),
+        });
         break;
       case "component-end": {
         const component = this.component(event.name);

@@ -16,7 +16,10 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 function gitRepo(name: string): { path: string; commit: string } {
   const repo = path.join(dir, name);
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } }).toString().trim();
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { cwd: repo, env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } })
+      .toString()
+      .trim();
   execFileSync("git", ["init", "-q", "-b", "r24.05", repo]);
   execFileSync("sh", ["-c", `echo 2.46.0 > ${repo}/TRITON_VERSION`]);
   git("add", ".");
@@ -53,7 +56,9 @@ describe("resolveSource", () => {
 
   it("a missing ref names the ref and the source", async () => {
     const repo = gitRepo("server");
-    await expect(resolveSource(repo.path, "r99.01", { cacheDir: path.join(dir, "cache"), offline: false })).rejects.toThrow(`ref 'r99.01' not found in ${repo.path}`);
+    await expect(resolveSource(repo.path, "r99.01", { cacheDir: path.join(dir, "cache"), offline: false })).rejects.toThrow(
+      `ref 'r99.01' not found in ${repo.path}`,
+    );
   });
 
   it("offline without a mirror, and a path that does not exist, are source errors", async () => {
@@ -65,7 +70,9 @@ describe("resolveSource", () => {
   });
 
   it("an scp-style SSH URL is fetched, not checked for as a local path", async () => {
-    const error = await resolveSource("git@host.invalid:org/server.git", "r24.05", { cacheDir: path.join(dir, "cache"), offline: false, attempts: 1 }).catch((e: unknown) => e);
+    const error = await resolveSource("git@host.invalid:org/server.git", "r24.05", { cacheDir: path.join(dir, "cache"), offline: false, attempts: 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(EnvironmentError);
     expect((error as Error).message).toContain("cannot reach source git@host.invalid:org/server.git");
     expect((error as Error).message).not.toContain("does not exist");
@@ -107,7 +114,12 @@ describe("helpers", () => {
   });
 
   it("tells remote sources from local paths", () => {
-    expect(["git@github.com:org/server.git", "ssh://git@host/server", "https://h/s", "file:///srv/server"].map(isRemoteSource)).toEqual([true, true, true, true]);
+    expect(["git@github.com:org/server.git", "ssh://git@host/server", "https://h/s", "file:///srv/server"].map(isRemoteSource)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(["/srv/server", "../server", "server.git", "./a@b:c"].map(isRemoteSource)).toEqual([false, false, false, false]);
   });
 
@@ -123,7 +135,15 @@ describe("helpers", () => {
     );
     expect([result, calls]).toEqual(["ok", 3]);
     calls = 0;
-    await expect(retry(async () => { calls++; throw new Error("not found"); }, { attempts: 3, isRetryable: isTransientGitError, baseDelayMs: 1 })).rejects.toThrow("not found");
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw new Error("not found");
+        },
+        { attempts: 3, isRetryable: isTransientGitError, baseDelayMs: 1 },
+      ),
+    ).rejects.toThrow("not found");
     expect(calls).toBe(1);
   });
 });

@@ -27,7 +27,13 @@ export interface ResolvedSource {
 }
 
 export function mirrorDirFor(cacheDir: string, url: string): string {
-  const slug = url.replace(/\.git$/, "").split(/[/:]/).filter(Boolean).pop()?.replace(/[^\w.-]/g, "_") ?? "repo";
+  const slug =
+    url
+      .replace(/\.git$/, "")
+      .split(/[/:]/)
+      .filter(Boolean)
+      .pop()
+      ?.replace(/[^\w.-]/g, "_") ?? "repo";
   const hash = createHash("sha256").update(url).digest("hex").slice(0, 12);
   return path.join(cacheDir, "git", `${slug}-${hash}.git`);
 }
@@ -147,16 +153,24 @@ function firstLine(error: unknown): string {
     text
       .split("\n")
       .map((l) => l.trim())
-      .find((l) => /^(fatal|error):/.test(l)) ?? text.split("\n")[0] ?? text
+      .find((l) => /^(fatal|error):/.test(l)) ??
+    text.split("\n")[0] ??
+    text
   );
 }
 
 async function isDirectory(dir: string): Promise<boolean> {
-  return stat(dir).then((s) => s.isDirectory(), () => false);
+  return stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 async function pathExists(p: string): Promise<boolean> {
-  return access(p).then(() => true, () => false);
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

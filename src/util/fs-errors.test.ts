@@ -24,11 +24,17 @@ describe("file-system failures in a chosen directory", () => {
       `cannot use the cache dir ${file}: a file stands where a directory is needed (ENOTDIR: mkdir ${path.join(file, "git")})`,
     );
     expect((error as EnvironmentError).hint).toBe("it must be a directory (or not exist yet), or choose another with --cache-dir DIR");
-    await expect(makeDirectory({ what: "work dir", path: file, option: "--work-dir DIR" })).rejects.toThrow(`cannot use the work dir ${file}: it exists and is not a directory`);
+    await expect(makeDirectory({ what: "work dir", path: file, option: "--work-dir DIR" })).rejects.toThrow(
+      `cannot use the work dir ${file}: it exists and is not a directory`,
+    );
   });
 
   it("a full disk reported by a child process counts too", () => {
-    const error = pathError(new Error("tar: x: Cannot write: No space left on device"), { what: "checkout directory", path: "/w/server", option: "--work-dir DIR" });
+    const error = pathError(new Error("tar: x: Cannot write: No space left on device"), {
+      what: "checkout directory",
+      path: "/w/server",
+      option: "--work-dir DIR",
+    });
     expect(error).toBeInstanceOf(EnvironmentError);
     expect((error as Error).message).toBe("cannot use the checkout directory /w/server: no space left on the device (ENOSPC)");
   });

@@ -205,9 +205,13 @@ describe("withLock", () => {
     let ran = false;
     const started = Date.now();
     await expect(
-      withLock(target, async () => {
-        ran = true;
-      }, { waitMs: 1_000 }),
+      withLock(
+        target,
+        async () => {
+          ran = true;
+        },
+        { waitMs: 1_000 },
+      ),
     ).rejects.toThrow(`timed out after 1 s waiting for the lock on ${target}`);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
     expect(ran).toBe(false);
@@ -220,12 +224,19 @@ describe("withLock", () => {
     const held = await tryLock(target);
     const controller = new AbortController();
     let ran = false;
-    const waiting = withLock(target, async () => {
-      ran = true;
-    }, { signal: controller.signal });
+    const waiting = withLock(
+      target,
+      async () => {
+        ran = true;
+      },
+      { signal: controller.signal },
+    );
     const reason = new Error("cancelled by test");
     setTimeout(() => controller.abort(reason), 300);
-    const error = (await waiting.then(() => undefined, (e: unknown) => e)) as Error | undefined;
+    const error = (await waiting.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error | undefined;
     // the reason itself, or the AbortError of the sleep between attempts (whose cause is the reason)
     expect(error === reason || (error?.name === "AbortError" && error.cause === reason), String(error)).toBe(true);
     expect(ran).toBe(false);

@@ -38,7 +38,15 @@ function keyInputs(name: string, kind: string, variant: string, commit = "c".rep
 }
 
 /** Stores a component whose one output file has `bytes` bytes; returns its key. */
-async function addEntry(options: { name: string; kind?: "backend" | "core"; bytes: number; variant?: string; commit?: string; tag?: string; buildDurationMs?: number }): Promise<string> {
+async function addEntry(options: {
+  name: string;
+  kind?: "backend" | "core";
+  bytes: number;
+  variant?: string;
+  commit?: string;
+  tag?: string;
+  buildDurationMs?: number;
+}): Promise<string> {
   const kind = options.kind ?? "backend";
   const inputs = keyInputs(options.name, kind, options.variant ?? "1", options.commit);
   const key = cacheKey(inputs);
@@ -170,7 +178,10 @@ describe("cache ls", () => {
     const fromEnv = await runCli(["cache", "ls", "--json"], { tempDir: temp, env: { TRITON_BUILD_CACHE_DIR: cacheDir } });
     expect(fromEnv.exitCode, fromEnv.stderr).toBe(0);
     expect(JSON.parse(fromEnv.stdout)).toHaveLength(1);
-    const elsewhere = await runCli(["cache", "ls", "--json", "--cache-dir", path.join(temp, "other")], { tempDir: temp, env: { TRITON_BUILD_CACHE_DIR: cacheDir } });
+    const elsewhere = await runCli(["cache", "ls", "--json", "--cache-dir", path.join(temp, "other")], {
+      tempDir: temp,
+      env: { TRITON_BUILD_CACHE_DIR: cacheDir },
+    });
     expect(JSON.parse(elsewhere.stdout)).toEqual([]);
   });
 });
@@ -241,7 +252,19 @@ describe("cache explain", () => {
     beforeEach(async () => {
       const server = await createFixtureServerRepo(path.join(temp, "server"));
       orgUrl = (await createFixtureOrg(path.join(temp, "org"))).url;
-      args = ["--preset", "trtllm-plus-onnx", "--image", `base=${FIXTURE_BASE_IMAGE}`, "--source", server.path, "--github-organization", orgUrl, "--no-pull", "--cache-dir", cacheDir];
+      args = [
+        "--preset",
+        "trtllm-plus-onnx",
+        "--image",
+        `base=${FIXTURE_BASE_IMAGE}`,
+        "--source",
+        server.path,
+        "--github-organization",
+        orgUrl,
+        "--no-pull",
+        "--cache-dir",
+        cacheDir,
+      ];
       // A daemon that cannot be reached, whatever this machine has: keys need its platform.
       env = { DOCKER_HOST: `unix://${path.join(temp, "no-docker.sock")}` };
     });
@@ -323,7 +346,11 @@ describe("cache prune", () => {
     return { alpha, beta, gamma };
   }
 
-  const removedLines = (text: string) => text.split("\n").filter((l) => l.startsWith("removed ")).map((l) => l.split(" ")[1]);
+  const removedLines = (text: string) =>
+    text
+      .split("\n")
+      .filter((l) => l.startsWith("removed "))
+      .map((l) => l.split(" ")[1]);
 
   it("--max-size removes the least recently used entries until the rest fit", async () => {
     const { alpha, beta, gamma } = await threeEntries();

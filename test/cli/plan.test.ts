@@ -48,7 +48,24 @@ describe("plan --json against the fixture server repo", () => {
     [
       "full",
       [],
-      ["core", "identity", "square", "repeat", "tensorflow", "onnxruntime", "python", "dali", "pytorch", "openvino", "fil", "tensorrt", "checksum", "local", "redis", "ci"],
+      [
+        "core",
+        "identity",
+        "square",
+        "repeat",
+        "tensorflow",
+        "onnxruntime",
+        "python",
+        "dali",
+        "pytorch",
+        "openvino",
+        "fil",
+        "tensorrt",
+        "checksum",
+        "local",
+        "redis",
+        "ci",
+      ],
     ],
   ];
 
@@ -137,11 +154,7 @@ describe("bad input: one clear message, the right exit code, no stack trace", ()
 
   it("unreachable source", async () => {
     const missing = path.join(temp, "no-such-server");
-    expectCleanFailure(
-      await runCli(["plan", "--preset", "full", "--source", missing], { tempDir: temp }),
-      2,
-      `source ${missing} does not exist`,
-    );
+    expectCleanFailure(await runCli(["plan", "--preset", "full", "--source", missing], { tempDir: temp }), 2, `source ${missing} does not exist`);
     expectCleanFailure(
       await runCli(["plan", "--preset", "full", "--source", "https://git.invalid/server.git"], { tempDir: temp }),
       3,

@@ -31,7 +31,7 @@ async function fakeNvidiaSmi(name: string, script: string): Promise<Record<strin
   const expectArg = (arg: string) => `case " $* " in *" ${arg} "*) ;; *) echo "fake nvidia-smi: expected ${arg}, got: $*" >&2; exit 64;; esac`;
   await writeFile(path.join(bin, "nvidia-smi"), `#!/bin/sh\n${expectArg("--query-gpu=compute_cap")}\n${expectArg("--format=csv,noheader")}\n${script}\n`);
   await chmod(path.join(bin, "nvidia-smi"), 0o755);
-  return { PATH: `${bin}:${process.env["PATH"] ?? ""}` };
+  return { PATH: `${bin}:${process.env.PATH ?? ""}` };
 }
 
 async function planSettings(extra: string[], env: Record<string, string> = {}) {
@@ -48,7 +48,9 @@ describe("--cuda-arch and --jobs for TensorRT-LLM", () => {
     const text = await runCli([...args, "--cuda-arch", "90-real"], { tempDir: temp });
     expect(text.exitCode, text.stderr).toBe(0);
     expect(text.stdout).toContain("CUDA       CUDA architectures 90-real, from --cuda-arch");
-    expect(text.stdout).toMatch(/TensorRT-LLM wheel: python3 \.\.\/tensorrt_llm\/scripts\/build_wheel\.py --trt_root \/usr\/local\/tensorrt --cuda_architectures "90-real" --job_count \d+/);
+    expect(text.stdout).toMatch(
+      /TensorRT-LLM wheel: python3 \.\.\/tensorrt_llm\/scripts\/build_wheel\.py --trt_root \/usr\/local\/tensorrt --cuda_architectures "90-real" --job_count \d+/,
+    );
     const json = await planSettings(["--cuda-arch", "90-real", "--jobs", "3"]);
     expect(json.settings).toMatchObject({ jobs: 3, cudaArch: "90-real" });
     expect(json.components.find((c) => c.name === "tensorrtllm")?.buildWheel).toBe(
@@ -98,7 +100,11 @@ describe("--cuda-arch and --jobs for TensorRT-LLM", () => {
 
   it("auto with no GPU fails with a clear message", async () => {
     const env = await fakeNvidiaSmi("none", `echo "No devices were found"; exit 6`);
-    expectCleanFailure(await runCli([...args, "--cuda-arch", "auto"], { tempDir: temp, env }), 3, "--cuda-arch auto: nvidia-smi found no usable GPU (No devices were found)");
+    expectCleanFailure(
+      await runCli([...args, "--cuda-arch", "auto"], { tempDir: temp, env }),
+      3,
+      "--cuda-arch auto: nvidia-smi found no usable GPU (No devices were found)",
+    );
   });
 
   it("a bad list is a usage error", async () => {
@@ -111,13 +117,23 @@ describe("a server whose tensorrtllm section has no build_wheel.py line", () => 
   beforeAll(async () => {
     const buildpy = await readFile(path.join(FIXTURE_SERVER_TEMPLATE, "build.py"), "utf8");
     expect(buildpy).toContain("scripts/build_wheel.py");
-    const server = await createFixtureServerRepo(path.join(temp, "server-no-wheel"), { extraFiles: { "build.py": buildpy.replaceAll("scripts/build_wheel.py", "scripts/make_wheel.py") } });
+    const server = await createFixtureServerRepo(path.join(temp, "server-no-wheel"), {
+      extraFiles: { "build.py": buildpy.replaceAll("scripts/build_wheel.py", "scripts/make_wheel.py") },
+    });
     otherArgs = ["plan", "--preset", "trtllm-onnx", "--image", `base=${FIXTURE_BASE_IMAGE}`, "--source", server.path, "--github-organization", orgUrl];
   });
 
   it("--cuda-arch or --jobs would never reach the build: a usage error naming it", async () => {
-    expectCleanFailure(await runCli([...otherArgs, "--cuda-arch", "90-real"], { tempDir: temp }), 2, "has no build_wheel.py line, so --cuda-arch 90-real cannot reach TensorRT-LLM's build");
-    expectCleanFailure(await runCli([...otherArgs, "--jobs", "3"], { tempDir: temp }), 2, "has no build_wheel.py line, so --jobs 3 cannot reach TensorRT-LLM's build");
+    expectCleanFailure(
+      await runCli([...otherArgs, "--cuda-arch", "90-real"], { tempDir: temp }),
+      2,
+      "has no build_wheel.py line, so --cuda-arch 90-real cannot reach TensorRT-LLM's build",
+    );
+    expectCleanFailure(
+      await runCli([...otherArgs, "--jobs", "3"], { tempDir: temp }),
+      2,
+      "has no build_wheel.py line, so --jobs 3 cannot reach TensorRT-LLM's build",
+    );
   });
 
   it("without them, a warning that the default job count does not reach it", async () => {
@@ -135,9 +151,21 @@ describe("--cuda-arch is checked whatever the preset and the strategy", () => {
   });
 
   it("a bad value is refused for a preset without TensorRT-LLM and for compose", async () => {
-    expectCleanFailure(await runCli(["plan", "--preset", "full", ...sourceArgs, "--cuda-arch", "garbage"], { tempDir: temp }), 2, "'garbage' is not a CUDA architecture");
-    expectCleanFailure(await runCli(["plan", "--preset", "trtllm-onnx", "--strategy", "compose", "--cuda-arch", "garbage"], { tempDir: temp }), 2, "'garbage' is not a CUDA architecture");
-    expectCleanFailure(await runCli(["build", "--preset", "trtllm-onnx", "--strategy", "compose", "--cuda-arch", "9.0"], { tempDir: temp }), 2, "'9.0' is not a CUDA architecture");
+    expectCleanFailure(
+      await runCli(["plan", "--preset", "full", ...sourceArgs, "--cuda-arch", "garbage"], { tempDir: temp }),
+      2,
+      "'garbage' is not a CUDA architecture",
+    );
+    expectCleanFailure(
+      await runCli(["plan", "--preset", "trtllm-onnx", "--strategy", "compose", "--cuda-arch", "garbage"], { tempDir: temp }),
+      2,
+      "'garbage' is not a CUDA architecture",
+    );
+    expectCleanFailure(
+      await runCli(["build", "--preset", "trtllm-onnx", "--strategy", "compose", "--cuda-arch", "9.0"], { tempDir: temp }),
+      2,
+      "'9.0' is not a CUDA architecture",
+    );
   });
 
   it("a good value is accepted where unused, and said to be ignored; auto asks no GPU there", async () => {

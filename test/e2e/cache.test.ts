@@ -20,10 +20,16 @@ let preset: string;
 
 const statuses = (report: Report) => Object.fromEntries(report.components.map((c) => [c.name, c.status]));
 
-async function build(name: string, extra: string[], cacheDir: string): Promise<{ report: Report; tag: string; stdout: string; stderr: string; exitCode: number }> {
+async function build(
+  name: string,
+  extra: string[],
+  cacheDir: string,
+): Promise<{ report: Report; tag: string; stdout: string; stderr: string; exitCode: number }> {
   const tag = world.tag(name);
   const reportFile = path.join(temp, `${name}.json`);
-  const result = await runCli(["--preset", preset, ...world.args(), "--cache-dir", cacheDir, "--tag", tag, "--report", reportFile, ...extra], { tempDir: temp });
+  const result = await runCli(["--preset", preset, ...world.args(), "--cache-dir", cacheDir, "--tag", tag, "--report", reportFile, ...extra], {
+    tempDir: temp,
+  });
   const report = JSON.parse(await readFile(reportFile, "utf8")) as Report;
   return { report, tag, stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
 }
@@ -91,14 +97,16 @@ describe("component cache on the real engine", () => {
   });
 
   it("plan shows hit or miss per component with a short key and the reason", async () => {
-    const result = await runCli(["plan", "--preset", preset, ...world.args(), "--cache-dir", cacheDir(), "--backend", "onnxruntime:r24.05-alt", "--json"], { tempDir: temp });
+    const result = await runCli(["plan", "--preset", preset, ...world.args(), "--cache-dir", cacheDir(), "--backend", "onnxruntime:r24.05-alt", "--json"], {
+      tempDir: temp,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     const components = JSON.parse(result.stdout).components as Array<{ name: string; cache: string; key: string; reason: string }>;
     const byName = Object.fromEntries(components.map((c) => [c.name, c]));
-    expect(byName["core"]).toMatchObject({ cache: "hit", reason: "entry found" });
-    expect(byName["onnxruntime"]?.cache).toBe("miss");
-    expect(byName["onnxruntime"]?.reason).toMatch(/differs from the newest entry [0-9a-f]{12}: .*repo ref r24\.05 -> r24\.05-alt/);
-    expect(byName["onnxruntime"]?.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(byName.core).toMatchObject({ cache: "hit", reason: "entry found" });
+    expect(byName.onnxruntime?.cache).toBe("miss");
+    expect(byName.onnxruntime?.reason).toMatch(/differs from the newest entry [0-9a-f]{12}: .*repo ref r24\.05 -> r24\.05-alt/);
+    expect(byName.onnxruntime?.key).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("changing one backend's tag rebuilds only that component", async () => {
@@ -115,10 +123,24 @@ describe("component cache on the real engine", () => {
   });
 
   it("one flipped byte in an entry: detected, evicted, rebuilt; the image is correct", async () => {
-    const ls = JSON.parse((await runCli(["cache", "ls", "--cache-dir", cacheDir(), "--json"], { tempDir: temp })).stdout) as Array<{ key: string; component: { name: string; tag?: string } }>;
+    const ls = JSON.parse((await runCli(["cache", "ls", "--cache-dir", cacheDir(), "--json"], { tempDir: temp })).stdout) as Array<{
+      key: string;
+      component: { name: string; tag?: string };
+    }>;
     const python = ls.find((e) => e.component.name === "python");
     expect(python).toBeDefined();
-    const file = path.join(cacheDir(), "components", "v1", "entries", python!.key.slice(0, 2), python!.key, "files", "backends", "python", "libtriton_python.so");
+    const file = path.join(
+      cacheDir(),
+      "components",
+      "v1",
+      "entries",
+      python!.key.slice(0, 2),
+      python!.key,
+      "files",
+      "backends",
+      "python",
+      "libtriton_python.so",
+    );
     const bytes = await readFile(file);
     bytes[100] = (bytes[100] ?? 0) ^ 0x20;
     await writeFile(file, bytes);
@@ -196,7 +218,9 @@ describe("kill -9 while entries are written", () => {
     await child;
     expect(killedMidWrite).toBe(true);
 
-    const listed = JSON.parse((await runCli(["cache", "ls", "--cache-dir", cache, "--json"], { tempDir: dir })).stdout) as Array<{ component: { name: string } }>;
+    const listed = JSON.parse((await runCli(["cache", "ls", "--cache-dir", cache, "--json"], { tempDir: dir })).stdout) as Array<{
+      component: { name: string };
+    }>;
     expect(listed.map((e) => e.component.name)).not.toContain("onnxruntime");
     const verify = await runCli(["cache", "verify", "--cache-dir", cache], { tempDir: dir });
     expect(verify.stdout).toMatch(/entries checked, 0 evicted, 1 unfinished write\(s\) removed/);

@@ -44,9 +44,12 @@ afterAll(async () => {
 
 describe("compose strategy on the real engine", () => {
   it("plan --strategy compose prints where each component comes from and the Dockerfile", async () => {
-    const result = await runCli(["plan", "--preset", trtllmOnnx, "--strategy", "compose", "--image", `trtllm=${images.trtllm}`, "--image", `py3=${images.py3}`, "--json"], {
-      tempDir: temp,
-    });
+    const result = await runCli(
+      ["plan", "--preset", trtllmOnnx, "--strategy", "compose", "--image", `trtllm=${images.trtllm}`, "--image", `py3=${images.py3}`, "--json"],
+      {
+        tempDir: temp,
+      },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     const plan = JSON.parse(result.stdout);
     expect(plan.base.image).toBe(images.trtllm);
@@ -66,11 +69,17 @@ describe("compose strategy on the real engine", () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const files = [...(await imageFiles(out)).keys()];
     expect(files).toEqual(
-      expect.arrayContaining(["backends/tensorrtllm/libtriton_tensorrtllm.so", "backends/python/libtriton_python.so", "backends/onnxruntime/libtriton_onnxruntime.so"]),
+      expect.arrayContaining([
+        "backends/tensorrtllm/libtriton_tensorrtllm.so",
+        "backends/python/libtriton_python.so",
+        "backends/onnxruntime/libtriton_onnxruntime.so",
+      ]),
     );
     const events = parseNdjson(result.stdout);
     const warnings = events.filter((e) => e.type === "warning").map((e) => String(e.message));
-    expect(warnings).toContainEqual(expect.stringMatching(/^onnxruntime: \/opt\/tritonserver\/backends\/onnxruntime\/libonnxruntime_providers_tensorrt\.so needs libnvinfer\.so\.10/));
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^onnxruntime: \/opt\/tritonserver\/backends\/onnxruntime\/libonnxruntime_providers_tensorrt\.so needs libnvinfer\.so\.10/),
+    );
     expect(warnings.join("\n")).not.toContain("libtriton_onnxruntime.so needs");
     expect(warnings.join("\n")).not.toContain("no libtriton_onnxruntime.so");
     expect(events.filter((e) => e.type === "component-start").map((e) => e.name)).toEqual(["onnxruntime"]);
@@ -87,7 +96,13 @@ describe("compose strategy on the real engine", () => {
     ]);
     expect(summary.compose.librariesChecked).toBe(3);
     expect(summary.compose.unresolved).toEqual([
-      { component: "onnxruntime", kind: "backend", library: "/opt/tritonserver/backends/onnxruntime/libonnxruntime_providers_tensorrt.so", missing: ["libnvinfer.so.10"], main: false },
+      {
+        component: "onnxruntime",
+        kind: "backend",
+        library: "/opt/tritonserver/backends/onnxruntime/libonnxruntime_providers_tensorrt.so",
+        missing: ["libnvinfer.so.10"],
+        main: false,
+      },
     ]);
     expect(summary.source).toBeUndefined();
   });
@@ -97,7 +112,13 @@ describe("compose strategy on the real engine", () => {
     const failed = await compose(withTensorrt, ["--tag", tag("fail"), "--report", report], [`trtllm=${images.trtllm}`, `py3=${images.py3}`]);
     expectCleanFailure(failed, 1, /tensorrt cannot load: \/opt\/tritonserver\/backends\/tensorrt\/libtriton_tensorrt\.so needs libnvinfer\.so\.10/);
     expect(JSON.parse(await readFile(report, "utf8")).compose.unresolved).toEqual([
-      { component: "tensorrt", kind: "backend", library: "/opt/tritonserver/backends/tensorrt/libtriton_tensorrt.so", missing: ["libnvinfer.so.10"], main: true },
+      {
+        component: "tensorrt",
+        kind: "backend",
+        library: "/opt/tritonserver/backends/tensorrt/libtriton_tensorrt.so",
+        missing: ["libnvinfer.so.10"],
+        main: true,
+      },
     ]);
     const allowed = await compose(withTensorrt, ["--tag", tag("allowed"), "--allow-missing-libs"], [`trtllm=${images.trtllm}`, `py3=${images.py3}`]);
     expect(allowed.exitCode, allowed.stderr).toBe(0);
@@ -148,15 +169,21 @@ describe("compose strategy on the real engine", () => {
       const trtllm = inRegistry("trtllm");
       const py3 = inRegistry("py3");
       // The registry's py3 is of release 24.04; the local copy under the same name says 24.05.
-      for (const [local, remote] of [[images.trtllm, trtllm], [images.py3Old, py3]] as const) {
+      for (const [local, remote] of [
+        [images.trtllm, trtllm],
+        [images.py3Old, py3],
+      ] as const) {
         await docker(["tag", local, remote]);
         await docker(["push", "--quiet", remote]);
       }
       await docker(["tag", images.py3, py3]);
-      const result = await runCli(["--preset", trtllmOnnx, "--strategy", "compose", "--image", `trtllm=${trtllm}`, "--image", `py3=${py3}`, "--tag", tag("pulled")], {
-        tempDir: temp,
-        env: registry.env,
-      });
+      const result = await runCli(
+        ["--preset", trtllmOnnx, "--strategy", "compose", "--image", `trtllm=${trtllm}`, "--image", `py3=${py3}`, "--tag", tag("pulled")],
+        {
+          tempDir: temp,
+          env: registry.env,
+        },
+      );
       expectCleanFailure(result, 1, "the source images are of different Triton releases");
       expect(result.stderr).toContain(`${py3} is 24.04 (Triton 2.45.0)`);
     } finally {

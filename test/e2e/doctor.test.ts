@@ -15,7 +15,8 @@ async function pathWith(tools: string[]): Promise<string> {
   const bin = path.join(temp, `bin-${tools.join("-")}`);
   await mkdir(bin, { recursive: true });
   for (const tool of tools) {
-    const real = tool === "python3" ? String((await execa("python3", ["-c", "import sys; print(sys.executable)"])).stdout) : String((await execa("which", [tool])).stdout);
+    const real =
+      tool === "python3" ? String((await execa("python3", ["-c", "import sys; print(sys.executable)"])).stdout) : String((await execa("which", [tool])).stdout);
     await symlink(real.trim(), path.join(bin, tool)).catch(() => undefined);
   }
   return bin;

@@ -16,7 +16,10 @@ let recipeTag: string | undefined;
 function recipeRepo(dir: string): string {
   const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } });
   execFileSync("git", ["init", "-q", "-b", "main", dir]);
-  execFileSync("sh", ["-c", `mkdir -p ${dir}/dockerfile && printf 'ARG FROM_IMAGE\\nFROM \${FROM_IMAGE}\\nARG MARK=none\\nRUN echo "$MARK" > /etc/recipe-mark\\n' > ${dir}/dockerfile/Dockerfile.base`]);
+  execFileSync("sh", [
+    "-c",
+    `mkdir -p ${dir}/dockerfile && printf 'ARG FROM_IMAGE\\nFROM \${FROM_IMAGE}\\nARG MARK=none\\nRUN echo "$MARK" > /etc/recipe-mark\\n' > ${dir}/dockerfile/Dockerfile.base`,
+  ]);
   git("add", ".");
   git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base recipe");
   git("tag", "v1.0");
@@ -78,7 +81,9 @@ describe("base image from a recipe", () => {
     const report = path.join(temp, "second.json");
     const b = await runCli(["--preset", preset, ...world.args(), "--cache-dir", cacheDir, "--tag", second, "--report", report], { tempDir: temp });
     expect(b.exitCode, `${b.stdout}\n${b.stderr}`).toBe(0);
-    const phases = Object.fromEntries((JSON.parse(await readFile(report, "utf8")).phases as Array<{ phase: string; status: string }>).map((p) => [p.phase, p.status]));
+    const phases = Object.fromEntries(
+      (JSON.parse(await readFile(report, "utf8")).phases as Array<{ phase: string; status: string }>).map((p) => [p.phase, p.status]),
+    );
     expect(phases).toMatchObject({ "base-image": "ok", buildbase: "skipped", builder: "skipped" });
     expect(String((await execa("docker", ["run", "--rm", second, "cat", "/etc/recipe-mark"])).stdout)).toBe("from-the-recipe");
   });

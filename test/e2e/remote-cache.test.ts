@@ -22,7 +22,22 @@ async function build(name: string, options: { cacheDir: string; remote: string; 
   const tag = world.tag(name);
   const report = path.join(temp, `${name}.json`);
   const result = await runCli(
-    ["--preset", preset, ...world.args(), "--cache-dir", options.cacheDir, "--remote-cache", options.remote, "--remote-cache-mode", options.mode, "--tag", tag, "--report", report, ...(options.extra ?? [])],
+    [
+      "--preset",
+      preset,
+      ...world.args(),
+      "--cache-dir",
+      options.cacheDir,
+      "--remote-cache",
+      options.remote,
+      "--remote-cache-mode",
+      options.mode,
+      "--tag",
+      tag,
+      "--report",
+      report,
+      ...(options.extra ?? []),
+    ],
     { tempDir: temp, env: { ...registry.env, ...(options.env ?? {}) } },
   );
   expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
@@ -61,9 +76,27 @@ describe("remote cache in a real registry", () => {
     const since = Math.floor(Date.now() / 1000);
     const b = await build("machine-b", { cacheDir: path.join(temp, "cache-b"), remote, mode: "read" });
     const until = Math.ceil(Date.now() / 1000) + 1;
-    expect(statuses(b.report)).toEqual({ core: "cached:remote", python: "cached:remote", onnxruntime: "cached:remote", checksum: "cached:remote", ci: "skipped" });
+    expect(statuses(b.report)).toEqual({
+      core: "cached:remote",
+      python: "cached:remote",
+      onnxruntime: "cached:remote",
+      checksum: "cached:remote",
+      ci: "skipped",
+    });
     expect(b.report.phases.find((p) => p.phase === "builder")?.status).toBe("skipped");
-    const created = await execa("docker", ["events", "--since", String(since), "--until", String(until), "--filter", "type=container", "--filter", "event=create", "--format", "{{.Actor.Attributes.name}}"]);
+    const created = await execa("docker", [
+      "events",
+      "--since",
+      String(since),
+      "--until",
+      String(until),
+      "--filter",
+      "type=container",
+      "--filter",
+      "event=create",
+      "--format",
+      "{{.Actor.Attributes.name}}",
+    ]);
     // this run's builder would be triton-build-builder-<runId>; other runs may share the daemon
     expect(String(created.stdout).split("\n")).not.toContain(`triton-build-builder-${b.report.runId}`);
     expect(treeDifferences(await imageFiles(b.tag), imageA)).toEqual([]);
@@ -74,7 +107,7 @@ describe("remote cache in a real registry", () => {
   it("read mode never pushes", async () => {
     const before = await registry.tags("triton-cache");
     const c = await build("read-only", { cacheDir: path.join(temp, "cache-c"), remote, mode: "read", extra: ["--backend", "onnxruntime:r24.05-alt"] });
-    expect(statuses(c.report)["onnxruntime"]).toBe("built");
+    expect(statuses(c.report).onnxruntime).toBe("built");
     expect(await registry.tags("triton-cache")).toEqual(before);
   });
 
@@ -114,7 +147,20 @@ describe("remote cache in a real registry", () => {
 
   it("the registry stopped in the middle of a run: the build succeeds with one warning", async () => {
     const child = startCli(
-      ["--preset", preset, ...world.args(), "--cache-dir", path.join(temp, "cache-d"), "--remote-cache", `${registry.address}/triton-cache-down`, "--remote-cache-mode", "readwrite", "--tag", world.tag("down"), "--json"],
+      [
+        "--preset",
+        preset,
+        ...world.args(),
+        "--cache-dir",
+        path.join(temp, "cache-d"),
+        "--remote-cache",
+        `${registry.address}/triton-cache-down`,
+        "--remote-cache-mode",
+        "readwrite",
+        "--tag",
+        world.tag("down"),
+        "--json",
+      ],
       { tempDir: temp, env: registry.env },
     );
     let buffered = "";
@@ -139,7 +185,22 @@ describe("remote cache in a real registry", () => {
     await writeFile(path.join(badConfig, "config.json"), JSON.stringify({ auths: { [registry.address]: { auth } } }));
     const before = await registry.tags("triton-cache");
     const result = await runCli(
-      ["--preset", preset, ...world.args(), "--cache-dir", path.join(temp, "cache-e"), "--remote-cache", `${registry.address}/triton-cache`, "--remote-cache-mode", "readwrite", "--tag", world.tag("refused"), "--json", "--backend", "onnxruntime:r24.05-alt"],
+      [
+        "--preset",
+        preset,
+        ...world.args(),
+        "--cache-dir",
+        path.join(temp, "cache-e"),
+        "--remote-cache",
+        `${registry.address}/triton-cache`,
+        "--remote-cache-mode",
+        "readwrite",
+        "--tag",
+        world.tag("refused"),
+        "--json",
+        "--backend",
+        "onnxruntime:r24.05-alt",
+      ],
       { tempDir: temp, env: { DOCKER_CONFIG: badConfig } },
     );
     expect(result.exitCode, result.stderr).toBe(0);

@@ -30,9 +30,12 @@ describe("TensorRT-LLM builds on the real engine", () => {
   it("the CUDA architectures and the job count reach build_wheel.py", async () => {
     const tag = world.tag("trtllm");
     const workDir = path.join(temp, "work-trtllm");
-    const result = await runCli(["--preset", preset, ...world.args(), "--no-cache", "--cuda-arch", "80-real;90-real", "--jobs", "3", "--tag", tag, "--work-dir", workDir], {
-      tempDir: temp,
-    });
+    const result = await runCli(
+      ["--preset", preset, ...world.args(), "--no-cache", "--cuda-arch", "80-real;90-real", "--jobs", "3", "--tag", tag, "--work-dir", workDir],
+      {
+        tempDir: temp,
+      },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain("CUDA architectures 80-real;90-real, from --cuda-arch");
     const log = await readFile(path.join(workDir, "logs", "tensorrtllm.log"), "utf8");

@@ -108,10 +108,7 @@ export interface FixtureServerRepoOptions {
  * Copies test/fixtures/server into `dir`, makes it a git repository and commits
  * everything on `branch` (default r24.05). Returns the checkout path and the commit.
  */
-export async function createFixtureServerRepo(
-  dir: string,
-  opts: FixtureServerRepoOptions = {},
-): Promise<{ path: string; commit: string }> {
+export async function createFixtureServerRepo(dir: string, opts: FixtureServerRepoOptions = {}): Promise<{ path: string; commit: string }> {
   const branch = opts.branch ?? FIXTURE_RELEASE_BRANCH;
   const repo = path.resolve(dir);
   await mkdir(repo, { recursive: true });
@@ -195,9 +192,7 @@ export async function createFixtureOrg(
 ): Promise<{ url: string }> {
   const root = path.resolve(dir);
   await mkdir(root, { recursive: true });
-  const refsOf = (repo: string): string[] => [
-    ...new Set([...(DEFAULT_ORG_TAGS[repo] ?? []), ...(tags[repo] ?? [])]),
-  ];
+  const refsOf = (repo: string): string[] => [...new Set([...(DEFAULT_ORG_TAGS[repo] ?? []), ...(tags[repo] ?? [])])];
   const queue = [...repos];
   const worker = async (): Promise<void> => {
     for (let repo = queue.shift(); repo !== undefined; repo = queue.shift()) {
@@ -214,17 +209,12 @@ export async function createFixtureOrg(
  */
 export function ensureFixtureBaseImage(): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
-      "bash",
-      [path.join(PROJECT_ROOT, "scripts", "make-fixture-images.sh")],
-      { cwd: PROJECT_ROOT },
-      (error, stdout, stderr) => {
-        if (error) {
-          reject(new Error(`make-fixture-images.sh failed: ${stderr || error.message}`));
-        } else {
-          resolve(stdout.trim());
-        }
-      },
-    );
+    execFile("bash", [path.join(PROJECT_ROOT, "scripts", "make-fixture-images.sh")], { cwd: PROJECT_ROOT }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`make-fixture-images.sh failed: ${stderr || error.message}`));
+      } else {
+        resolve(stdout.trim());
+      }
+    });
   });
 }

@@ -19,10 +19,7 @@ export interface World {
   cleanup(): Promise<void>;
 }
 
-export async function createWorld(
-  dir: string,
-  options: { fixtureJson?: string; orgTags?: Record<string, string[]> } = {},
-): Promise<World> {
+export async function createWorld(dir: string, options: { fixtureJson?: string; orgTags?: Record<string, string[]> } = {}): Promise<World> {
   const server = await createFixtureServerRepo(path.join(dir, "server"), options.fixtureJson ? { extraFiles: { "fixture.json": options.fixtureJson } } : {});
   const { url: orgUrl } = await createFixtureOrg(path.join(dir, "org"), undefined, options.orgTags ?? {});
   const suffix = randomBytes(3).toString("hex");

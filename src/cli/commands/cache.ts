@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command } from "commander";
-import { planCache } from "../../build/cache-plan.js";
+import { planCache } from "../../strategies/buildpy/cache-plan.js";
 import type { KeyInputs } from "../../cache/key.js";
 import { LocalCache } from "../../cache/store.js";
 import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
@@ -13,7 +13,7 @@ import { addPlanOptions } from "../common-options.js";
 import { table, type Output } from "../output.js";
 import { withScratchDir } from "../scratch-dir.js";
 import { resolveCommonSettings, settingsReader, type SettingsReader } from "../settings.js";
-import { planFor } from "../../build/plan-for.js";
+import { planFor } from "../../strategies/buildpy/plan-for.js";
 
 function cacheFor(reader: SettingsReader): LocalCache {
   return new LocalCache(path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR));
@@ -100,7 +100,10 @@ export function cacheCommand(output: Output): Command {
               ["entries", String(stats.entries)],
               ["size", formatBytes(stats.bytes)],
               ["build time they hold", formatDuration(stats.buildTimeStoredMs)],
-              ["hit ratio", stats.hitRatio === null ? "no runs yet" : `${(stats.hitRatio * 100).toFixed(0)}% of ${lookups} lookups in the last ${runs.length} run(s)`],
+              [
+                "hit ratio",
+                stats.hitRatio === null ? "no runs yet" : `${(stats.hitRatio * 100).toFixed(0)}% of ${lookups} lookups in the last ${runs.length} run(s)`,
+              ],
             ],
             "",
           ),
@@ -111,7 +114,10 @@ export function cacheCommand(output: Output): Command {
   addPlanOptions(command.command("explain"))
     .description("why a component hits or misses: its key inputs, compared with its newest entry")
     .argument("<component>", "component name, e.g. core or onnxruntime")
-    .addHelpText("after", "\nExamples:\n  triton-build cache explain onnxruntime --preset trtllm-onnx\n  triton-build cache explain core          (entries only, without a preset)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  triton-build cache explain onnxruntime --preset trtllm-onnx\n  triton-build cache explain core          (entries only, without a preset)",
+    )
     .action(async (component: string, _opts, cmd: Command) => {
       const reader = await settingsReader(cmd);
       const cache = cacheFor(reader);
@@ -125,15 +131,29 @@ export function cacheCommand(output: Output): Command {
           const decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull });
           const decision = decisions.get(component);
           if (!decision) {
-            throw new UsageError(`preset '${settings.preset.name}' caches no component '${component}'`, `its cached components are ${[...decisions.keys()].join(", ")}`);
+            throw new UsageError(
+              `preset '${settings.preset.name}' caches no component '${component}'`,
+              `its cached components are ${[...decisions.keys()].join(", ")}`,
+            );
           }
-          lines.push(`${component}: ${decision.hit ? "HIT" : "MISS"}${decision.key ? ` key ${decision.key}` : ""}`, `  ${decision.reason}`, "", "key inputs now:");
+          lines.push(
+            `${component}: ${decision.hit ? "HIT" : "MISS"}${decision.key ? ` key ${decision.key}` : ""}`,
+            `  ${decision.reason}`,
+            "",
+            "key inputs now:",
+          );
           if (decision.inputs) lines.push(...describeInputs(decision.inputs));
         });
       }
-      lines.push("", entries.length ? `${entries.length} entr${entries.length === 1 ? "y" : "ies"} for ${component}, newest first:` : `no entries for ${component}`);
+      lines.push(
+        "",
+        entries.length ? `${entries.length} entr${entries.length === 1 ? "y" : "ies"} for ${component}, newest first:` : `no entries for ${component}`,
+      );
       for (const e of entries.slice(0, 5)) {
-        lines.push(`- ${e.manifest.key} (${formatBytes(e.manifest.totalBytes)}, created ${e.manifest.createdAt})`, ...describeInputs(e.manifest.inputs).map((l) => `  ${l}`));
+        lines.push(
+          `- ${e.manifest.key} (${formatBytes(e.manifest.totalBytes)}, created ${e.manifest.createdAt})`,
+          ...describeInputs(e.manifest.inputs).map((l) => `  ${l}`),
+        );
       }
       output.out(lines.join("\n").trim());
     });
@@ -170,10 +190,17 @@ export function cacheCommand(output: Output): Command {
       const maxBytes = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
       const olderThanMs = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan);
       if (opts.maxSize !== undefined && maxBytes === undefined) throw new UsageError(`--max-size ${opts.maxSize}: expected a size such as 200GB or 512MiB`);
-      if (opts.olderThan !== undefined && olderThanMs === undefined) throw new UsageError(`--older-than ${opts.olderThan}: expected a duration such as 30d, 12h or 90m`);
+      if (opts.olderThan !== undefined && olderThanMs === undefined)
+        throw new UsageError(`--older-than ${opts.olderThan}: expected a duration such as 30d, 12h or 90m`);
       if (maxBytes === undefined && olderThanMs === undefined) throw new UsageError("cache prune needs --max-size or --older-than (or both)");
-      const result = await cacheFor(await settingsReader(cmd)).prune({ ...(maxBytes !== undefined ? { maxBytes } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
-      for (const e of result.removed) output.out(`removed ${e.manifest.key.slice(0, 12)} ${e.manifest.component.name} (${formatBytes(e.manifest.totalBytes)}, last used ${e.lastUsed.toISOString()})`);
+      const result = await cacheFor(await settingsReader(cmd)).prune({
+        ...(maxBytes !== undefined ? { maxBytes } : {}),
+        ...(olderThanMs !== undefined ? { olderThanMs } : {}),
+      });
+      for (const e of result.removed)
+        output.out(
+          `removed ${e.manifest.key.slice(0, 12)} ${e.manifest.component.name} (${formatBytes(e.manifest.totalBytes)}, last used ${e.lastUsed.toISOString()})`,
+        );
       output.out(`${result.removed.length} entries removed, ${formatBytes(result.freedBytes)} freed, ${formatBytes(result.keptBytes)} kept`);
     });
 
@@ -199,12 +226,16 @@ function describeInputs(inputs: KeyInputs): string[] {
 }
 
 async function listRemote(repository: string | undefined, json: boolean, output: Output): Promise<void> {
-  if (!repository) throw new UsageError("no remote cache named", "pass --remote REGISTRY/REPO, or set one with `triton-build config set remoteCache REGISTRY/REPO`");
+  if (!repository)
+    throw new UsageError("no remote cache named", "pass --remote REGISTRY/REPO, or set one with `triton-build config set remoteCache REGISTRY/REPO`");
   let tags: string[];
   try {
     tags = await listTags(repository);
   } catch (error) {
-    throw new EnvironmentError(`cannot list the tags of ${repository}: ${String((error as Error).message)}`, "some registries do not allow listing tags; check `docker login` and the registry's permissions");
+    throw new EnvironmentError(
+      `cannot list the tags of ${repository}: ${String((error as Error).message)}`,
+      "some registries do not allow listing tags; check `docker login` and the registry's permissions",
+    );
   }
   const entries = tags.flatMap((tag) => {
     const entry = parseEntryTag(tag);

@@ -1,16 +1,16 @@
 import path from "node:path";
 import { Command } from "commander";
-import { planCache, type CacheDecision } from "../../build/cache-plan.js";
-import type { BuildEvent } from "../../build/events.js";
-import type { Plan } from "../../build/plan.js";
-import { planFor } from "../../build/plan-for.js";
-import type { BuildResources } from "../../build/resources.js";
+import { planCache, type CacheDecision } from "../../strategies/buildpy/cache-plan.js";
+import type { BuildEvent } from "../../run/events.js";
+import type { Plan } from "../../strategies/buildpy/plan.js";
+import { planFor } from "../../strategies/buildpy/plan-for.js";
+import type { BuildResources } from "../../strategies/buildpy/resources.js";
 import { buildWheelLine } from "../../buildpy/tensorrtllm.js";
 import { LocalCache } from "../../cache/store.js";
 import { tagExists } from "../../docker/registry.js";
-import { composeDockerfile, planCompose, type ComposePlan } from "../../compose/plan.js";
+import { composeDockerfile, planCompose, type ComposePlan } from "../../strategies/compose/plan.js";
 import { addPlanOptions } from "../common-options.js";
-import type { CommonSettings } from "../../build/settings.js";
+import type { CommonSettings } from "../../run/settings.js";
 import { resolveCommonSettings, settingsReader } from "../settings.js";
 import { table, type Output } from "../output.js";
 import { withScratchDir } from "../scratch-dir.js";
@@ -69,7 +69,14 @@ export function planJson(plan: Plan, decisions: Map<string, CacheDecision>, reso
     },
     images: {
       refs: plan.images.refs,
-      recipes: plan.images.recipes.map((r) => ({ name: r.name, tag: r.tag, repo: r.recipe.repo, ref: r.recipe.ref, commit: r.commit ?? null, dockerfile: r.recipe.dockerfile })),
+      recipes: plan.images.recipes.map((r) => ({
+        name: r.name,
+        tag: r.tag,
+        repo: r.recipe.repo,
+        ref: r.recipe.ref,
+        commit: r.commit ?? null,
+        dockerfile: r.recipe.dockerfile,
+      })),
     },
     components: plan.components.map((c) => {
       const decision = decisions.get(c.name);

@@ -10,7 +10,10 @@ import { table, type Output } from "../output.js";
 export function presetsCommand(output: Output): Command {
   const command = new Command("presets")
     .description("list the built-in presets or show what one contains")
-    .addHelpText("after", "\nExamples:\n  triton-build presets list\n  triton-build presets show trtllm-onnx\n  triton-build presets show ./my-preset.yaml --json");
+    .addHelpText(
+      "after",
+      "\nExamples:\n  triton-build presets list\n  triton-build presets show trtllm-onnx\n  triton-build presets show ./my-preset.yaml --json",
+    );
 
   command
     .command("list", { isDefault: true })
@@ -21,7 +24,19 @@ export function presetsCommand(output: Output): Command {
       const entries = await listBuiltinPresets();
       const presets = await Promise.all(entries.map((e) => loadPreset(e.file)));
       if (opts.json) {
-        output.out(JSON.stringify(presets.map((p) => ({ name: p.name, aliases: p.aliases, description: p.description, release: p.release.release, backends: p.backends.map(formatComponentRef) })), null, 2));
+        output.out(
+          JSON.stringify(
+            presets.map((p) => ({
+              name: p.name,
+              aliases: p.aliases,
+              description: p.description,
+              release: p.release.release,
+              backends: p.backends.map(formatComponentRef),
+            })),
+            null,
+            2,
+          ),
+        );
         return;
       }
       const rows = [["NAME", "ALIASES", "RELEASE", "BACKENDS"]];

@@ -1,0 +1,68 @@
+import { componentKeyInputs, createKeyContext } from "../../cache/inputs.js";
+import { cacheKey, diffInputs, unresolvedReason, type KeyInputs } from "../../cache/key.js";
+import type { Manifest } from "../../cache/manifest.js";
+import type { LocalCache } from "../../cache/store.js";
+import type { Plan, PlannedComponent } from "./plan.js";
+
+/** Hit or miss of one component, with its key and, for a miss, why. */
+export interface CacheDecision {
+  name: string;
+  hit: boolean;
+  /** Undefined when the inputs could not all be resolved: such a component is never stored. */
+  key?: string;
+  inputs?: KeyInputs;
+  reason: string;
+  manifest?: Manifest;
+  /** Where a hit came from. */
+  source?: "local" | "remote";
+}
+
+export interface CachePlanOptions {
+  offline: boolean;
+  pull: boolean;
+  signal?: AbortSignal;
+}
+
+/** Keys for every component the plan builds, and what the local cache has for each. */
+export async function planCache(plan: Plan, cache: LocalCache, options: CachePlanOptions): Promise<Map<string, CacheDecision>> {
+  const context = await createKeyContext({
+    server: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
+    buildbaseDockerfile: plan.buildbaseDockerfile,
+    recipes: plan.images.recipes.map((r) => ({ tag: r.tag, ...(r.commit ? { commit: r.commit } : {}) })),
+    offline: options.offline,
+    pull: options.pull,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const buildable = plan.components.filter((c) => c.action === "build" && c.kind !== "ci");
+  // Every manifest is read once, not once per missed component.
+  const newest = new Map<string, Manifest>();
+  for (const { manifest } of await cache.list()) {
+    const known = newest.get(manifest.component.name);
+    if (!known || manifest.createdAt > known.createdAt) newest.set(manifest.component.name, manifest);
+  }
+  const decisions = await Promise.all(buildable.map((component) => decide(component, context, cache, newest.get(component.name))));
+  return new Map(decisions.map((d) => [d.name, d]));
+}
+
+async function decide(
+  component: PlannedComponent,
+  context: Awaited<ReturnType<typeof createKeyContext>>,
+  cache: LocalCache,
+  newest: Manifest | undefined,
+): Promise<CacheDecision> {
+  const inputs = await componentKeyInputs(component.section, context, component.lines, component.settings);
+  const unresolved = unresolvedReason(inputs);
+  if (unresolved) return { name: component.name, hit: false, inputs, reason: unresolved };
+  const key = cacheKey(inputs);
+  const manifest = await cache.get(key);
+  if (manifest) return { name: component.name, hit: true, key, inputs, reason: "entry found", manifest, source: "local" };
+  if (!newest) return { name: component.name, hit: false, key, inputs, reason: "no entry" };
+  const differences = diffInputs(inputs, newest.inputs);
+  return {
+    name: component.name,
+    hit: false,
+    key,
+    inputs,
+    reason: `differs from the newest entry ${newest.key.slice(0, 12)}: ${differences.join("; ") || "key inputs changed"}`,
+  };
+}
