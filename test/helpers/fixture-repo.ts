@@ -23,8 +23,12 @@ function findProjectRoot(start: string): string {
 /** Template of the toy server repository (copied by createFixtureServerRepo). */
 export const FIXTURE_SERVER_TEMPLATE = path.join(PROJECT_ROOT, "test", "fixtures", "server");
 
-/** The busybox image the fixture build.py scripts run in (made by scripts/make-fixture-images.sh). */
-export const FIXTURE_BASE_IMAGE = "triton-build-fixture/base:24.05";
+/**
+ * The busybox image the fixture build.py scripts run in (made by scripts/make-fixture-images.sh,
+ * which reads the same variable): another tag lets a checkout with changed fixture shims test
+ * on a daemon that other checkouts use at the same time.
+ */
+export const FIXTURE_BASE_IMAGE = process.env.TRITON_BUILD_FIXTURE_IMAGE || "triton-build-fixture/base:24.05";
 
 /** Release branch of the fixture server repo and of every repository of the fixture org. */
 export const FIXTURE_RELEASE_BRANCH = "r24.05";
