@@ -283,7 +283,7 @@ async function remoteRows(temp: string): Promise<Row[]> {
       pull.push(
         (
           await timed(async () => {
-            const fetched = await remote.fetch(component, synthetic!.key, fresh.incoming(synthetic!.key));
+            const fetched = await remote.fetch(component, synthetic!.key, fresh.incoming(synthetic!.key, component));
             if (fetched.status !== "hit") throw new Error(`remote fetch failed: ${JSON.stringify(fetched)}`);
           })
         ).ms / 1000,

@@ -10,6 +10,7 @@ import { restoreEntry, type RestoreOptions, type RestoreResult } from "./restore
 import { recentRuns, recordRun, type RunRecord } from "./run-log.js";
 import { signatureProblem, signManifest } from "./signing.js";
 import { checkEntry, type VerifyReport, verifyCache } from "./verify.js";
+import type { CacheComponent } from "./validate.js";
 import { storeEntry, type StoreRequest } from "./write.js";
 
 export type { EntryInfo } from "./gc.js";
@@ -74,15 +75,15 @@ export class LocalCache {
   }
 
   /**
-   * Where a remote transport puts an entry it fetched: a temp dir here, then
+   * Where a remote transport puts an entry of `component` it fetched: a temp dir here, then
    * adopt with every check, the signature too when a signing key is set.
    */
-  incoming(key: string, options: { signingKey?: string | undefined } = {}): EntrySink {
+  incoming(key: string, component: CacheComponent, options: { signingKey?: string | undefined } = {}): EntrySink {
     const { signingKey } = options;
     return {
       tempDir: () => this.newTempDir(key),
       adopt: (dir, signal) =>
-        this.adopt(dir, key, { signal, ...(signingKey ? { check: (manifest: Manifest) => signatureProblem(manifest, signingKey) } : {}) }),
+        this.adopt(dir, key, { component, signal, ...(signingKey ? { check: (manifest: Manifest) => signatureProblem(manifest, signingKey) } : {}) }),
     };
   }
 
@@ -106,7 +107,7 @@ export class LocalCache {
   }
 
   /** Re-checks one entry, every file's hash included; returns the problem, or undefined when it is sound. */
-  check(key: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+  check(key: string, options: { component?: CacheComponent; signal?: AbortSignal } = {}): Promise<string | undefined> {
     return checkEntry(this.layout, key, options);
   }
 

@@ -53,14 +53,14 @@ export class CacheTiers {
     if (this.remote) sources.push("remote");
     for (const [index, source] of sources.entries()) {
       if (source === "remote" && this.remote) {
-        const into = this.local.incoming(key, { signingKey: this.signingKey });
+        const into = this.local.incoming(key, component, { signingKey: this.signingKey });
         const outcome = await this.remote.fetch(component, key, into, signal);
         steps.push({ status: "fetched", reference: this.remote.reference(component.name, key), outcome });
         if (outcome.status !== "hit") return steps;
       }
       const next = sources[index + 1] === "remote" ? "remote" : "build";
       try {
-        const result = await this.local.restore(key, installRoot, { signal });
+        const result = await this.local.restore(key, installRoot, { component, signal });
         steps.push({ status: "restored", source, result });
         return steps;
       } catch (error) {

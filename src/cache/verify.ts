@@ -2,16 +2,26 @@ import path from "node:path";
 import { cleanTemp, evictEntry, scanEntries } from "./gc.js";
 import type { CacheLayout } from "./layout.js";
 import { readManifest } from "./manifest.js";
-import { entryFilesProblem, manifestProblem } from "./validate.js";
+import { type CacheComponent, entryFilesProblem, manifestProblem } from "./validate.js";
 
 /** Checking committed entries again: what `cache verify` does. */
 
-/** Re-checks one entry, every file's hash included; returns the problem, or undefined when it is sound. */
-export async function checkEntry(layout: CacheLayout, key: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+/**
+ * Re-checks one entry, every file's hash included; returns the problem, or undefined when it is
+ * sound. Without `component`, the entry must hold the component its key inputs name.
+ */
+export async function checkEntry(
+  layout: CacheLayout,
+  key: string,
+  options: { component?: CacheComponent; signal?: AbortSignal } = {},
+): Promise<string | undefined> {
   const dir = layout.entryDir(key);
   const manifest = await readManifest(path.join(dir, "manifest.json"));
   if (manifest?.key !== key) return "manifest missing or unreadable";
-  return manifestProblem(manifest, { key }) ?? (await entryFilesProblem(dir, manifest, { hashes: true, signal: options.signal }));
+  return (
+    manifestProblem(manifest, { key, component: options.component ?? manifest.inputs.component }) ??
+    (await entryFilesProblem(dir, manifest, { hashes: true, signal: options.signal }))
+  );
 }
 
 export interface VerifyReport {
