@@ -52,7 +52,7 @@ export class LocalCache {
     return (await scanEntries(this.layout)).entries;
   }
 
-  /** Entry dirs whose manifest is missing or unreadable (e.g. cut short by a power loss). */
+  /** Names under entries/ that are no entry: a missing or unreadable manifest (e.g. cut short by a power loss), or a stray name. */
   async broken(): Promise<string[]> {
     return (await scanEntries(this.layout)).junk.map((item) => item.name);
   }
@@ -111,7 +111,7 @@ export class LocalCache {
     return checkEntry(this.layout, key, options);
   }
 
-  /** Checks every entry, evicting the unsound ones and those without a readable manifest. */
+  /** Checks every entry, evicting the unsound ones and whatever under entries/ is no entry. */
   verify(signal?: AbortSignal): Promise<VerifyReport> {
     return verifyCache(this.layout, signal);
   }

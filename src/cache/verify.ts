@@ -1,5 +1,5 @@
 import path from "node:path";
-import { cleanTemp, evictEntry, scanEntries } from "./gc.js";
+import { cleanTemp, evictEntry, evictPath, scanEntries } from "./gc.js";
 import type { CacheLayout } from "./layout.js";
 import { readManifest } from "./manifest.js";
 import { type CacheComponent, entryFilesProblem, manifestProblem } from "./validate.js";
@@ -26,13 +26,13 @@ export async function checkEntry(
 
 export interface VerifyReport {
   checked: number;
-  /** Evicted entries: label is the short key. */
+  /** Evicted entries, and removed things that were no entry: label is the short key, or entries/<path> for a stray name. */
   evicted: Array<{ label: string; component?: string; problem: string }>;
   /** Unfinished writes of writers that died. */
   cleaned: number;
 }
 
-/** Checks every entry, evicting each that is not sound or has no readable manifest. */
+/** Checks every entry, evicting each that is not sound and everything under entries/ that is no entry. */
 export async function verifyCache(layout: CacheLayout, signal?: AbortSignal): Promise<VerifyReport> {
   const { entries, junk } = await scanEntries(layout);
   const evicted: VerifyReport["evicted"] = [];
@@ -44,8 +44,8 @@ export async function verifyCache(layout: CacheLayout, signal?: AbortSignal): Pr
     evicted.push({ label: key.slice(0, 12), component: entry.manifest.component.name, problem });
   }
   for (const item of junk) {
-    await evictEntry(layout, item.name);
-    evicted.push({ label: item.name.slice(0, 12), problem: item.problem });
+    await evictPath(layout, item.dir, item.name);
+    evicted.push({ label: /^[0-9a-f]{64}$/.test(item.name) ? item.name.slice(0, 12) : `entries/${item.name}`, problem: item.problem });
   }
   return { checked: entries.length, evicted, cleaned: await cleanTemp(layout) };
 }
