@@ -8,6 +8,7 @@ import { CacheIntegrityError } from "../errors.js";
 import { cacheKey, type KeyInputs } from "./key.js";
 import type { Manifest } from "./manifest.js";
 import { signatureProblem, signManifest } from "./signing.js";
+import { specialNodes } from "../../test/helpers/special-nodes.js";
 import { LocalCache } from "./store.js";
 
 /**
@@ -61,31 +62,6 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const ls = (p: string) => readdir(p).catch(() => [] as string[]);
-
-/** Every node under `root` that an entry may not hold: device nodes, FIFOs, sockets, setuid/setgid/sticky. */
-async function specialNodes(root: string): Promise<string[]> {
-  const { stdout } = await run("find", [
-    root,
-    "(",
-    "-type",
-    "b",
-    "-o",
-    "-type",
-    "c",
-    "-o",
-    "-type",
-    "p",
-    "-o",
-    "-type",
-    "s",
-    "-o",
-    "-perm",
-    "/7000",
-    ")",
-    "-print",
-  ]);
-  return stdout.split("\n").filter(Boolean);
-}
 
 interface Craft {
   /** The crafted entry: manifest.json and files/, as an attacker would lay them out. */
@@ -374,6 +350,8 @@ describe("what a store takes from the install tree", () => {
     await chmod(path.join(install, "backends", "python", "helper"), 0o4755);
     await run("mkfifo", [path.join(install, "backends", "python", "pipe")]);
     await run("mknod", [path.join(install, "backends", "python", "null"), "c", "1", "3"]);
+    // the control for every specialNodes(...) == [] in this file
+    expect((await specialNodes(install)).map((p) => path.basename(p)).sort()).toEqual(["helper", "null", "pipe"]);
     expect(await cache.store({ key: PYTHON_KEY, inputs: pythonInputs, component: PYTHON, installRoot: install })).toBe("stored");
     const manifest = await cache.get(PYTHON_KEY);
     expect(manifest?.files.map((f) => [f.path, f.mode])).toEqual([["backends/python/helper", 0o755]]);

@@ -13,6 +13,7 @@ import type { Manifest } from "../../src/cache/manifest.js";
 import { signManifest } from "../../src/cache/signing.js";
 import { makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
 import { pushCraftedEntry } from "../helpers/crafted-entry.js";
+import { specialNodes, specialNodesInImage } from "../helpers/special-nodes.js";
 import { startTestRegistry, type TestRegistry } from "../helpers/registry.js";
 import { createWorld, imageFiles, parseNdjson, treeDifferences, type World } from "../helpers/world.js";
 
@@ -79,38 +80,6 @@ async function build(name: string, options: { cacheDir: string; remote?: string;
   // phase-output lines (such as "pushed ...") are in --json with --verbose
   const lines = events.filter((e) => e.type === "phase-output").map((e) => String(e.line));
   return { tag, report, statuses, warnings, lines };
-}
-
-/** Device nodes, FIFOs, sockets and setuid/setgid/sticky files under `dir` (on this machine). */
-async function specialNodes(dir: string): Promise<string[]> {
-  const { stdout } = await execa("find", [
-    dir,
-    "(",
-    "-type",
-    "b",
-    "-o",
-    "-type",
-    "c",
-    "-o",
-    "-type",
-    "p",
-    "-o",
-    "-type",
-    "s",
-    "-o",
-    "-perm",
-    "/7000",
-    ")",
-    "-print",
-  ]);
-  return stdout.split("\n").filter(Boolean);
-}
-
-/** The same inside an image, under /opt/tritonserver. */
-async function specialNodesInImage(image: string): Promise<string[]> {
-  const script = "find /opt/tritonserver \\( -type b -o -type c -o -type p -o -type s -o -perm /7000 \\) -print";
-  const { stdout } = await execa("docker", ["run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", script]);
-  return stdout.split("\n").filter(Boolean);
 }
 
 /** The image's tree against the first build's: core rebuilt by another run differs only in its tarball's timestamps. */
@@ -256,7 +225,7 @@ async function craftEntry(at: string, sound: Record<Component, Sound>, component
 
 async function expectNothingHostileLeft(dirs: string[], image: string): Promise<void> {
   for (const dir of dirs) expect(await specialNodes(dir), dir).toEqual([]);
-  expect(await specialNodesInImage(image)).toEqual([]);
+  expect(await specialNodesInImage(image, "/opt/tritonserver")).toEqual([]);
   const files = await imageFiles(image);
   expect(sameTree(files)).toEqual([]);
   expect(await readFile(path.join(host, "secret"), "utf8")).toBe("host secret\n");
