@@ -72,8 +72,9 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
   const cleanup: Array<() => Promise<void>> = [];
   const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
-  const remote =
-    input.remoteCache ?? (settings.remoteCache ? new DockerRemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.runId) : undefined);
+  const remote = !cache
+    ? undefined
+    : (input.remoteCache ?? (settings.remoteCache ? new DockerRemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.runId) : undefined));
   const tiers = cache ? new CacheTiers(cache, remote, settings.cacheSigningKey) : undefined;
   const report = new CacheEventReporter(emit, remote?.repository);
   let openedRunDir: RunDir | undefined;
