@@ -1,4 +1,4 @@
-import { BuildError, isTritonBuildError } from "../errors.js";
+import { BuildError, CommandError, isTritonBuildError } from "../errors.js";
 import { stripAnsi } from "../util/ansi.js";
 
 /** Where CLI commands write. Tests can swap it; nothing outside `cli/` and `progress/` prints. */
@@ -12,6 +12,9 @@ export const processOutput: Output = {
   err: (text) => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
 };
 
+/** How many of a failed command's last lines an error message shows (its log or --verbose has more). */
+const COMMAND_LINES_SHOWN = 10;
+
 /** `error: ...` and `hint: ...`; a stack trace only for a bug (an unexpected error) with --verbose. */
 export function formatError(error: unknown, verbose: boolean): string {
   if (isTritonBuildError(error)) {
@@ -20,6 +23,11 @@ export function formatError(error: unknown, verbose: boolean): string {
       if (error.logTail.length)
         lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripAnsi), "---");
       if (error.logPath) lines.push(`full log: ${error.logPath}`);
+    }
+    const command = error instanceof CommandError ? error : error.cause instanceof CommandError ? error.cause : undefined;
+    if (command?.tail.length && !(error instanceof BuildError && error.logTail.length)) {
+      const shown = command.tail.slice(-COMMAND_LINES_SHOWN);
+      lines.push(`--- last ${shown.length} lines of ${command.command} ${command.args[0] ?? ""} ---`, ...shown.map(stripAnsi), "---");
     }
     if (error.hint) lines.push(`hint: ${error.hint}`);
     if (verbose && error.cause) lines.push(`cause: ${String((error.cause as Error)?.stack ?? error.cause)}`);

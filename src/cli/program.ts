@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode, isTritonBuildError, UsageError } from "../errors.js";
+import { expectedFailure } from "../run/failure.js";
 import { buildCommand } from "./commands/build.js";
 import { cacheCommand } from "./commands/cache.js";
 import { configCommand } from "./commands/config.js";
@@ -60,8 +61,9 @@ export function translateCommanderError(error: unknown): unknown {
  * to print (none when commander already printed it, or only showed help).
  */
 export function failureOutcome(raw: unknown, verbose: boolean): { exitCode: number; message?: string } {
-  const error = translateCommanderError(raw);
-  if (error instanceof CommanderFinished) return { exitCode: error.exitCode };
+  const translated = translateCommanderError(raw);
+  if (translated instanceof CommanderFinished) return { exitCode: translated.exitCode };
+  const error = translated instanceof UsageError ? translated : expectedFailure(translated);
   const exitCode = isTritonBuildError(error) ? error.exitCode : ExitCode.buildFailed;
   if ((error as { printed?: boolean } | undefined)?.printed) return { exitCode };
   return { exitCode, message: formatError(error, verbose) };

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type Conf from "conf";
-import { UsageError } from "../errors.js";
+import { errorMessage, UsageError } from "../errors.js";
 import { pathError, usingPath, type PathRole } from "../util/fs-errors.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { isValidImageReference } from "../docker/reference.js";
@@ -50,7 +50,7 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   } catch (error) {
     const problem = pathError(error, configDirRole(env));
     if (problem !== error) throw problem;
-    throw new UsageError(`cannot read the config file in ${configDir(env)}: ${(error as Error).message}`, "fix or delete that config.json");
+    throw new UsageError(`cannot read the config file in ${configDir(env)}: ${errorMessage(error)}`, "fix or delete that config.json");
   }
 }
 

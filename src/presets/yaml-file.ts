@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
-import { PresetError } from "../errors.js";
+import { errorMessage, PresetError } from "../errors.js";
 
 export type YamlPath = ReadonlyArray<string | number | symbol>;
 
@@ -34,7 +34,7 @@ function unreadable(file: string, what: string, error: unknown): UnreadableFileE
   if (code === "EISDIR") {
     return new UnreadableFileError(`is a directory, not a ${what}`, { file, hint: "pass a YAML file (e.g. ./my-preset.yaml) or a built-in preset name" });
   }
-  return new UnreadableFileError(`cannot read ${what}: ${(error as Error).message}`, {
+  return new UnreadableFileError(`cannot read ${what}: ${errorMessage(error)}`, {
     file,
     hint: "check that the file exists and this user can read it",
     cause: error,

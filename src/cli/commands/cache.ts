@@ -6,7 +6,7 @@ import { LocalCache } from "../../cache/store.js";
 import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
 import { parseEntryTag } from "../../cache/remote.js";
 import { listTags } from "../../docker/registry.js";
-import { EnvironmentError, UsageError } from "../../errors.js";
+import { EnvironmentError, errorMessage, UsageError } from "../../errors.js";
 import { formatBytes, formatDuration } from "../../progress/format.js";
 import { parseDuration, parseSize } from "../../util/units.js";
 import { addPlanOptions } from "../common-options.js";
@@ -233,7 +233,7 @@ async function listRemote(repository: string | undefined, json: boolean, output:
     tags = await listTags(repository);
   } catch (error) {
     throw new EnvironmentError(
-      `cannot list the tags of ${repository}: ${String((error as Error).message)}`,
+      `cannot list the tags of ${repository}: ${errorMessage(error)}`,
       "some registries do not allow listing tags; check `docker login` and the registry's permissions",
     );
   }

@@ -15,6 +15,7 @@ import { resolveCommonSettings, settingsReader } from "../settings.js";
 import { table, type Output } from "../output.js";
 import { withScratchDir } from "../scratch-dir.js";
 import { makeDirectory } from "../../util/fs-errors.js";
+import { errorMessage } from "../../errors.js";
 
 export function planCommand(output: Output): Command {
   const command = addPlanOptions(new Command("plan"))
@@ -174,7 +175,7 @@ async function markRemoteHits(decisions: Map<string, CacheDecision>, repository:
         decision.reason = `in the remote cache ${repository}`;
       }
     } catch (error) {
-      output.err(`warning: remote cache ${repository} is unavailable (${String((error as Error).message)})`);
+      output.err(`warning: remote cache ${repository} is unavailable (${errorMessage(error)})`);
       return;
     }
   }
