@@ -26,6 +26,15 @@ describe("config set values", () => {
     expect(() => parseConfigValue("remoteCache", "registry.example.com/cache:v1")).toThrow(UsageError);
   });
 
+  it("a job count and an organisation are checked as the flags are", () => {
+    expect(parseConfigValue("jobs", "8").value).toBe(8);
+    for (const raw of ["0x10", "99999999999", "0", "1e3"]) expect(() => parseConfigValue("jobs", raw), raw).toThrow(UsageError);
+    expect(() => parseConfigValue("jobs", "0x10")).toThrow("config jobs: '0x10' is not a positive decimal integer");
+    expect(() => parseConfigValue("githubOrganization", "https://git.local/org;touch /tmp/x")).toThrow(
+      "config githubOrganization: 'https://git.local/org;touch /tmp/x' contains ';', a shell metacharacter",
+    );
+  });
+
   it("an image repository has no tag", () => {
     expect(["127.0.0.1:5000/triton-cache", "ghcr.io/acme/cache", "cache"].map(isImageRepository)).toEqual([true, true, true]);
     expect(["cache:latest", "a b", "ghcr.io/acme/cache@sha256:00"].map(isImageRepository)).toEqual([false, false, false]);

@@ -7,6 +7,7 @@ import { expectedOneOf } from "../util/suggest.js";
 import { isValidImageReference } from "../docker/reference.js";
 import { normalizeSourceUrl } from "../source/url.js";
 import { parseSize } from "../util/units.js";
+import { MAX_JOBS, parseJobs, repositoryUrlProblem, showValue } from "../presets/values.js";
 import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKey, type ConfigKeyName } from "./keys.js";
 
 export type ConfigValues = Partial<Record<ConfigKeyName, string | number>>;
@@ -23,7 +24,7 @@ export async function openConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     Object.entries(CONFIG_KEYS).map(([name, key]) => [
       name,
       key.type === "integer"
-        ? { type: "integer", minimum: 1, description: key.description }
+        ? { type: "integer", minimum: 1, maximum: MAX_JOBS, description: key.description }
         : key.type === "enum"
           ? { type: "string", enum: [...(key as { values: readonly string[] }).values], description: key.description }
           : { type: "string", minLength: 1, description: key.description },
@@ -72,9 +73,9 @@ export function parseConfigValue(name: string, raw: string, cwd = process.cwd())
   if (!isConfigKey(name)) throw new UsageError(`unknown config key '${name}'; ${expectedOneOf(name, Object.keys(CONFIG_KEYS))}`);
   const key = CONFIG_KEYS[name];
   if (key.type === "integer") {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`config ${name}: expected a positive integer, got '${raw}'`);
-    return { key: name, value };
+    const parsed = parseJobs(raw);
+    if ("problem" in parsed) throw new UsageError(`config ${name}: ${showValue(raw)} ${parsed.problem}; expected a whole number from 1 to ${MAX_JOBS}`);
+    return { key: name, value: parsed.jobs };
   }
   if (key.type === "enum" && !(key as { values: readonly string[] }).values.includes(raw)) {
     throw new UsageError(`config ${name}: '${raw}' is not valid; ${expectedOneOf(raw, (key as { values: readonly string[] }).values)}`);
@@ -94,6 +95,11 @@ function formatValue(name: string, format: ConfigKey["format"], raw: string, cwd
     case "size":
       if (parseSize(raw) === undefined) throw new UsageError(`config ${name}: '${raw}' is not a size`, "e.g. 200GB, 1.5TB or 512MiB");
       return raw;
+    case "repository-url": {
+      const problem = repositoryUrlProblem(raw);
+      if (problem) throw new UsageError(`config ${name}: ${showValue(raw)} ${problem}`, "e.g. https://github.com/triton-inference-server");
+      return raw;
+    }
     case "repository":
       if (!isImageRepository(raw)) {
         throw new UsageError(`config ${name}: '${raw}' is not an image repository`, "e.g. registry.example.com/triton-cache (lower-case, no :tag)");
