@@ -1,6 +1,9 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../errors.js";
-import { isImageRepository, parseConfigValue } from "./store.js";
+import { isImageRepository, parseConfigValue, readConfig } from "./store.js";
 
 describe("config set values", () => {
   it("local paths are stored absolute, URLs and command names as typed", () => {
@@ -38,5 +41,37 @@ describe("config set values", () => {
   it("an image repository has no tag", () => {
     expect(["127.0.0.1:5000/triton-cache", "ghcr.io/acme/cache", "cache"].map(isImageRepository)).toEqual([true, true, true]);
     expect(["cache:latest", "a b", "ghcr.io/acme/cache@sha256:00"].map(isImageRepository)).toEqual([false, false, false]);
+  });
+});
+
+describe("reading the config file", () => {
+  // What `config set` (conf) writes is read back in test/cli/plan.test.ts: importing conf here
+  // would leave its signal handlers in this test process.
+  it("checks each value as conf's schema does, ignores unknown keys, and installs no signal handler", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tb-config-"));
+    try {
+      const env = { TRITON_BUILD_CONFIG_DIR: dir };
+      expect(await readConfig(env)).toEqual({});
+      const file = path.join(dir, "config.json");
+      const signals = ["SIGINT", "SIGTERM", "SIGHUP"].map((name) => process.listenerCount(name));
+      await writeFile(file, JSON.stringify({ jobs: 4, remoteCacheMode: "readwrite", source: "/srv/server", fromANewerVersion: true }));
+      expect(await readConfig(env)).toEqual({ jobs: 4, remoteCacheMode: "readwrite", source: "/srv/server" });
+      // conf's writer (when-exit) would add handlers that re-send a signal: reading never loads it
+      expect(["SIGINT", "SIGTERM", "SIGHUP"].map((name) => process.listenerCount(name))).toEqual(signals);
+
+      for (const [content, problem] of [
+        ["{not json", `cannot read the config file ${file}: `],
+        ["[1]", "it does not hold a JSON object"],
+        [JSON.stringify({ jobs: "4" }), "jobs must be an integer from 1 to 1024"],
+        [JSON.stringify({ jobs: 0 }), "jobs must be an integer from 1 to 1024"],
+        [JSON.stringify({ remoteCacheMode: "write" }), "remoteCacheMode must be one of read, readwrite"],
+        [JSON.stringify({ source: "" }), "source must be a non-empty string"],
+      ] as const) {
+        await writeFile(file, content);
+        await expect(readConfig(env), content).rejects.toThrow(problem);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

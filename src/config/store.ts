@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type Conf from "conf";
 import { errorMessage, UsageError } from "../errors.js";
@@ -17,7 +17,17 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.TRITON_BUILD_CONFIG_DIR || DEFAULT_CONFIG_DIR);
 }
 
-/** conf (and its JSON-schema validator) is loaded only when a config file is read or written. */
+/** Where `config set` writes and every command reads: conf's file in the config dir. */
+export function configFile(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(configDir(env), "config.json");
+}
+
+/**
+ * conf (and its JSON-schema validator) is loaded only to write the file (`config set`/`unset`).
+ * Importing it installs signal handlers (its atomic writer's dependency when-exit re-sends the
+ * first SIGINT, SIGTERM or SIGHUP to the process), which would take a build's double Ctrl-C for
+ * an echo; so reading the file, which every command does, never imports it.
+ */
 export async function openConfig(env: NodeJS.ProcessEnv = process.env): Promise<Conf<ConfigValues>> {
   const { default: ConfClass } = await import("conf");
   const properties = Object.fromEntries(
@@ -43,16 +53,44 @@ function configDirRole(env: NodeJS.ProcessEnv): PathRole {
   return { what: "config dir", path: configDir(env), option: "TRITON_BUILD_CONFIG_DIR=DIR" };
 }
 
-/** Reads all values; a config file that no longer validates is reported, not silently dropped. */
+/**
+ * Reads all values, checked as conf's schema checks them (openConfig); a config file that no
+ * longer validates is reported, not silently dropped. Keys this version does not know are ignored.
+ */
 export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<ConfigValues> {
-  if (!existsSync(path.join(configDir(env), "config.json"))) return {};
+  const file = configFile(env);
+  let text: string;
   try {
-    return (await openConfig(env)).store;
+    text = await readFile(file, "utf8");
   } catch (error) {
-    const problem = pathError(error, configDirRole(env));
-    if (problem !== error) throw problem;
-    throw new UsageError(`cannot read the config file in ${configDir(env)}: ${errorMessage(error)}`, "fix or delete that config.json");
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw pathError(error, configDirRole(env));
   }
+  const invalid = (problem: string) => new UsageError(`cannot read the config file ${file}: ${problem}`, "fix or delete that config.json");
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw invalid(errorMessage(error));
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) throw invalid("it does not hold a JSON object");
+  const values: ConfigValues = {};
+  for (const [name, value] of Object.entries(data)) {
+    if (!isConfigKey(name)) continue;
+    const problem = storedValueProblem(CONFIG_KEYS[name], value);
+    if (problem) throw invalid(`${name} ${problem}`);
+    values[name] = value as string | number;
+  }
+  return values;
+}
+
+/** What conf's schema (openConfig) would say of a stored value; undefined when it is valid. */
+function storedValueProblem(key: ConfigKey, value: unknown): string | undefined {
+  if (key.type === "integer")
+    return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_JOBS ? undefined : `must be an integer from 1 to ${MAX_JOBS}`;
+  if (typeof value !== "string" || value === "") return "must be a non-empty string";
+  if (key.type === "enum" && !(key.values ?? []).includes(value)) return `must be one of ${(key.values ?? []).join(", ")}`;
+  return undefined;
 }
 
 /** `config set`: stores one value (conf validates it against the schema again). */
