@@ -53,9 +53,6 @@ export interface GeneratedScripts {
   cmakeBuild: string;
   dockerBuild: string;
   buildbaseDockerfile: string;
-  buildDir: string;
-  /** build.py's own log lines (it logs to stderr). */
-  log: string;
 }
 
 /** `python build.py --dryrun ARGV` in the checkout; returns what it wrote to `build/`. */
@@ -90,7 +87,7 @@ export async function runBuildpyDryrun(python: string, checkoutDir: string, argv
   const read = (name: string) => readFile(path.join(buildDir, name), "utf8");
   try {
     const [cmakeBuild, dockerBuild, buildbaseDockerfile] = await Promise.all([read("cmake_build"), read("docker_build"), read("Dockerfile.buildbase")]);
-    return { cmakeBuild, dockerBuild, buildbaseDockerfile, buildDir, log: result.stderr };
+    return { cmakeBuild, dockerBuild, buildbaseDockerfile };
   } catch (error) {
     throw new UsageError(
       `build.py --dryrun did not write build/cmake_build, build/docker_build and build/Dockerfile.buildbase: ${String(error)}`,

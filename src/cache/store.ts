@@ -33,7 +33,6 @@ export interface StoreRequest {
   component: { name: string; kind: string; tag?: string };
   installRoot: string;
   buildDurationMs?: number;
-  sign?: (manifest: Manifest) => string;
   /** Ctrl-C: stop between (and inside) file copies; the temp entry is removed. */
   signal?: AbortSignal;
 }
@@ -158,7 +157,6 @@ export class LocalCache {
         manifest.totalBytes += size;
       }
     }
-    if (request.sign) manifest.signature = request.sign(manifest);
     await writeDurably(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
     return manifest;
   }

@@ -1,5 +1,5 @@
 import { BuildError, CommandError, isTritonBuildError } from "../errors.js";
-import { stripAnsi } from "../util/ansi.js";
+import { stripVTControlCharacters } from "node:util";
 
 /** Where CLI commands write. Tests can swap it; nothing outside `cli/` and `progress/` prints. */
 export interface Output {
@@ -21,13 +21,13 @@ export function formatError(error: unknown, verbose: boolean): string {
     const lines = [`error: ${error.message}`];
     if (error instanceof BuildError) {
       if (error.logTail.length)
-        lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripAnsi), "---");
+        lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripVTControlCharacters), "---");
       if (error.logPath) lines.push(`full log: ${error.logPath}`);
     }
     const command = error instanceof CommandError ? error : error.cause instanceof CommandError ? error.cause : undefined;
     if (command?.tail.length && !(error instanceof BuildError && error.logTail.length)) {
       const shown = command.tail.slice(-COMMAND_LINES_SHOWN);
-      lines.push(`--- last ${shown.length} lines of ${command.command} ${command.args[0] ?? ""} ---`, ...shown.map(stripAnsi), "---");
+      lines.push(`--- last ${shown.length} lines of ${command.command} ${command.args[0] ?? ""} ---`, ...shown.map(stripVTControlCharacters), "---");
     }
     if (error.hint) lines.push(`hint: ${error.hint}`);
     if (verbose && error.cause) lines.push(`cause: ${String((error.cause as Error)?.stack ?? error.cause)}`);

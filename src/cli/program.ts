@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode, isTritonBuildError, UsageError } from "../errors.js";
 import { expectedFailure } from "../run/failure.js";
@@ -9,7 +10,8 @@ import { planCommand } from "./commands/plan.js";
 import { presetsCommand } from "./commands/presets.js";
 import { formatError, type Output } from "./output.js";
 
-export const VERSION = "0.1.0";
+/** The package's own version (package.json is shipped beside dist/ and src/). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 /** The whole command tree. `main.ts` runs it; nothing here exits the process. */
 export function createProgram(output: Output): Command {

@@ -116,6 +116,16 @@ export class SettingsReader {
     return raw as T;
   }
 
+  /** The component cache (and git mirrors) dir: --cache-dir, TRITON_BUILD_CACHE_DIR, config cacheDir, the platform's cache dir. */
+  cacheDir(): string {
+    return path.resolve(this.string("cacheDir", { config: "cacheDir" }) ?? DEFAULT_CACHE_DIR);
+  }
+
+  /** Where a run's own work dir is made unless --work-dir names one. */
+  workRoot(): string {
+    return path.resolve(this.string("workRoot", { config: "workRoot" }) ?? DEFAULT_WORK_PARENT);
+  }
+
   /** Where a value came from, for error messages: the flag, the variable or the config key. */
   origin(name: string, config?: keyof ConfigValues): string {
     if (this.fromFlag(name) !== undefined) return `--${kebab(name)}`;
@@ -155,7 +165,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     preset,
     sourceUrl: normalizeSourceUrl(reader.string("source", { config: "source", fallback: release.serverRepo }) ?? release.serverRepo),
     ref: reader.checked("ref", gitRefProblem, { hint: "name a branch, tag or commit of the server repository, e.g. r24.05 or v2.46.0" }) ?? release.serverRef,
-    cacheDir: path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR),
+    cacheDir: reader.cacheDir(),
     python: reader.string("python", { config: "python", fallback: "python3" }) ?? "python3",
     offline: reader.bool("offline"),
     pull: !reader.negated("pull"),
@@ -184,7 +194,7 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
   const common = await resolveCommonSettings(reader);
   const runId = newRunId(common.preset.name);
   const givenWorkDir = reader.string("workDir");
-  const workParent = reader.string("workRoot", { config: "workRoot", fallback: DEFAULT_WORK_PARENT }) ?? DEFAULT_WORK_PARENT;
+  const workParent = reader.workRoot();
   return {
     ...common,
     runId,

@@ -3,7 +3,6 @@ import { Command } from "commander";
 import { planCache } from "../../strategies/buildpy/cache-plan.js";
 import type { KeyInputs } from "../../cache/key.js";
 import { LocalCache } from "../../cache/store.js";
-import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
 import { parseEntryTag } from "../../cache/remote.js";
 import { listTags } from "../../docker/registry.js";
 import { EnvironmentError, errorMessage, UsageError } from "../../errors.js";
@@ -16,7 +15,7 @@ import { resolveCommonSettings, settingsReader, type SettingsReader } from "../s
 import { planFor } from "../../strategies/buildpy/plan-for.js";
 
 function cacheFor(reader: SettingsReader): LocalCache {
-  return new LocalCache(path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR));
+  return new LocalCache(reader.cacheDir());
 }
 
 export function cacheCommand(output: Output): Command {

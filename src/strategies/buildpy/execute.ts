@@ -34,9 +34,6 @@ export interface BuildRunInput {
 
 export interface BuildOutcome {
   image: { tag: string; id: string };
-  plan: Plan;
-  built: string[];
-  cached: string[];
   workDir: string;
 }
 
@@ -135,7 +132,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     }
     emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
     if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
-    return { image: { tag: settings.tag, id: imageId }, plan, built: toBuild.map((c) => c.name), cached: [...cached], workDir: runDir.root };
+    return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
     throw failRun(error, { emit, signal, started });
   } finally {
