@@ -27,7 +27,12 @@ export function formatError(error: unknown, verbose: boolean): string {
     const command = error instanceof CommandError ? error : error.cause instanceof CommandError ? error.cause : undefined;
     if (command?.tail.length && !(error instanceof BuildError && error.logTail.length)) {
       const shown = command.tail.slice(-COMMAND_LINES_SHOWN);
-      lines.push(`--- last ${shown.length} lines of ${command.command} ${command.args[0] ?? ""} ---`, ...shown.map(stripVTControlCharacters), "---");
+      // Indented: only the message's own line starts with "error:", for scripts that look for it.
+      lines.push(
+        `--- last ${shown.length} lines of ${command.command} ${command.args[0] ?? ""} ---`,
+        ...shown.map((line) => `  ${stripVTControlCharacters(line)}`),
+        "---",
+      );
     }
     if (error.hint) lines.push(`hint: ${error.hint}`);
     if (verbose && error.cause) lines.push(`cause: ${String((error.cause as Error)?.stack ?? error.cause)}`);

@@ -1,7 +1,7 @@
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors.js";
-import { usingPath } from "../util/fs-errors.js";
+import { makeDirs, usingPath } from "../util/fs-errors.js";
 import { tryLock } from "../util/lock.js";
 
 /** The files of one run: `server/` checkout, `logs/`, rewritten `scripts/`. */
@@ -36,7 +36,7 @@ const WORK_DIR_ROLE = { what: "work dir", option: "--work-dir DIR (or config wor
  */
 export async function claimWorkDir(root: string): Promise<void> {
   await usingPath({ ...WORK_DIR_ROLE, path: root }, async () => {
-    await mkdir(root, { recursive: true });
+    await makeDirs(root);
     const entries = await readdir(root);
     if (entries.includes(WORK_DIR_MARKER)) return;
     if (entries.length > 0) {
@@ -67,8 +67,8 @@ async function prepareRunDir(root: string): Promise<RunDir> {
   for (const entry of await readdir(root)) {
     if (entry === "logs" || entry === "scripts") await rm(path.join(root, entry), { recursive: true, force: true });
   }
-  await mkdir(layout.logs, { recursive: true });
-  await mkdir(layout.scripts, { recursive: true });
+  await makeDirs(layout.logs);
+  await makeDirs(layout.scripts);
   return { ...layout, release };
 }
 

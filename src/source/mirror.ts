@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { access, mkdir, rename, rm, stat } from "node:fs/promises";
+import { access, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { CommandError, EnvironmentError, errorMessage, firstErrorLine, SourceError } from "../errors.js";
-import { fileSystemErrorCode, usingPath } from "../util/fs-errors.js";
+import { fileSystemErrorCode, makeDirs, usingPath } from "../util/fs-errors.js";
 import { withLock } from "../util/lock.js";
 import { retry } from "../util/retry.js";
 import * as gitCmd from "./git.js";
@@ -63,7 +63,7 @@ async function updateMirror(url: string, mirrorDir: string, options: SourceOptio
     throw new SourceError(`source ${url} does not exist`, "pass --source with a git URL or the path of a server repository checkout");
   }
   const target = exists ? mirrorDir : `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
-  if (!exists) await mkdir(path.dirname(mirrorDir), { recursive: true });
+  if (!exists) await makeDirs(path.dirname(mirrorDir));
   try {
     if (!exists) await gitCmd.initBareMirror(target, url, { signal: options.signal });
     await retry(() => gitCmd.fetchMirror(target, { signal: options.signal, blockTimeoutMs: 5 * 60_000 }), {
@@ -173,10 +173,10 @@ async function writeCheckout(source: ResolvedSource, dest: string, options: { si
   await rm(dest, { recursive: true, force: true });
   const gitOptions = options.signal ? { signal: options.signal } : {};
   if (options.withGit) {
-    await mkdir(path.dirname(dest), { recursive: true });
+    await makeDirs(path.dirname(dest));
     await gitCmd.checkoutShared(source.mirrorDir, source.commit, dest, gitOptions);
     return;
   }
-  await mkdir(dest, { recursive: true });
+  await makeDirs(dest);
   await gitCmd.exportTree(source.mirrorDir, source.commit, dest, gitOptions);
 }

@@ -1,4 +1,5 @@
-import { mkdir } from "node:fs/promises";
+import { access, mkdir } from "node:fs/promises";
+import path from "node:path";
 import { CommandError, EnvironmentError, TarCommandError } from "../errors.js";
 
 /**
@@ -76,7 +77,7 @@ export function unmappedPathError(error: unknown): EnvironmentError | undefined 
   if (error instanceof EnvironmentError || !fileSystemErrorCode(error)) return undefined;
   const where = error instanceof CommandError ? error.directory : (error as NodeJS.ErrnoException).path;
   if (!where) return undefined;
-  return pathError(error, { what: "path", path: where }) as EnvironmentError;
+  return pathError(error, { what: error instanceof CommandError ? "directory" : "path", path: where }) as EnvironmentError;
 }
 
 /** Runs `fn`, which works in `role`'s directory, mapping its file-system failures (see pathError). */
@@ -90,6 +91,30 @@ export async function usingPath<T>(role: PathRole, fn: () => Promise<T>): Promis
 
 /** Creates `role`'s directory (and its parents) if needed; returns its path. */
 export async function makeDirectory(role: PathRole): Promise<string> {
-  await usingPath(role, () => mkdir(role.path, { recursive: true }));
+  await usingPath(role, () => makeDirs(role.path));
   return role.path;
+}
+
+/**
+ * `mkdir -p` that fails with the real reason. Node's recursive mkdir says ENOENT when the
+ * directory cannot be made on a read-only file system (EROFS) and in other cases; the first
+ * missing directory is then made on its own, which fails with the kernel's own error.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    let missing = path.resolve(dir);
+    for (let parent = path.dirname(missing); parent !== missing && !(await exists(parent)); parent = path.dirname(missing)) missing = parent;
+    await mkdir(missing);
+    await mkdir(dir, { recursive: true });
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }

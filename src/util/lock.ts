@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EnvironmentError } from "../errors.js";
+import { makeDirs } from "./fs-errors.js";
 import { isProcessAlive, processHost } from "./process.js";
 
 /**
@@ -35,7 +36,7 @@ export interface LockOptions {
 /** Takes the lock only if nobody holds it; undefined when another live process does. */
 export async function tryLock(target: string): Promise<Release | undefined> {
   const dir = `${target}.lock`;
-  await mkdir(path.dirname(dir), { recursive: true });
+  await makeDirs(path.dirname(dir));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await mkdir(dir);
