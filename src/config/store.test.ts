@@ -33,6 +33,7 @@ describe("config set values", () => {
     expect(parseConfigValue("jobs", "8").value).toBe(8);
     for (const raw of ["0x10", "99999999999", "0", "1e3"]) expect(() => parseConfigValue("jobs", raw), raw).toThrow(UsageError);
     expect(() => parseConfigValue("jobs", "0x10")).toThrow("config jobs: '0x10' is not a positive decimal integer");
+    expect(() => parseConfigValue("cacheDir", "/data/caf\ufffd")).toThrow("config cacheDir: '/data/caf\ufffd' holds bytes that are not valid UTF-8");
     expect(() => parseConfigValue("githubOrganization", "https://git.local/org;touch /tmp/x")).toThrow(
       "config githubOrganization: 'https://git.local/org;touch /tmp/x' contains ';', a shell metacharacter",
     );
@@ -66,9 +67,10 @@ describe("reading the config file", () => {
         [JSON.stringify({ jobs: 0 }), "jobs must be an integer from 1 to 1024"],
         [JSON.stringify({ remoteCacheMode: "write" }), "remoteCacheMode must be one of read, readwrite"],
         [JSON.stringify({ source: "" }), "source must be a non-empty string"],
-      ] as const) {
+        [Buffer.from([0x7b, 0x22, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]), "it is not valid UTF-8 text"],
+      ] as Array<[string | Buffer, string]>) {
         await writeFile(file, content);
-        await expect(readConfig(env), content).rejects.toThrow(problem);
+        await expect(readConfig(env), String(content)).rejects.toThrow(problem);
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

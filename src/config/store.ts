@@ -7,7 +7,7 @@ import { expectedOneOf } from "../util/suggest.js";
 import { isValidImageReference } from "../docker/reference.js";
 import { normalizeSourceUrl } from "../source/url.js";
 import { parseSize } from "../util/units.js";
-import { MAX_JOBS, parseJobs, repositoryUrlProblem, showValue } from "../presets/values.js";
+import { hasReplacementCharacter, MAX_JOBS, parseJobs, repositoryUrlProblem, showValue } from "../presets/values.js";
 import { CONFIG_KEYS, DEFAULT_CONFIG_DIR, isConfigKey, type ConfigKey, type ConfigKeyName } from "./keys.js";
 
 export type ConfigValues = Partial<Record<ConfigKeyName, string | number>>;
@@ -59,9 +59,9 @@ function configDirRole(env: NodeJS.ProcessEnv): PathRole {
  */
 export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<ConfigValues> {
   const file = configFile(env);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
     throw pathError(error, configDirRole(env));
@@ -69,9 +69,9 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const invalid = (problem: string) => new UsageError(`cannot read the config file ${file}: ${problem}`, "fix or delete that config.json");
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (error) {
-    throw invalid(errorMessage(error));
+    throw invalid(error instanceof TypeError ? "it is not valid UTF-8 text" : errorMessage(error));
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) throw invalid("it does not hold a JSON object");
   const values: ConfigValues = {};
@@ -119,6 +119,7 @@ export function parseConfigValue(name: string, raw: string, cwd = process.cwd())
     throw new UsageError(`config ${name}: '${raw}' is not valid; ${expectedOneOf(raw, (key as { values: readonly string[] }).values)}`);
   }
   if (!raw) throw new UsageError(`config ${name}: the value must not be empty; use \`config unset ${name}\``);
+  if (hasReplacementCharacter(raw)) throw new UsageError(`config ${name}: ${showValue(raw)} holds bytes that are not valid UTF-8 (shown as U+FFFD)`);
   return { key: name, value: formatValue(name, "format" in key ? key.format : undefined, raw, cwd) };
 }
 
