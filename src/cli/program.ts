@@ -65,7 +65,7 @@ export function translateCommanderError(error: unknown): unknown {
 export function failureOutcome(raw: unknown, verbose: boolean): { exitCode: number; message?: string } {
   const translated = translateCommanderError(raw);
   if (translated instanceof CommanderFinished) return { exitCode: translated.exitCode };
-  const error = translated instanceof UsageError ? translated : expectedFailure(translated);
+  const error = expectedFailure(translated);
   const exitCode = isTritonBuildError(error) ? error.exitCode : ExitCode.buildFailed;
   if ((error as { printed?: boolean } | undefined)?.printed) return { exitCode };
   return { exitCode, message: formatError(error, verbose) };

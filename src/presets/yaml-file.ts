@@ -1,4 +1,5 @@
-import { open, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
 import { errorMessage, PresetError } from "../errors.js";
@@ -27,15 +28,16 @@ export async function readYamlFile(file: string, what: string): Promise<YamlFile
 
 /**
  * The file's bytes: only a regular file (a FIFO would block the read, a device never end it),
- * and at most MAX_YAML_BYTES of it.
+ * and at most MAX_YAML_BYTES of it. Opened without blocking and checked by its handle, so a file
+ * swapped for a FIFO meanwhile cannot block the open.
  */
 async function readLimited(file: string, what: string): Promise<Buffer> {
   try {
-    const info = await stat(file);
-    if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
-    if (!info.isFile()) throw new UnreadableFileError(`is not a regular file, so it is not a ${what}`, { file, hint: "pass a YAML file" });
-    const handle = await open(file, "r");
+    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
+      const info = await handle.stat();
+      if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+      if (!info.isFile()) throw new UnreadableFileError(`is not a regular file, so it is not a ${what}`, { file, hint: "pass a YAML file" });
       const buffer = Buffer.alloc(MAX_YAML_BYTES + 1);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
       if (bytesRead > MAX_YAML_BYTES) {
