@@ -211,6 +211,35 @@ describe("user preset files", () => {
     ]);
   });
 
+  it("an image recipe's repository, ref, paths and target are checked: git and docker get them as arguments", async () => {
+    const file = await write(
+      "recipe-hostile.yaml",
+      [
+        'release: "24.05"',
+        "images:",
+        "  base:",
+        "    recipe:",
+        '      repo: "--upload-pack=touch /tmp/x"',
+        "      ref: '-oProxyCommand=id'",
+        "      dockerfile: ../../etc/passwd",
+        "      context: /",
+        "      target: 'x;id'",
+        "",
+      ].join("\n"),
+    );
+    const lines = (await loadError(file)).message
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim());
+    expect(lines).toEqual([
+      `${file}:5:13: images.base.recipe.repo: '--upload-pack=touch /tmp/x' contains a space, a shell metacharacter; a repository URL here has only letters, digits and . _ ~ : / @ % + = , -`,
+      `${file}:6:12: images.base.recipe.ref: '-oProxyCommand=id' starts with '-', which git would read as an option`,
+      `${file}:7:19: images.base.recipe.dockerfile: '../../etc/passwd' is not a path inside the repository (no leading '/', no '..')`,
+      `${file}:8:16: images.base.recipe.context: '/' is not a path inside the repository (no leading '/', no '..')`,
+      `${file}:9:15: images.base.recipe.target: a build stage name: letters, digits, . _ -`,
+    ]);
+  });
+
   it("CMake values may be numbers and booleans, passed on as written", async () => {
     const file = await write(
       "cmake.yaml",
