@@ -1,4 +1,5 @@
 import type { CacheTiers } from "../../../cache/tiers.js";
+import { errorMessage } from "../../../errors.js";
 import type { CacheEventReporter } from "../../../run/cache-events.js";
 import type { CacheDecision } from "../cache-plan.js";
 import type { Emit } from "../../../run/events.js";
@@ -67,7 +68,7 @@ export async function storeBuilt(input: CacheStepInput & { components: PlannedCo
       input.report.stored(component.name, decision.key, step, input.cache.remote?.reference(component.name, decision.key));
     } catch (error) {
       input.signal?.throwIfAborted();
-      input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });
+      input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${errorMessage(error)}` });
     }
   }
 }
