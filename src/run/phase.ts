@@ -23,8 +23,11 @@ export async function timedPhase<T>(emit: Emit, which: PhaseWithTitle, fn: () =>
   }
 }
 
-/** A phase that does not apply to this run, reported so every run shows the same phases. */
-export function skippedPhase(emit: Emit, phase: Phase, detail: string): void {
+/**
+ * A phase that does not apply to this run, reported so every run shows the same phases;
+ * `savedMs` is what it cost when it last ran, when the cache recorded that.
+ */
+export function skippedPhase(emit: Emit, phase: Phase, detail: string, savedMs?: number): void {
   emit({ type: "phase-start", phase, title: PHASE_TITLES[phase] });
-  emit({ type: "phase-end", phase, status: "skipped", durationMs: 0, detail });
+  emit({ type: "phase-end", phase, status: "skipped", durationMs: 0, detail, ...(savedMs !== undefined ? { savedMs } : {}) });
 }
