@@ -1,3 +1,4 @@
+import { InterruptedError } from "../errors.js";
 import { PHASE_TITLES, type Emit, type Phase } from "./events.js";
 
 /** A phase, or a phase with the title a strategy gives it (compose's "plan" runs no build.py). */
@@ -18,7 +19,8 @@ export async function timedPhase<T>(emit: Emit, which: PhaseWithTitle, fn: () =>
     emit({ type: "phase-end", phase, status: failure ? "failed" : "ok", durationMs: performance.now() - started, ...(failure ? { detail: failure } : {}) });
     return result;
   } catch (error) {
-    emit({ type: "phase-end", phase, status: "failed", durationMs: performance.now() - started, detail: String((error as Error)?.message ?? error) });
+    const status = error instanceof InterruptedError ? "interrupted" : "failed";
+    emit({ type: "phase-end", phase, status, durationMs: performance.now() - started, detail: String((error as Error)?.message ?? error) });
     throw error;
   }
 }

@@ -97,7 +97,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     const historyKey = PhaseHistory.key(plan.buildbaseDockerfile);
     if (toBuild.length === 0) {
       const costs = await history?.estimate(historyKey);
-      const reason = "every component came from the cache";
+      const reason = "nothing to compile";
       skippedPhase(emit, "buildbase", reason, costs?.buildbaseMs);
       skippedPhase(emit, "builder", reason, costs?.builderOverheadMs);
       skippedPhase(emit, "collect", reason);
