@@ -109,6 +109,13 @@ describe("help that teaches", () => {
   });
 });
 
+describe("names a user mistypes", () => {
+  it("presets show trtlm: did you mean, and the presets there are", async () => {
+    const result = await runCli(["presets", "show", "trtlm"], { tempDir: temp });
+    expectCleanFailure(result, 2, "unknown preset 'trtlm'; expected one of full, llm-plus-vision, trtllm-plus-onnx, trtllm-onnx (did you mean 'trtllm-");
+  });
+});
+
 describe("shell completion", () => {
   const complete = async (shellLine: string) => {
     const script = `source <(node ${CLI} completion bash)
