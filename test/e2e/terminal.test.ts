@@ -136,4 +136,23 @@ describe("the terminal view", () => {
     const listRows = (await tty.screen({ joined: true })).filter((row) => /^(✔|✖|■|-|\s{2,})/.test(row));
     expect(listRows.filter((row) => visibleWidth(row) > columns)).toEqual([]);
   });
+
+  it("--quiet prints only the summary; plain output ends with the same summary", async () => {
+    const quiet = await runCli(["--preset", small, ...world.args(), "--tag", world.tag("quiet"), "--quiet"], { tempDir: temp });
+    expect(quiet.exitCode, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe("");
+    const lines = quiet.stdout.split("\n").filter(Boolean);
+    expect(lines[0]).toMatch(/^Image +triton-build-test\/quiet:/);
+    expect(
+      lines.every((line) => /^(Image|Time|Cache|Components|Not needed|Logs|) +\S/.test(line)),
+      quiet.stdout,
+    ).toBe(true);
+
+    const plain = await runCli(["--preset", small, ...world.args(), "--tag", world.tag("plain")], { tempDir: temp });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    const summary = plain.stdout.slice(plain.stdout.lastIndexOf("\nImage ") + 1);
+    expect(summary).toMatch(/^Image +triton-build-test\/plain:\S+ +[0-9a-f]{12}, /);
+    expect(summary).toMatch(/^Logs +\/\S+\/logs$/m);
+    expect(plain.stdout).not.toContain("\u001b");
+  });
 });
