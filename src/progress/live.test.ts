@@ -36,6 +36,12 @@ function view(size = { columns: 60, rows: 20 }, now = () => 10_000) {
   return { terminal, live, feed: (events: BuildEvent[]) => events.forEach(live.onEvent) };
 }
 
+/** A plan that compiles these components, and the start of the builder phase. */
+const compiling = (names: string[]): BuildEvent[] => [
+  { type: "plan", components: names.map((name) => ({ name, kind: "backend", action: "build" as const })) },
+  { type: "phase-start", phase: "builder", title: "Compile components" },
+];
+
 const spins = (row: string) => SPINNER.some((frame) => row.includes(frame));
 
 /** Output lines are drawn with the next frame (every 100 ms), not one write per line. */
@@ -70,8 +76,7 @@ describe("the live view", () => {
     let now = 0;
     const { terminal, live, feed } = view(undefined, () => now);
     feed([
-      { type: "plan", components: ["core", "python", "onnxruntime"].map((name) => ({ name, kind: "backend", action: "build" as const })) },
-      { type: "phase-start", phase: "builder", title: "Compile components" },
+      ...compiling(["core", "python", "onnxruntime"]),
       { type: "component-start", name: "core" },
     ]);
     now = 2500;
@@ -89,8 +94,7 @@ describe("the live view", () => {
     let now = 0;
     const { terminal, live, feed } = view(undefined, () => now);
     feed([
-      { type: "plan", components: ["core", "python", "onnxruntime"].map((name) => ({ name, kind: "backend", action: "build" as const })) },
-      { type: "phase-start", phase: "builder", title: "Compile components" },
+      ...compiling(["core", "python", "onnxruntime"]),
       { type: "component-start", name: "core" },
       { type: "component-end", name: "core", status: "ok", durationMs: 1000 },
       { type: "component-start", name: "python" },
@@ -123,8 +127,7 @@ describe("the live view", () => {
     const names = Array.from({ length: 30 }, (_, i) => `backend${i}`);
     const { terminal, live, feed } = view({ columns: 60, rows: 10 });
     feed([
-      { type: "plan", components: names.map((name) => ({ name, kind: "backend", action: "build" as const })) },
-      { type: "phase-start", phase: "builder", title: "Compile components" },
+      ...compiling(names),
       ...names.slice(0, 5).flatMap((name): BuildEvent[] => [
         { type: "component-start", name },
         { type: "component-end", name, status: "ok", durationMs: 10 },
