@@ -53,14 +53,22 @@ export const OPTION_HELP: Record<string, OptionHelp> = {
   cache: { group: "cache" },
   remoteCache: { group: "cache", default: fromConfig("remoteCache", "none") },
   remoteCacheMode: { group: "cache", default: fromConfig("remoteCacheMode") },
-  remote: { group: "cache", noEnv: true },
+  remote: {
+    group: "cache",
+    noEnv: true,
+    default: (_command, config) => `--remote-cache, else config remoteCache${config.remoteCache ? ` (${String(config.remoteCache)})` : ""}`,
+  },
   maxSize: { group: "cache", noEnv: true },
   olderThan: { group: "cache", noEnv: true },
   tag: { group: "output", default: () => "tritonserver:<release>-<preset>" },
   workDir: {
     group: "output",
-    default: (command, config) =>
-      command === "build" ? `${path.join(String(config.workRoot ?? DEFAULT_WORK_PARENT), "<run id>")} (the newest 20 runs are kept)` : undefined,
+    default: (command, config) => {
+      const runs = String(config.workRoot ?? DEFAULT_WORK_PARENT);
+      if (command === "build") return `${path.join(runs, "<run id>")} (the newest 20 runs are kept)`;
+      if (command === "doctor") return runs;
+      return "a temporary directory, removed afterwards";
+    },
   },
   keepWorkDir: { group: "output" },
   report: { group: "output" },

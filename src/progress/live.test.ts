@@ -75,10 +75,7 @@ describe("the live view", () => {
   it("waiting components do not spin; running and finished ones say how long", () => {
     let now = 0;
     const { terminal, live, feed } = view(undefined, () => now);
-    feed([
-      ...compiling(["core", "python", "onnxruntime"]),
-      { type: "component-start", name: "core" },
-    ]);
+    feed([...compiling(["core", "python", "onnxruntime"]), { type: "component-start", name: "core" }]);
     now = 2500;
     feed([{ type: "component-output", name: "core", line: "[ 50%] Building CXX object", percent: 50 }]);
     nextFrame();

@@ -32,7 +32,7 @@ export function cacheCommand(output: Output): Command {
 
   sub("ls")
     .description("list cache entries, most recently used first; --remote lists the shared cache's")
-    .option("--remote [registry/repo]", "list the entries of the remote cache (default: --remote-cache / config remoteCache)")
+    .option("--remote [registry/repo]", "list the entries of the remote cache")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  triton-build cache ls\n  triton-build cache ls --remote registry.example.com/triton-cache")
     .action(async (opts: { remote?: string | boolean }, cmd: Command) => {

@@ -11,7 +11,7 @@ export function doctorCommand(output: Output): Command {
   return new Command("doctor")
     .description("check this machine before a build: docker daemon, disk space, python3 with requests, git, git-lfs")
     .option("-p, --preset <name|path>", "check for this preset's needs (e.g. disk space and git-lfs for TensorRT-LLM)")
-    .option("--python <exe>", "Python 3 interpreter build.py runs with (default python3)")
+    .option("--python <exe>", "Python 3 interpreter build.py runs with")
     .option("--work-dir <dir>", "where runs keep their files")
     .option("--cache-dir <dir>", "component cache and git mirrors")
     .option("--json", "print JSON")

@@ -20,7 +20,7 @@ import { makeDirectory } from "../../util/fs-errors.js";
 export function planCommand(output: Output): Command {
   const command = addPlanOptions(new Command("plan"))
     .description("show what a build would do: source commit, build.py command line, components; runs nothing in Docker")
-    .option("--work-dir <dir>", "keep the checkout here (default: a temporary directory, removed afterwards)")
+    .option("--work-dir <dir>", "keep the checkout here")
     .addHelpText(
       "after",
       `${examples([
