@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { checkPython } from "../buildpy/run.js";
 import { daemonInfo } from "../docker/system.js";
-import { isTritonBuildError } from "../errors.js";
+import { errorMessage, isTritonBuildError } from "../errors.js";
 import { usesTensorrtllm, type Preset } from "../presets/model.js";
 import { gitLfsVersion, gitVersion } from "../source/git.js";
 
@@ -53,7 +53,7 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
     results.push({
       name: "docker",
       status: "fail",
-      detail: messageOf(error),
+      detail: errorMessage(error),
       fix: hintOf(error) ?? "start the daemon (sudo systemctl start docker), or point DOCKER_HOST or `docker context use` at one",
     });
   }
@@ -87,7 +87,7 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
     const python = await checkPython(input.python);
     results.push({ name: "python", status: "ok", detail: `${python.executable} ${python.version} with requests` });
   } catch (error) {
-    results.push({ name: "python", status: "fail", detail: messageOf(error), fix: hintOf(error) ?? "install Python 3 with requests" });
+    results.push({ name: "python", status: "fail", detail: errorMessage(error), fix: hintOf(error) ?? "install Python 3 with requests" });
   }
 
   const git = await gitVersion();
@@ -121,7 +121,7 @@ async function diskCheck(name: string, dir: string, local: boolean, need: { need
     if (freeGb < need.neededGb) return { name, status: "warn", detail: `${free}, under the ${need.neededGb} GB ${need.forWhat} needs`, fix: need.fix };
     return { name, status: "ok", detail: free };
   } catch (error) {
-    return { name, status: "warn", detail: `cannot check ${dir}: ${messageOf(error)}`, fix: `check it by hand: df -h ${dir}` };
+    return { name, status: "warn", detail: `cannot check ${dir}: ${errorMessage(error)}`, fix: `check it by hand: df -h ${dir}` };
   }
 }
 
@@ -140,10 +140,6 @@ function isLocalDaemon(daemonHostName: string | undefined): boolean {
   if (daemonHostName) return daemonHostName === os.hostname();
   const host = process.env.DOCKER_HOST;
   return !host || host.startsWith("unix://");
-}
-
-function messageOf(error: unknown): string {
-  return String((error as Error)?.message ?? error);
 }
 
 function hintOf(error: unknown): string | undefined {

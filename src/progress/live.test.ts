@@ -3,7 +3,7 @@ import type { BuildEvent } from "../run/events.js";
 import { LiveView } from "./live.js";
 import { SPINNER } from "./live-rows.js";
 import { COLOURS, NO_COLOURS, visibleWidth } from "./terminal-text.js";
-import { stripAnsi } from "../util/ansi.js";
+import { stripVTControlCharacters as stripAnsi } from "node:util";
 
 /**
  * Just enough of a terminal for the view's output: text, newlines, "cursor to the start of the

@@ -1,5 +1,5 @@
 import { PHASE_TITLES, type BuildEvent, type Phase } from "../run/events.js";
-import { stripAnsi } from "../util/ansi.js";
+import { stripVTControlCharacters as stripAnsi } from "node:util";
 import { formatDuration } from "./format.js";
 import { componentRow, finishedPhaseRow, outputRow, runningPhaseRow, type ComponentState, type RunningPhase } from "./live-rows.js";
 import { cutToWidth, type Palette } from "./terminal-text.js";

@@ -1,5 +1,5 @@
 import type { BuildEvent } from "../run/events.js";
-import { stripAnsi } from "../util/ansi.js";
+import { stripVTControlCharacters } from "node:util";
 import { SCHEMA_VERSION, type WireEvent } from "./schema.js";
 
 /**
@@ -22,7 +22,7 @@ export function toWire(event: BuildEvent, now = new Date()): WireEvent {
 }
 
 function plainText(event: BuildEvent): { line?: string; message?: string } {
-  if ("line" in event) return { line: stripAnsi(event.line) };
-  if ("message" in event) return { message: stripAnsi(event.message) };
+  if ("line" in event) return { line: stripVTControlCharacters(event.line) };
+  if ("message" in event) return { message: stripVTControlCharacters(event.message) };
   return {};
 }

@@ -1,4 +1,4 @@
-import { stripAnsi } from "../util/ansi.js";
+import { stripVTControlCharacters as stripAnsi } from "node:util";
 
 /** Colours for a terminal; all plain when colour is off (NO_COLOR, or not a terminal). */
 export interface Palette {

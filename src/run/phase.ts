@@ -1,5 +1,5 @@
-import { InterruptedError } from "../errors.js";
 import { PHASE_TITLES, type Emit, type Phase } from "./events.js";
+import { errorMessage, InterruptedError } from "../errors.js";
 
 /** A phase, or a phase with the title a strategy gives it (compose's "plan" runs no build.py). */
 export type PhaseWithTitle = Phase | { phase: Phase; title: string };
@@ -20,7 +20,7 @@ export async function timedPhase<T>(emit: Emit, which: PhaseWithTitle, fn: () =>
     return result;
   } catch (error) {
     const status = error instanceof InterruptedError ? "interrupted" : "failed";
-    emit({ type: "phase-end", phase, status, durationMs: performance.now() - started, detail: String((error as Error)?.message ?? error) });
+    emit({ type: "phase-end", phase, status, durationMs: performance.now() - started, detail: errorMessage(error) });
     throw error;
   }
 }

@@ -15,7 +15,8 @@ import { resolveCommonSettings, settingsReader, type SettingsReader } from "../s
 import { EXIT_CODES_HELP, examples } from "../help.js";
 import { table, type Output } from "../output.js";
 import { withScratchDir } from "../scratch-dir.js";
-import { makeDirectory } from "../../util/fs-errors.js";
+import { claimWorkDir } from "../../run/run-dir.js";
+import { errorMessage } from "../../errors.js";
 
 export function planCommand(output: Output): Command {
   const command = addPlanOptions(new Command("plan"))
@@ -50,8 +51,11 @@ export async function showPlan(reader: SettingsReader, output: Output): Promise<
     if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
     output.out(settings.json ? JSON.stringify(planJson(plan, decisions, resources), null, 2) : planText(plan, decisions, resources));
   };
-  if (given) await show(await makeDirectory({ what: "work dir", path: path.resolve(given), option: "--work-dir DIR" }));
-  else await withScratchDir("triton-build-plan-", show);
+  if (given) {
+    const workDir = path.resolve(given);
+    await claimWorkDir(workDir);
+    await show(workDir);
+  } else await withScratchDir("triton-build-plan-", show);
 }
 
 function reportPlanEvent(event: BuildEvent, settings: CommonSettings, output: Output): void {
@@ -180,7 +184,7 @@ async function markRemoteHits(decisions: Map<string, CacheDecision>, repository:
         decision.reason = `in the remote cache ${repository}`;
       }
     } catch (error) {
-      output.err(`warning: remote cache ${repository} is unavailable (${String((error as Error).message)})`);
+      output.err(`warning: remote cache ${repository} is unavailable (${errorMessage(error)})`);
       return;
     }
   }

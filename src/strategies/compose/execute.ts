@@ -9,7 +9,6 @@ import { buildImageWithLog } from "../../run/image-phase.js";
 import { inspectImage, tagImage, untagImage } from "../../docker/image.js";
 import { failRun } from "../../run/failure.js";
 import { daemonInfo } from "../../docker/system.js";
-import type { UnresolvedDependency } from "./ldd.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "./plan.js";
 import { checkLibraries, readSourceImages, requireOneRelease } from "./verify.js";
 
@@ -18,9 +17,6 @@ const composePhase = (phase: Phase) => ({ phase, title: COMPOSE_PHASE_TITLES[pha
 
 export interface ComposeOutcome {
   image: { tag: string; id: string };
-  plan: ComposePlan;
-  dockerfile: string;
-  unresolved: UnresolvedDependency[];
   workDir: string;
 }
 
@@ -41,7 +37,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
     await daemonInfo({ signal });
     const runDir = await openRunDir(settings.workDir);
     openedRunDir = runDir;
-    const { plan, dockerfile, dockerfilePath } = await timedPhase(emit, composePhase("plan"), async () => {
+    const { plan, dockerfilePath } = await timedPhase(emit, composePhase("plan"), async () => {
       const plan = planCompose(settings.preset, settings);
       for (const message of plan.warnings) emit({ type: "warning", message });
       const dockerfile = composeDockerfile(plan, settings.preset);
@@ -61,7 +57,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       });
       const release = settings.preset.release;
       requireOneRelease(sources, { container: release.versions.container ?? release.release, triton: release.tritonVersion }, emit);
-      return { plan, dockerfile, dockerfilePath };
+      return { plan, dockerfilePath };
     });
 
     const imageId = await timedPhase(emit, composePhase("final-image"), async () => {
@@ -81,7 +77,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       }
     });
 
-    const unresolved = await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal));
+    await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal));
 
     await timedPhase(emit, composePhase("tag"), async () => {
       await tagImage(tempTag, settings.tag, { signal });
@@ -89,7 +85,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
     });
     const sizeBytes = (await inspectImage(settings.tag, { signal }))?.size;
     tally.finish({ status: "ok", image: { tag: settings.tag, id: imageId, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } });
-    return { image: { tag: settings.tag, id: imageId }, plan, dockerfile, unresolved, workDir: runDir.root };
+    return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
     throw failRun(error, { tally, signal });
   } finally {
