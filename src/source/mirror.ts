@@ -184,11 +184,33 @@ export async function checkoutSource(source: ResolvedSource, dest: string, optio
 async function writeCheckout(source: ResolvedSource, dest: string, options: { signal?: AbortSignal; withGit?: boolean }): Promise<void> {
   await rm(dest, { recursive: true, force: true });
   const gitOptions = options.signal ? { signal: options.signal } : {};
-  if (options.withGit) {
-    await mkdir(path.dirname(dest), { recursive: true });
-    await gitCmd.checkoutShared(source.mirrorDir, source.commit, dest, gitOptions);
-    return;
+  try {
+    if (options.withGit) {
+      await mkdir(path.dirname(dest), { recursive: true });
+      await gitCmd.checkoutShared(source.mirrorDir, source.commit, dest, gitOptions);
+      return;
+    }
+    await mkdir(dest, { recursive: true });
+    await gitCmd.exportTree(source.mirrorDir, source.commit, dest, gitOptions);
+  } catch (error) {
+    // Ctrl-C, and file system errors (usingPath names the directory), are not git's failures.
+    if (options.signal?.aborted || fileSystemErrorCode(error)) throw error;
+    throw new EnvironmentError(
+      `cannot check out ${source.commit} of ${source.url} into ${dest}: ${checkoutMessage(error)}`,
+      `check that git works here (git --version) and that the mirror ${source.mirrorDir} is sound; if it is damaged, remove it and run again without --offline`,
+      error,
+    );
   }
-  await mkdir(dest, { recursive: true });
-  await gitCmd.exportTree(source.mirrorDir, source.commit, dest, gitOptions);
+}
+
+/** The failed command and the lines of its message that say why (git's `fatal:`/`error:` lines first). */
+function checkoutMessage(error: unknown): string {
+  const command = error instanceof gitCmd.CheckoutCommandError ? `${error.command}: ` : "";
+  const text = error instanceof gitCmd.CheckoutCommandError ? error.stderr : String((error as Error)?.message ?? error);
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const reasons = lines.filter((l) => /^(fatal|error):/.test(l));
+  return command + (reasons.length ? reasons : lines).slice(-3).join("; ");
 }
