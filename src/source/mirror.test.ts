@@ -67,7 +67,9 @@ describe("resolveSource", () => {
     const error = await checkoutSource(source, path.join(dir, "checkout")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EnvironmentError);
     expect((error as EnvironmentError).exitCode).toBe(3);
-    expect((error as Error).message).toMatch(new RegExp(`^cannot check out ${repo.commit} of ${repo.path} into .*: git archive ${repo.commit}: (fatal|error): `));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^cannot check out ${repo.commit} of ${repo.path} into .*: git archive ${repo.commit}: (fatal|error): `),
+    );
     expect((error as EnvironmentError).hint).toContain(source.mirrorDir);
   });
 
