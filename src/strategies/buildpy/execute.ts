@@ -14,6 +14,7 @@ import { planCache, type CacheDecision } from "./cache-plan.js";
 import { BUILD_PHASES, type Emit } from "../../run/events.js";
 import { skippedPhase, timedPhase } from "../../run/phase.js";
 import type { Plan, PlannedComponent } from "./plan.js";
+import type { Preset } from "../../presets/model.js";
 import { planFor } from "./plan-for.js";
 import { openRunDir, pruneOldRuns, type RunDir } from "../../run/run-dir.js";
 import type { BuildSettings } from "../../run/settings.js";
@@ -232,7 +233,7 @@ interface CompileContext {
  */
 async function baseImagePhase(settings: BuildSettings, plan: Plan, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<void> {
   if (!plan.images.recipes.length) {
-    skippedPhase(emit, "base-image", "the preset names no image recipe");
+    skippedPhase(emit, "base-image", noRecipeReason(settings.preset));
     return;
   }
   await timedPhase(emit, "base-image", () =>
@@ -246,6 +247,16 @@ async function baseImagePhase(settings: BuildSettings, plan: Plan, runDir: RunDi
       emit,
     }),
   );
+}
+
+/** Why no image is built from a recipe: the preset names none, or `--image` replaced each. */
+export function noRecipeReason(preset: Preset): string {
+  const replaced = Object.entries(preset.images).flatMap(([name, spec]) =>
+    spec?.kind === "ref" && spec.replacedRecipe
+      ? [`--image ${name}=${spec.ref} replaces the preset's recipe (${spec.replacedRecipe.dockerfile} of ${spec.replacedRecipe.repo})`]
+      : [],
+  );
+  return replaced.length ? replaced.join("; ") : "the preset names no image recipe";
 }
 
 /** `--pull` for images FROM the base, unless the base is a local image built from a recipe (no registry has it). */
