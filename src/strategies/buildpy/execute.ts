@@ -164,15 +164,16 @@ async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRo
   let decisions = new Map<string, CacheDecision>();
   const cached = new Set<string>();
   const restoredRoots: string[] = [];
+  const onWarning = (message: string) => emit({ type: "warning", message });
   if (!cache) {
     skippedPhase(emit, "restore", "--no-cache");
   } else if (settings.ciImage) {
     // The CI section copies from other components' build dirs, which a restore does not recreate.
     skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
-    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
+    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal, onWarning });
   } else {
     await timedPhase(emit, "restore", async () => {
-      decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
+      decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal, onWarning });
       for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
         cached.add(restored.name);
         restoredRoots.push(...restored.roots);
