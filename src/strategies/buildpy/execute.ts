@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { shellQuote } from "../../buildpy/argv.js";
 import { rewriteCmakeBuild } from "../../buildpy/rewrite.js";
 import { RemoteCache } from "../../cache/remote.js";
 import { LocalCache } from "../../cache/store.js";
@@ -25,6 +26,7 @@ import { builderLabels, removeStaleBuilders } from "./steps/stale-builders.js";
 import { withDockerignore } from "./steps/docker-context.js";
 import { buildImageWithLog } from "../../run/image-phase.js";
 import { buildRecipeImages } from "./steps/recipe-images.js";
+import { NESTED_BIN_DIR, nestedDockerWrapper, removeNestedObjects } from "./steps/nested-docker.js";
 import { requireGitLfsInImage } from "./steps/git-lfs.js";
 
 export interface BuildRunInput {
@@ -288,16 +290,21 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
     "builder",
     async () => {
       cleanup.push(() => removeContainer(names.builder));
+      cleanup.push(() => removeNestedObjects(settings.runId));
       const byName = new Map(toBuild.map((c) => [c.name, c]));
       const script = rewriteCmakeBuild(plan.cmakeBuild, {
         build: new Set(byName.keys()),
         nonce,
         transformSection: (section) => byName.get(section.name)?.lines ?? section.lines,
+        // Backends' own Docker objects get names of this run and component (nested-docker.ts).
+        prelude: [`export PATH="${NESTED_BIN_DIR}:$PATH"`],
+        sectionPrelude: (section) => [`export TRITON_BUILD_COMPONENT=${shellQuote([section.name])}`],
       });
       const outcome = await runBuilder({
         containerName: names.builder,
         image: names.buildbase,
         script,
+        tools: { [`${NESTED_BIN_DIR}/docker`]: nestedDockerWrapper({ runId: settings.runId, labels: builderLabels(settings.runId) }) },
         scriptDir: runDir.scripts,
         nonce,
         tty: settings.interactive,
