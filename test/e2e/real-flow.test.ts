@@ -1,6 +1,7 @@
 // Issue 13: the real r24.05 flow on a shared Docker daemon. The fixture onnxruntime backend builds
 // ONNX Runtime with the host's Docker under the same fixed names as the real one
 // (tritonserver_onnxruntime, onnxruntime_backend_ort); runs must not share them.
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,6 +15,8 @@ let temp: string;
 let world: World;
 let presetA: string;
 let presetB: string;
+const unique = randomBytes(3).toString("hex");
+const versions = [`1.18.0.${unique}`, `1.18.1.${unique}`] as const;
 /** Another build on the daemon, mid-way, under the fixed names (a plain build.py run, say). */
 const foreign = { image: "tritonserver_onnxruntime", container: "onnxruntime_backend_ort", imageId: "", containerId: "" };
 
@@ -24,20 +27,24 @@ async function dockerOut(args: string[]): Promise<string> {
 beforeAll(async () => {
   temp = await makeTempDir("tb-realflow-");
   world = await createWorld(temp, { orgTags: { onnxruntime_backend: ["ort-next"] } });
-  presetA = await world.preset("fixture-ort-a", "features: [logging]\nendpoints: [http]\nbackends: [onnxruntime]\n");
-  presetB = await world.preset(
-    "fixture-ort-b",
-    [
-      "features: [logging]",
-      "endpoints: [http]",
-      "backends: [{name: onnxruntime, tag: ort-next}]",
-      "cmakeArgs:",
-      "  backends:",
-      "    onnxruntime:",
-      "      override: {TRITON_BUILD_ONNXRUNTIME_VERSION: 1.18.1}",
-      "",
-    ].join("\n"),
-  );
+  // ONNX Runtime versions of this test only: Docker's layer cache of earlier test runs on this
+  // daemon cannot serve the first builds.
+  const ortPreset = (name: string, backend: string, version: string) =>
+    world.preset(
+      name,
+      [
+        "features: [logging]",
+        "endpoints: [http]",
+        `backends: [${backend}]`,
+        "cmakeArgs:",
+        "  backends:",
+        "    onnxruntime:",
+        `      override: {TRITON_BUILD_ONNXRUNTIME_VERSION: "${version}"}`,
+        "",
+      ].join("\n"),
+    );
+  presetA = await ortPreset("fixture-ort-a", "onnxruntime", versions[0]);
+  presetB = await ortPreset("fixture-ort-b", "{name: onnxruntime, tag: ort-next}", versions[1]);
   const existing = await execa("docker", ["image", "inspect", foreign.image], { reject: false });
   const existingContainer = await execa("docker", ["container", "inspect", foreign.container], { reject: false });
   if (existing.exitCode === 0 || existingContainer.exitCode === 0) {
@@ -89,11 +96,11 @@ describe("two runs on one daemon, both compiling onnxruntime (nested docker buil
   it("both succeed at once, each image holds its own ONNX Runtime, and another build's fixed-name objects are untouched", async () => {
     tags = [tagA(), tagB()];
     first = await Promise.all([build(presetA, tags[0], path.join(temp, "a1")), build(presetB, tags[1], path.join(temp, "b1"))]);
-    expect(await ortVersionIn(tags[0])).toBe("1.18.0");
-    expect(await ortVersionIn(tags[1])).toBe("1.18.1");
+    expect(await ortVersionIn(tags[0])).toBe(versions[0]);
+    expect(await ortVersionIn(tags[1])).toBe(versions[1]);
     for (const [run, version] of [
-      [first[0], "1.18.0"],
-      [first[1], "1.18.1"],
+      [first[0], versions[0]],
+      [first[1], versions[1]],
     ] as const) {
       expect(run.ortLog).toContain(`ARG ONNXRUNTIME_VERSION=${version}`);
       expect(run.ortLog).toContain(`Successfully tagged triton-build/tritonserver_onnxruntime:${run.runId}-onnxruntime`);
@@ -120,8 +127,8 @@ describe("two runs on one daemon, both compiling onnxruntime (nested docker buil
       build(presetB, tags[1], path.join(temp, "b2"), ["--no-cache"]),
     ]);
     for (const run of second) expect(compileStep(run.ortLog).next).toBe(" ---> Using cache");
-    expect(await ortVersionIn(tags[0])).toBe("1.18.0");
-    expect(await ortVersionIn(tags[1])).toBe("1.18.1");
+    expect(await ortVersionIn(tags[0])).toBe(versions[0]);
+    expect(await ortVersionIn(tags[1])).toBe(versions[1]);
   });
 });
 

@@ -77,8 +77,10 @@ async function decide(
  */
 export function unreachableReposWarning(unreachable: ReadonlyMap<string, string>): string | undefined {
   if (unreachable.size === 0) return undefined;
-  const organizations = [...new Set([...unreachable.keys()].map((url) => url.replace(/\/[^/]*$/, "")))];
-  const because = ([...unreachable.values()][0] ?? "").replace(/^(fatal|error):\s*/i, "");
+  // Sorted: ls-remote calls finish in any order, and the same plan must print the same line.
+  const urls = [...unreachable.keys()].sort();
+  const organizations = [...new Set(urls.map((url) => url.replace(/\/[^/]*$/, "")))];
+  const because = (unreachable.get(urls[0] ?? "") ?? "").replace(/^(fatal|error):\s*/i, "");
   const count = unreachable.size === 1 ? "1 component repository" : `${unreachable.size} component repositories`;
   return `cache keys need the component repositories: pass --github-organization URL (where they are mirrored); ${count} at ${organizations.join(", ")} cannot be read (${because}), so the components built from them are cache misses`;
 }
