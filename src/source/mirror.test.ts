@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EnvironmentError, SourceError } from "../errors.js";
 import { retry } from "../util/retry.js";
-import { checkoutSource, isTransientGitError, mirrorDirFor, resolveSource } from "./mirror.js";
+import { isTransientGitError, mirrorDirFor, resolveSource } from "./mirror.js";
 import { isRemoteSource, normalizeSourceUrl } from "./url.js";
 
 let dir: string;
@@ -52,25 +52,6 @@ describe("resolveSource", () => {
     const error = await resolveSource(repo.path, "r24.05", options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EnvironmentError);
     expect((error as Error).message).toContain(`the git mirror of ${repo.path} at ${mirrorDir} is damaged: fatal: not a git repository`);
-  });
-
-  it("a checkout that git cannot write is an environment error with git's message and a fix", async () => {
-    const repo = gitRepo("server");
-    const source = await resolveSource(repo.path, "r24.05", { cacheDir: path.join(dir, "cache"), offline: true });
-    // The commit is there, the blob of TRITON_VERSION is not: git archive fails half-way.
-    const blob = execFileSync("git", ["--git-dir", source.mirrorDir, "rev-parse", `${repo.commit}:TRITON_VERSION`])
-      .toString()
-      .trim();
-    const packs = await readdir(path.join(source.mirrorDir, "objects", "pack")).catch(() => []);
-    expect(packs).toEqual([]);
-    await rm(path.join(source.mirrorDir, "objects", blob.slice(0, 2), blob.slice(2)));
-    const error = await checkoutSource(source, path.join(dir, "checkout")).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EnvironmentError);
-    expect((error as EnvironmentError).exitCode).toBe(3);
-    expect((error as Error).message).toMatch(
-      new RegExp(`^cannot check out ${repo.commit} of ${repo.path} into .*: git archive ${repo.commit}: (fatal|error): `),
-    );
-    expect((error as EnvironmentError).hint).toContain(source.mirrorDir);
   });
 
   it("a missing ref names the ref and the source", async () => {

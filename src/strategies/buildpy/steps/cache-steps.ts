@@ -1,6 +1,6 @@
 import type { RemoteCache } from "../../../cache/remote.js";
 import { EntryGoneError, type LocalCache } from "../../../cache/store.js";
-import { CacheIntegrityError } from "../../../errors.js";
+import { CacheIntegrityError, errorMessage } from "../../../errors.js";
 import type { CacheDecision } from "../cache-plan.js";
 import type { Emit } from "../../../run/events.js";
 import type { PlannedComponent } from "../plan.js";
@@ -53,7 +53,7 @@ async function restoreOne(input: CacheStepInput, decision: CacheDecision): Promi
     } catch (error) {
       input.signal?.throwIfAborted();
       decision.hit = false;
-      const message = String((error as Error)?.message ?? error);
+      const message = errorMessage(error);
       if (error instanceof CacheIntegrityError) {
         await input.cache.evict(key).catch(() => undefined);
         decision.reason = `entry evicted: ${message}`;
@@ -107,7 +107,7 @@ export async function storeBuilt(input: CacheStepInput & { components: PlannedCo
         input.emit({ type: "phase-output", phase: "collect", line: `pushed ${component.name} to ${input.remote?.reference(component.name, decision.key)}` });
     } catch (error) {
       input.signal?.throwIfAborted();
-      input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });
+      input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${errorMessage(error)}` });
     }
   }
 }
