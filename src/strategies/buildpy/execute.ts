@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { shellQuote } from "../../buildpy/argv.js";
@@ -45,12 +45,6 @@ export function runNames(runId: string) {
   return {
     builder: `triton-build-builder-${runId}`,
     buildbase: `triton-build/buildbase:${runId}`,
-    /**
-     * The newest buildbase image, kept under one tag per daemon: removing a run's only tag would
-     * delete the image's last layer too, and the next run's classic builder would redo that step
-     * (a full copy of the image's file system on the vfs storage driver, about 1 s).
-     */
-    buildbaseCache: "triton-build/buildbase:cache",
     final: `triton-build/final:${runId}`,
     cibase: `triton-build/cibase:${runId}`,
   };
@@ -257,6 +251,18 @@ export function noRecipeReason(preset: Preset): string {
   return replaced.length ? replaced.join("; ") : "the preset names no image recipe";
 }
 
+/**
+ * The newest buildbase image of one Dockerfile and server commit, kept tagged: removing a run's
+ * only tag would delete the image's last layer too, and the next run's classic builder would redo
+ * that step (a full copy of the image's file system on the vfs storage driver, about 1 s). One tag
+ * per Dockerfile and commit, not one per daemon: runs of other presets or commits on the same
+ * daemon would move a single tag away and cost each other that layer.
+ */
+export function buildbaseCacheTag(plan: Pick<Plan, "buildbaseDockerfile" | "source">): string {
+  const hash = createHash("sha256").update(`${plan.source.commit}\n${plan.buildbaseDockerfile}`).digest("hex").slice(0, 16);
+  return `triton-build/buildbase:cache-${hash}`;
+}
+
 /** `--pull` for images FROM the base, unless the base is a local image built from a recipe (no registry has it). */
 function pullFor(settings: BuildSettings, plan: Plan): boolean {
   return settings.pull && !plan.images.recipes.some((recipe) => recipe.name === "base");
@@ -275,7 +281,7 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
       ),
     );
     // Only a speed-up for the next run: a failure to tag costs nothing else.
-    await tagImage(names.buildbase, names.buildbaseCache).catch(() => undefined);
+    await tagImage(names.buildbase, buildbaseCacheTag(plan)).catch(() => undefined);
     if (toBuild.some((c) => c.name === "tensorrtllm")) await requireGitLfsInImage(names.buildbase, plan.images.refs.base, signal);
   });
 
