@@ -47,7 +47,14 @@ export async function showPlan(reader: SettingsReader, output: Output): Promise<
     const { plan, resources } = await planFor(settings, path.join(workDir, "server"), (event) => reportPlanEvent(event, settings, output));
     const decisions = settings.noCache
       ? new Map<string, CacheDecision>()
-      : await planCache(plan, new LocalCache(settings.cacheDir), { offline: settings.offline, pull: settings.pull });
+      : await planCache(plan, new LocalCache(settings.cacheDir), {
+          offline: settings.offline,
+          pull: settings.pull,
+          onWarning: (message) => {
+            plan.warnings.push(message);
+            output.err(`warning: ${message}`);
+          },
+        });
     if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
     output.out(settings.json ? JSON.stringify(planJson(plan, decisions, resources), null, 2) : planText(plan, decisions, resources));
   };

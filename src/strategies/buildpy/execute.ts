@@ -1,6 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { shellQuote } from "../../buildpy/argv.js";
 import { rewriteCmakeBuild } from "../../buildpy/rewrite.js";
 import { RemoteCache } from "../../cache/remote.js";
 import { LocalCache } from "../../cache/store.js";
@@ -14,6 +15,7 @@ import { planCache, type CacheDecision } from "./cache-plan.js";
 import { BUILD_PHASES, type BuildEvent, type Emit } from "../../run/events.js";
 import { skippedPhase, timedPhase } from "../../run/phase.js";
 import type { Plan, PlannedComponent } from "./plan.js";
+import type { Preset } from "../../presets/model.js";
 import { planFor } from "./plan-for.js";
 import { openRunDir, pruneOldRuns, runDirLayout, type RunDir } from "../../run/run-dir.js";
 import { RunTally } from "../../run/tally.js";
@@ -26,6 +28,7 @@ import { builderLabels, removeStaleBuilders } from "./steps/stale-builders.js";
 import { withDockerignore } from "./steps/docker-context.js";
 import { buildImageWithLog } from "../../run/image-phase.js";
 import { buildRecipeImages } from "./steps/recipe-images.js";
+import { NESTED_BIN_DIR, nestedDockerWrapper, removeNestedObjects } from "./steps/nested-docker.js";
 import { requireGitLfsInImage } from "./steps/git-lfs.js";
 
 export interface BuildRunInput {
@@ -44,12 +47,6 @@ export function runNames(runId: string) {
   return {
     builder: `triton-build-builder-${runId}`,
     buildbase: `triton-build/buildbase:${runId}`,
-    /**
-     * The newest buildbase image, kept under one tag per daemon: removing a run's only tag would
-     * delete the image's last layer too, and the next run's classic builder would redo that step
-     * (a full copy of the image's file system on the vfs storage driver, about 1 s).
-     */
-    buildbaseCache: "triton-build/buildbase:cache",
     final: `triton-build/final:${runId}`,
     cibase: `triton-build/cibase:${runId}`,
   };
@@ -160,17 +157,18 @@ async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRo
   let decisions = new Map<string, CacheDecision>();
   const cached = new Set<string>();
   const restoredRoots: string[] = [];
+  const onWarning = (message: string) => emit({ type: "warning", message });
   if (!cache) {
     emit(planEvent(plan, decisions, false));
     skippedPhase(emit, "restore", "--no-cache");
   } else if (settings.ciImage) {
-    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
+    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal, onWarning });
     emit(planEvent(plan, decisions, false));
     // The CI section copies from other components' build dirs, which a restore does not recreate.
     skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
   } else {
     await timedPhase(emit, "restore", async () => {
-      decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
+      decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal, onWarning });
       // The plan is complete once the cache has been asked: announced before anything is restored.
       emit(planEvent(plan, decisions, true));
       for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
@@ -248,7 +246,7 @@ interface CompileContext {
  */
 async function baseImagePhase(settings: BuildSettings, plan: Plan, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<void> {
   if (!plan.images.recipes.length) {
-    skippedPhase(emit, "base-image", "the preset names no image recipe");
+    skippedPhase(emit, "base-image", noRecipeReason(settings.preset));
     return;
   }
   await timedPhase(emit, "base-image", () =>
@@ -262,6 +260,28 @@ async function baseImagePhase(settings: BuildSettings, plan: Plan, runDir: RunDi
       emit,
     }),
   );
+}
+
+/** Why no image is built from a recipe: the preset names none, or `--image` replaced each. */
+export function noRecipeReason(preset: Preset): string {
+  const replaced = Object.entries(preset.images).flatMap(([name, spec]) =>
+    spec?.kind === "ref" && spec.replacedRecipe
+      ? [`--image ${name}=${spec.ref} replaces the preset's recipe (${spec.replacedRecipe.dockerfile} of ${spec.replacedRecipe.repo})`]
+      : [],
+  );
+  return replaced.length ? replaced.join("; ") : "the preset names no image recipe";
+}
+
+/**
+ * The newest buildbase image of one Dockerfile and server commit, kept tagged: removing a run's
+ * only tag would delete the image's last layer too, and the next run's classic builder would redo
+ * that step (a full copy of the image's file system on the vfs storage driver, about 1 s). One tag
+ * per Dockerfile and commit, not one per daemon: runs of other presets or commits on the same
+ * daemon would move a single tag away and cost each other that layer.
+ */
+export function buildbaseCacheTag(plan: Pick<Plan, "buildbaseDockerfile" | "source">): string {
+  const hash = createHash("sha256").update(`${plan.source.commit}\n${plan.buildbaseDockerfile}`).digest("hex").slice(0, 16);
+  return `triton-build/buildbase:cache-${hash}`;
 }
 
 /** `--pull` for images FROM the base, unless the base is a local image built from a recipe (no registry has it). */
@@ -282,7 +302,7 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
       ),
     );
     // Only a speed-up for the next run: a failure to tag costs nothing else.
-    await tagImage(names.buildbase, names.buildbaseCache).catch(() => undefined);
+    await tagImage(names.buildbase, buildbaseCacheTag(plan)).catch(() => undefined);
     if (toBuild.some((c) => c.name === "tensorrtllm")) await requireGitLfsInImage(names.buildbase, plan.images.refs.base, signal);
   });
 
@@ -292,16 +312,21 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
     "builder",
     async () => {
       cleanup.push(() => removeContainer(names.builder));
+      cleanup.push(() => removeNestedObjects(settings.runId));
       const byName = new Map(toBuild.map((c) => [c.name, c]));
       const script = rewriteCmakeBuild(plan.cmakeBuild, {
         build: new Set(byName.keys()),
         nonce,
         transformSection: (section) => byName.get(section.name)?.lines ?? section.lines,
+        // Backends' own Docker objects get names of this run and component (nested-docker.ts).
+        prelude: [`export PATH="${NESTED_BIN_DIR}:$PATH"`],
+        sectionPrelude: (section) => [`export TRITON_BUILD_COMPONENT=${shellQuote([section.name])}`],
       });
       const outcome = await runBuilder({
         containerName: names.builder,
         image: names.buildbase,
         script,
+        tools: { [`${NESTED_BIN_DIR}/docker`]: nestedDockerWrapper({ runId: settings.runId, labels: builderLabels(settings.runId) }) },
         scriptDir: runDir.scripts,
         nonce,
         tty: settings.interactive,
