@@ -104,7 +104,8 @@ describe("the terminal view", () => {
       ["--preset", small, ...world.args(), "--no-cache", "--backend", "python:slow-for-interrupt", "--tag", world.tag("tty-sigint"), "--work-dir", workDir],
       { columns, rows: 24 },
     );
-    const building = await tty.waitFor(/^ +\S python +\d+(\.\d)?s/);
+    // Under a shared engine the checkout, plan and buildbase can take minutes before python starts.
+    const building = await tty.waitFor(/^ +\S python +\d+(\.\d)?s/, 480_000);
     const pythonRow = building.find((row) => /^ +\S python +\d/.test(row)) ?? "";
     expect(spinning(pythonRow), `the running component spins: ${pythonRow}`).toBe(true);
     const waiting = building.filter((row) => row.includes(" waiting"));
