@@ -7,17 +7,19 @@ import { RemoteCache } from "../../cache/remote.js";
 import { LocalCache } from "../../cache/store.js";
 import { removeContainer } from "../../docker/container.js";
 import { copyOutOfContainer } from "../../docker/copy-out.js";
-import { tagImage, untagImage } from "../../docker/image.js";
+import { inspectImage, tagImage, untagImage } from "../../docker/image.js";
 import { daemonInfo } from "../../docker/system.js";
 import { BuildError, errorMessage } from "../../errors.js";
 import { failRun } from "../../run/failure.js";
 import { planCache, type CacheDecision } from "./cache-plan.js";
-import { BUILD_PHASES, type Emit } from "../../run/events.js";
+import { BUILD_PHASES, type BuildEvent, type Emit } from "../../run/events.js";
 import { skippedPhase, timedPhase } from "../../run/phase.js";
 import type { Plan, PlannedComponent } from "./plan.js";
 import type { Preset } from "../../presets/model.js";
 import { planFor } from "./plan-for.js";
-import { openRunDir, pruneOldRuns, type RunDir } from "../../run/run-dir.js";
+import { openRunDir, pruneOldRuns, runDirLayout, type RunDir } from "../../run/run-dir.js";
+import { RunTally } from "../../run/tally.js";
+import { PhaseHistory } from "../../run/phase-history.js";
 import type { BuildSettings } from "../../run/settings.js";
 import { runBuilder, type BuilderOutcome } from "./steps/builder.js";
 import { restoreHits, storeBuilt } from "./steps/cache-steps.js";
@@ -55,8 +57,9 @@ export function runNames(runId: string) {
  * container, cache what was compiled, assemble and tag the final image.
  */
 export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
-  const { settings, emit, signal } = input;
-  const started = performance.now();
+  const { settings, signal } = input;
+  const tally = new RunTally(input.emit, runDirLayout(settings.workDir).logs);
+  const emit = tally.emit;
   const names = runNames(settings.runId);
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
   const cleanup: Array<() => Promise<void>> = [];
@@ -82,21 +85,16 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
 
     const { decisions, cached, restoredRoots } = await lookUpAndRestore({ settings, plan, cache, remote, restoredRoot, emit, signal });
     const toBuild = candidates.filter((c) => !cached.has(c.name));
-    emit({
-      type: "plan",
-      source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
-      buildpyCommand: plan.buildpy.command,
-      components: plan.components.map((c) => {
-        const decision = decisions.get(c.name);
-        const action = cached.has(c.name) ? "cached" : c.action;
-        const reason = c.reason ?? (decision && !cached.has(c.name) ? `cache miss: ${decision.reason}` : undefined);
-        return { name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action, ...(reason ? { reason } : {}) };
-      }),
-    });
 
     await baseImagePhase(settings, plan, runDir, emit, signal);
+    const history = cache ? new PhaseHistory(settings.cacheDir) : undefined;
+    const historyKey = PhaseHistory.key(plan.buildbaseDockerfile);
     if (toBuild.length === 0) {
-      for (const phase of ["buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "every component came from the cache");
+      const costs = await history?.estimate(historyKey);
+      const reason = "nothing to compile";
+      skippedPhase(emit, "buildbase", reason, costs?.buildbaseMs);
+      skippedPhase(emit, "builder", reason, costs?.builderOverheadMs);
+      skippedPhase(emit, "collect", reason);
     } else {
       const outcome = await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
       const builderFailed = Boolean(outcome.failed) || outcome.exitCode !== 0;
@@ -107,6 +105,9 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
         await collect.catch((error: unknown) => emit({ type: "warning", message: `could not collect finished components: ${errorMessage(error)}` }));
         throw builderFailure(outcome, runDir, Boolean(cache));
       }
+      await history
+        ?.record(historyKey, { buildbaseMs: tally.phaseMs("buildbase"), builderOverheadMs: tally.builderOverheadMs() })
+        .catch((error: unknown) => emit({ type: "warning", message: `could not record phase times: ${String((error as Error)?.message ?? error)}` }));
     }
 
     if (restoredRoots.length) {
@@ -127,11 +128,12 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
           emit({ type: "info", message: `cache pruned to cacheMaxSize: ${pruned.removed.length} least recently used entries removed` });
       }
     }
-    emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
+    const sizeBytes = (await inspectImage(settings.tag, { signal }))?.size;
+    tally.finish({ status: "ok", image: { tag: settings.tag, id: imageId, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } });
     if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
     return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
-    throw failRun(error, { emit, signal, started });
+    throw failRun(error, { tally, signal });
   } finally {
     // Clean-up runs even after Ctrl-C, so it must not use the aborted signal.
     for (const step of cleanup.reverse()) {
@@ -157,14 +159,18 @@ async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRo
   const restoredRoots: string[] = [];
   const onWarning = (message: string) => emit({ type: "warning", message });
   if (!cache) {
+    emit(planEvent(plan, decisions, false));
     skippedPhase(emit, "restore", "--no-cache");
   } else if (settings.ciImage) {
+    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal, onWarning });
+    emit(planEvent(plan, decisions, false));
     // The CI section copies from other components' build dirs, which a restore does not recreate.
     skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
-    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal, onWarning });
   } else {
     await timedPhase(emit, "restore", async () => {
       decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal, onWarning });
+      // The plan is complete once the cache has been asked: announced before anything is restored.
+      emit(planEvent(plan, decisions, true));
       for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
         cached.add(restored.name);
         restoredRoots.push(...restored.roots);
@@ -172,6 +178,21 @@ async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRo
     });
   }
   return { decisions, cached, restoredRoots };
+}
+
+/** The plan event: every component with what this run means to do with it. */
+function planEvent(plan: Plan, decisions: Map<string, CacheDecision>, restoring: boolean): Extract<BuildEvent, { type: "plan" }> {
+  return {
+    type: "plan",
+    source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
+    buildpyCommand: plan.buildpy.command,
+    components: plan.components.map((c) => {
+      const decision = decisions.get(c.name);
+      const restore = restoring && c.action === "build" && decision?.hit === true;
+      const reason = c.reason ?? (decision && !restore ? `cache miss: ${decision.reason}` : undefined);
+      return { name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action: restore ? "cached" : c.action, ...(reason ? { reason } : {}) };
+    }),
+  };
 }
 
 /** Copies the install tree out of the builder container and caches every component that finished. */
