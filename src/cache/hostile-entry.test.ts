@@ -153,6 +153,27 @@ const CASES: Case[] = [
     message: /dep\.so\.1 has mode -1: only permission bits/,
   },
   {
+    name: "a root directory its owner may not write (0o555): a restore by a non-root user could not move it into place",
+    change: (e) => {
+      e.manifest.dirs = e.manifest.dirs.map((d) => (d.path === ROOT ? { ...d, mode: 0o555 } : d));
+    },
+    message: /backends\/onnxruntime has mode 0o555: a directory must be readable, writable and searchable by its owner \(u\+rwx\)/,
+  },
+  {
+    name: "a subdirectory of mode 0o000: a restored tree nobody but root could read or remove",
+    change: (e) => {
+      e.manifest.dirs = e.manifest.dirs.map((d) => (d.path === `${ROOT}/lib` ? { ...d, mode: 0 } : d));
+    },
+    message: /backends\/onnxruntime\/lib has mode 0o000: a directory must be readable, writable and searchable by its owner/,
+  },
+  {
+    name: "a file its owner may not read (0o311)",
+    change: (e) => {
+      e.manifest.files = e.manifest.files.map((f) => (f.path.endsWith("dep.so.1") ? { ...f, mode: 0o311 } : f));
+    },
+    message: /dep\.so\.1 has mode 0o311: a file must be readable by its owner \(u\+r\)/,
+  },
+  {
     name: "files/ is a symlink to a host directory holding exactly what the manifest lists",
     change: async (e) => {
       const hostCopy = path.join(host, "entry-files");

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { chmod, lstat, mkdir, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
-import { CacheIntegrityError } from "../errors.js";
+import { CacheIntegrityError, errorMessage } from "../errors.js";
 import { committedManifest, touchEntry } from "./commit.js";
 import { copyWithHash } from "./hash-copy.js";
 import type { CacheLayout } from "./layout.js";
@@ -50,8 +50,10 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
   if (problem) throw bad(problem);
   const entryFiles = path.join(entryDir, "files");
   const staging = path.join(path.dirname(installRoot), `.restore-${manifest.component.name}-${randomBytes(4).toString("hex")}`);
+  // Made before the try: a work dir this user may not write is this machine's problem, not the entry's.
+  await mkdir(staging, { recursive: true });
+  const failures: unknown[] = [];
   try {
-    await mkdir(staging, { recursive: true });
     for (const dir of manifest.dirs) await mkdir(path.join(staging, dir.path), { recursive: true });
     for (const file of manifest.files) {
       signal?.throwIfAborted();
@@ -83,9 +85,25 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
       );
       if (staged) await rename(path.join(staging, root), destination);
     }
+  } catch (error) {
+    throw deniedByEntry(error, [entryDir, staging]) ? bad(`this user may not read or write it as its modes say (${errorMessage(error)})`) : error;
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    // Not over the error that got here: that one says what went wrong.
+    await rm(staging, { recursive: true, force: true }).catch((error: unknown) => failures.push(error));
   }
+  if (failures.length) throw failures[0];
   await touchEntry(layout, key);
   return { files: manifest.files.length, bytes: manifest.totalBytes, ms: performance.now() - started, manifest };
+}
+
+/**
+ * A permission error (EACCES, EPERM) on paths that are all inside the entry or the staging dir
+ * (which this run made, so only the modes the entry asked for can deny it): the entry's fault,
+ * which evicts it. Denied anywhere else (the work dir, the install tree), it is this machine's.
+ */
+function deniedByEntry(error: unknown, dirs: readonly string[]): boolean {
+  const { code, path: first, dest } = (error ?? {}) as NodeJS.ErrnoException & { dest?: unknown };
+  if (code !== "EACCES" && code !== "EPERM") return false;
+  const paths = [first, dest].filter((p): p is string => typeof p === "string");
+  return paths.length > 0 && paths.every((p) => dirs.some((dir) => p === dir || p.startsWith(`${dir}/`)));
 }

@@ -30,7 +30,16 @@ export function isSafeRelativePath(p: string): boolean {
 }
 
 const isPermissionMode = (mode: number) => Number.isInteger(mode) && mode >= 0 && mode <= 0o777;
-const formatMode = (mode: number) => (Number.isInteger(mode) && mode >= 0 ? `0o${mode.toString(8)}` : String(mode));
+const formatMode = (mode: number) => (Number.isInteger(mode) && mode >= 0 ? `0o${mode.toString(8).padStart(3, "0")}` : String(mode));
+
+/**
+ * What a restore by a user who is not root needs of each mode: a directory it can list, enter and
+ * move into place (a directory is moved by writing its `..`), and later remove; a file it can read
+ * (the final image's `docker build` reads it as that user). A real build never makes anything
+ * else: build.py ends with `chmod -R a+rw` of the install tree, and a store adds these bits.
+ */
+export const OWNER_DIR_BITS = 0o700;
+export const OWNER_FILE_BITS = 0o400;
 
 /**
  * What is wrong with a manifest, or undefined: pure checks of what the entry would write. `key`
@@ -100,6 +109,13 @@ function pathsProblem(manifest: Manifest): string | undefined {
   }
   for (const item of [...manifest.files, ...manifest.dirs]) {
     if (!isPermissionMode(item.mode)) return `${item.path} has mode ${formatMode(item.mode)}: only permission bits (0o777) are allowed`;
+  }
+  for (const dir of manifest.dirs) {
+    if ((dir.mode & OWNER_DIR_BITS) !== OWNER_DIR_BITS)
+      return `${dir.path} has mode ${formatMode(dir.mode)}: a directory must be readable, writable and searchable by its owner (u+rwx)`;
+  }
+  for (const file of manifest.files) {
+    if ((file.mode & OWNER_FILE_BITS) !== OWNER_FILE_BITS) return `${file.path} has mode ${formatMode(file.mode)}: a file must be readable by its owner (u+r)`;
   }
   for (const file of manifest.files) {
     if (!Number.isSafeInteger(file.size) || file.size < 0) return `${file.path} has an invalid size ${file.size}`;

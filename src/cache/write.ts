@@ -7,13 +7,14 @@ import type { KeyInputs } from "./key.js";
 import type { CacheLayout } from "./layout.js";
 import { MANIFEST_FORMAT, type Manifest } from "./manifest.js";
 import { outputRoots, walkTree } from "./outputs.js";
-import { manifestProblem } from "./validate.js";
+import { manifestProblem, OWNER_DIR_BITS, OWNER_FILE_BITS } from "./validate.js";
 
 /**
  * Storing a built component: its outputs are copied out of the install tree into a temp entry,
  * each file hashed on the way (the bytes are read once; restore checks them again), then
- * committed. Device nodes, FIFOs and sockets in the install tree are left out, and files keep
- * only their permission bits, so a stored entry never holds what an entry may not hold.
+ * committed. Device nodes, FIFOs and sockets in the install tree are left out, files and directories
+ * keep only their permission bits, and every directory gets u+rwx and every file u+r, so a stored
+ * entry never holds what an entry may not hold.
  */
 
 export interface StoreRequest {
@@ -63,7 +64,8 @@ async function writeEntryFiles(tmp: string, request: StoreRequest, roots: string
   for (const entry of await walkTree(request.installRoot, roots)) {
     request.signal?.throwIfAborted();
     const target = path.join(filesDir, entry.path);
-    const mode = entry.mode & 0o777;
+    // Permission bits only, with what a restore by any user needs (validate.ts refuses less).
+    const mode = (entry.mode & 0o777) | (entry.type === "dir" ? OWNER_DIR_BITS : OWNER_FILE_BITS);
     if (entry.type === "dir") {
       await mkdir(target, { recursive: true });
       manifest.dirs.push({ path: entry.path, mode });
