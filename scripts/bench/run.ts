@@ -13,13 +13,14 @@ import { cacheKey, type KeyInputs } from "../../src/cache/key.js";
 import { CLI, cliEnv } from "../../test/helpers/cli.js";
 import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE, PROJECT_ROOT } from "../../test/helpers/fixture-repo.js";
 import { startTestRegistry } from "../../test/helpers/registry.js";
+import { entryCheckSeconds, findSha256sumSeconds, manifestCheckSeconds, manyPathEntry } from "./validate-entry.js";
 
 const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 3));
 const WORK_MB = Number(process.env.BENCH_WORK_MB ?? 700);
 const BACKENDS = ["python", "onnxruntime", "tensorrt"];
 const COMPONENTS = 1 + BACKENDS.length;
 /** BENCH_ROWS=1,2 runs only those rows (default: all). */
-const ROWS = new Set((process.env.BENCH_ROWS ?? "1,2,3,4,5,6,7").split(",").map((r) => r.trim()));
+const ROWS = new Set((process.env.BENCH_ROWS ?? "1,2,3,4,5,6,7,9").split(",").map((r) => r.trim()));
 
 interface Sample {
   ms: number;
@@ -166,6 +167,10 @@ async function main(): Promise<void> {
     const plan = stat(planTimes);
     rows.push({ row: "6. plan (warm mirror)", triton: plan, baseline: stat([2]), unit: "s", ratio: plan.median / 2, target: "<= 2 s", met: plan.median <= 2 });
   }
+
+  // 9. checking a 100,000-path entry: linear in its paths (against one of half as many), and on
+  // disk against find + sha256sum of the same files
+  if (ROWS.has("9")) rows.push(...(await manyPathRows(temp)));
 
   // 7. peak RSS of the tool during a build with a large log volume
   if (ROWS.has("7")) rows.push(await rssRow(temp, org.url, presetFile));
@@ -358,6 +363,30 @@ async function rssRow(temp: string, orgUrl: string, presetFile: string): Promise
     met: triton.median <= 150,
     note: "MB, not seconds",
   };
+}
+
+const MANY_PATHS = 100_000;
+
+async function manyPathRows(temp: string): Promise<Row[]> {
+  log(`checking an entry of ${MANY_PATHS} paths`);
+  const full: number[] = [];
+  const half: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    full.push(manifestCheckSeconds(MANY_PATHS));
+    half.push(manifestCheckSeconds(MANY_PATHS / 2));
+  }
+  const entry = await manyPathEntry(temp, MANY_PATHS);
+  const check: number[] = [];
+  const coreutils: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    check.push(await entryCheckSeconds(entry.cache, entry.key));
+    coreutils.push(await findSha256sumSeconds(entry.filesDir));
+  }
+  await rm(path.join(temp, "many-paths"), { recursive: true, force: true });
+  return [
+    row("9a. manifest checks of a 100,000-path entry vs a 50,000-path one", full, half, "s", (r) => r <= 2.5, "<= 2.5 (linear: twice the paths)"),
+    row("9b. check of that entry on disk (walk, every sha256) vs find + sha256sum", check, coreutils, "s", (r) => r <= 3, "<= 3x coreutils"),
+  ];
 }
 
 async function machineDescription(): Promise<string> {

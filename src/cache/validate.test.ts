@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "./manifest.js";
-import { manifestProblem } from "./validate.js";
+import { manifestProblem, parentPaths } from "./validate.js";
 
 /**
  * The pure checks of a manifest, by value. (Entries crafted on disk, against adopt and restore,
@@ -28,12 +28,35 @@ const file = (p: string, mode = 0o644) => ({ path: p, size: 0, sha256: "e".repea
 const dir = (p: string, mode = 0o755) => ({ path: p, mode });
 const ONNX = { kind: "backend", name: "onnxruntime" };
 
+describe("parentPaths", () => {
+  it("every proper ancestor, once, whatever the order", () => {
+    expect([...parentPaths(["a/b/c", "a/b", "x", "a/d/e"])].sort()).toEqual(["a", "a/b", "a/d"]);
+    expect([...parentPaths(["a/d/e", "a/b/c"])].sort()).toEqual(["a", "a/b", "a/d"]);
+    expect([...parentPaths([])]).toEqual([]);
+  });
+});
+
 describe("manifestProblem", () => {
   const root = "backends/onnxruntime";
   const sound = () => manifest(ONNX, [root], { dirs: [dir(root), dir(`${root}/lib`)], files: [file(`${root}/lib/a.so`)] });
 
   it("accepts a sound entry", () => {
     expect(manifestProblem(sound(), { key: KEY, component: ONNX })).toBeUndefined();
+  });
+
+  it("refuses a link that stands in the path of a path listed after it, or before it", () => {
+    const after = sound();
+    after.symlinks.push({ path: `${root}/lib2`, target: "lib" });
+    after.files.push(file(`${root}/lib2/b.so`));
+    expect(manifestProblem(after, { key: KEY })).toBe(`${root}/lib2 is a symlink in the path of other files`);
+    const before = sound();
+    before.files.unshift(file(`${root}/l/x/y.so`));
+    before.symlinks.push({ path: `${root}/l`, target: "lib" });
+    expect(manifestProblem(before, { key: KEY })).toBe(`${root}/l is a symlink in the path of other files`);
+    // A name that only starts the same way is no parent.
+    const sibling = sound();
+    sibling.symlinks.push({ path: `${root}/li`, target: "lib" });
+    expect(manifestProblem(sibling, { key: KEY })).toBeUndefined();
   });
 
   it("refuses directories without u+rwx and files without u+r, which a restore as another user cannot handle", () => {
