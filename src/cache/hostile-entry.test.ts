@@ -174,6 +174,15 @@ const CASES: Case[] = [
     message: /dep\.so\.1 has mode 0o311: a file must be readable by its owner \(u\+r\)/,
   },
   {
+    name: "an entry whose root holds nothing (a hit that would put nothing into the image)",
+    change: async (e) => {
+      await rm(e.files, { recursive: true });
+      await mkdir(e.files);
+      Object.assign(e.manifest, { files: [], dirs: [], symlinks: [], totalBytes: 0 });
+    },
+    message: /root backends\/onnxruntime is not listed as a directory/,
+  },
+  {
     name: "files/ is a symlink to a host directory holding exactly what the manifest lists",
     change: async (e) => {
       const hostCopy = path.join(host, "entry-files");

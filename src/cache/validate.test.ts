@@ -27,6 +27,7 @@ function manifest(component: { kind: string; name: string }, roots: string[], pa
 const file = (p: string, mode = 0o644) => ({ path: p, size: 0, sha256: "e".repeat(64), mode });
 const dir = (p: string, mode = 0o755) => ({ path: p, mode });
 const ONNX = { kind: "backend", name: "onnxruntime" };
+const CORE = { kind: "core", name: "core" };
 
 describe("parentPaths", () => {
   it("every proper ancestor, once, whatever the order", () => {
@@ -69,5 +70,14 @@ describe("manifestProblem", () => {
     const readOnlyFile = sound();
     readOnlyFile.files[0] = file(`${root}/lib/a.so`, 0o444);
     expect(manifestProblem(readOnlyFile, { key: KEY })).toBeUndefined();
+  });
+
+  it("requires each root in the entry: a directory, or for core also a file (build.py copies LICENSE into the install root)", () => {
+    expect(manifestProblem(manifest(ONNX, [root], {}), { key: KEY })).toBe(`root ${root} is not listed as a directory`);
+    expect(manifestProblem(manifest(ONNX, [root], { files: [file(root)] }), { key: KEY })).toBe(`root ${root} is not listed as a directory`);
+    const core = manifest(CORE, ["LICENSE", "bin"], { files: [file("LICENSE"), file("bin/tritonserver", 0o755)], dirs: [dir("bin")] });
+    expect(manifestProblem(core, { key: KEY, component: CORE })).toBeUndefined();
+    const missing = manifest(CORE, ["LICENSE", "lib"], { files: [file("LICENSE")] });
+    expect(manifestProblem(missing, { key: KEY })).toBe("root lib is not listed as a directory or a file");
   });
 });

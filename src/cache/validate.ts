@@ -110,6 +110,13 @@ function pathsProblem(manifest: Manifest): string | undefined {
     if (earlier) return earlier === type ? `${p} is listed twice` : `${p} is listed both as a ${earlier} and as a ${type}`;
     seen.set(p, type);
   }
+  // Each root is in the entry, or a hit would restore nothing. Core's may be files: build.py
+  // copies LICENSE and TRITON_VERSION into the install root (server@r24.05:build.py, core_build).
+  for (const root of manifest.roots) {
+    const type = seen.get(root);
+    if (type === "dir" || (type === "file" && manifest.component.kind === "core")) continue;
+    return `root ${root} is not listed as a directory${manifest.component.kind === "core" ? " or a file" : ""}`;
+  }
   for (const item of [...manifest.files, ...manifest.dirs]) {
     if (!isPermissionMode(item.mode)) return `${item.path} has mode ${formatMode(item.mode)}: only permission bits (0o777) are allowed`;
   }
