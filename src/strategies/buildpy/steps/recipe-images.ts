@@ -6,6 +6,7 @@ import { checkoutSource, resolveSource } from "../../../source/mirror.js";
 import type { Emit } from "../../../run/events.js";
 import type { RecipeImage } from "../images.js";
 import { buildImageWithLog } from "../../../run/image-phase.js";
+import { checkRecipePaths } from "../recipe-paths.js";
 
 export interface RecipeImageContext {
   cacheDir: string;
@@ -46,6 +47,7 @@ export async function buildRecipeImages(recipes: readonly RecipeImage[], context
       }
       await lfsPull(checkout, { signal: context.signal });
     }
+    await checkRecipePaths(checkout, image);
 
     await buildImageWithLog(
       {
