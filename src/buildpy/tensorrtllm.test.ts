@@ -103,7 +103,7 @@ describe("normalizeCudaArch", () => {
   it("accepts lists in several spellings and refuses compute capabilities", () => {
     expect(normalizeCudaArch("90-real")).toBe("90-real");
     expect(normalizeCudaArch("80-real, 86-real;90-real")).toBe("80-real;86-real;90-real");
-    expect(() => normalizeCudaArch("native")).toThrow(/--cuda-arch native: the build runs in a container without a GPU/);
+    expect(() => normalizeCudaArch("native")).toThrow(/--cuda-arch 'native': native needs a GPU to detect, and the build runs in a container without one/);
     expect(() => normalizeCudaArch("80-real;native")).toThrow(UsageError);
     expect(() => normalizeCudaArch("native")).toThrow(expect.objectContaining({ hint: expect.stringContaining("use --cuda-arch auto") }));
     expect(() => normalizeCudaArch("9.0")).toThrow(/'9.0' is not a CUDA architecture/);

@@ -1,4 +1,5 @@
 import { SourceError, UsageError } from "../errors.js";
+import { showValue } from "../presets/values.js";
 
 /**
  * TensorRT-LLM's section of cmake_build. r24.05's build.py runs
@@ -22,23 +23,24 @@ export interface TensorrtllmOptions {
  * Accepts `90-real`, `80-real;90-real`, `80,86`; returns the `;`-list build_wheel.py wants.
  * CMake's `native` is refused: the builder container has no GPU to detect, and the setting
  * would be one cache key for hosts with different GPUs; `auto` names this host's GPUs instead.
+ * `from` names where the value came from in messages (the flag, or TRITON_BUILD_CUDA_ARCH).
  */
-export function normalizeCudaArch(input: string): string {
+export function normalizeCudaArch(input: string, from = "--cuda-arch"): string {
   const entries = input
     .split(/[;,\s]+/)
     .map((e) => e.trim())
     .filter(Boolean);
-  if (entries.length === 0) throw new UsageError(`--cuda-arch '${input}': expected a list such as 90-real or '80-real;90-real', or auto`);
+  if (entries.length === 0) throw new UsageError(`${from} ${showValue(input)}: expected a list such as 90-real or '80-real;90-real', or auto`);
   for (const entry of entries) {
     if (entry === "native") {
       throw new UsageError(
-        "--cuda-arch native: the build runs in a container without a GPU to detect, and hosts with different GPUs would share one cache key",
+        `${from} ${showValue(input)}: native needs a GPU to detect, and the build runs in a container without one; hosts with different GPUs would also share one cache key`,
         "use --cuda-arch auto, which reads this machine's GPUs with nvidia-smi and names their architectures, or name them, e.g. --cuda-arch 90-real",
       );
     }
     if (!/^\d{2,3}(-real|-virtual)?$/.test(entry)) {
       throw new UsageError(
-        `--cuda-arch: '${entry}' is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or auto`,
+        `${from} ${showValue(input)}: ${showValue(entry)} is not a CUDA architecture; expected e.g. 80-real, 86-real, 90-real (compute capability 9.0 -> 90-real), or auto`,
       );
     }
   }

@@ -64,7 +64,7 @@ describe("settings precedence: flag > env > config > preset > default", () => {
     expect(() => reader([], { TRITON_BUILD_JOBS: "0x10" }).jobs("jobs")).toThrow("TRITON_BUILD_JOBS: '0x10' is not a positive decimal integer");
     expect(reader([], {}, { remoteCacheMode: "readwrite" }).choice("remoteCacheMode", ["read", "readwrite"], "read", "remoteCacheMode")).toBe("readwrite");
     expect(() => reader([], { TRITON_BUILD_REMOTE_CACHE_MODE: "write" }).choice("remoteCacheMode", ["read", "readwrite"], "read")).toThrow(
-      "TRITON_BUILD_REMOTE_CACHE_MODE write: expected one of read, readwrite",
+      "TRITON_BUILD_REMOTE_CACHE_MODE 'write': expected one of read, readwrite",
     );
   });
 
@@ -72,7 +72,7 @@ describe("settings precedence: flag > env > config > preset > default", () => {
     const settings = await resolveBuildSettings(reader(["-p", "full", "--remote-cache", "127.0.0.1:5000/triton-cache"]));
     expect(settings.remoteCache).toBe("127.0.0.1:5000/triton-cache");
     await expect(resolveBuildSettings(reader(["-p", "full", "--remote-cache", "Registry/Cache:v1"]))).rejects.toThrow(
-      "--remote-cache Registry/Cache:v1: not an image repository",
+      "--remote-cache 'Registry/Cache:v1': not an image repository",
     );
   });
 

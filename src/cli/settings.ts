@@ -71,7 +71,7 @@ export class SettingsReader {
     if (env === undefined || env === "") return defaultValue;
     if (/^(1|true|yes|on)$/i.test(env)) return true;
     if (/^(0|false|no|off)$/i.test(env)) return false;
-    throw new UsageError(`${envName}=${env}: expected 1/0, true/false or yes/no`);
+    throw new UsageError(`${envName} ${showValue(env)}: expected 1/0, true/false or yes/no`);
   }
 
   /** `--no-NAME` flags (commander keeps them as NAME=false); the env var is TRITON_BUILD_NO_NAME. */
@@ -112,7 +112,7 @@ export class SettingsReader {
 
   choice<T extends string>(name: string, values: readonly T[], fallback: T, config?: keyof ConfigValues): T {
     const raw = this.string(name, config ? { config } : {}) ?? fallback;
-    if (!values.includes(raw as T)) throw new UsageError(`${this.origin(name, config)} ${raw}: ${expectedOneOf(raw, values)}`);
+    if (!values.includes(raw as T)) throw new UsageError(`${this.origin(name, config)} ${showValue(raw)}: ${expectedOneOf(raw, values)}`);
     return raw as T;
   }
 
@@ -152,14 +152,16 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     backends: reader.list("backend"),
     backendsFrom: reader.origin("backend"),
     without: reader.list("without"),
+    withoutFrom: reader.origin("without"),
     images: reader.list("image"),
+    imagesFrom: reader.origin("image"),
     buildpyArgs: reader.list("buildpyArg", /\s+/),
   });
   const release = preset.release;
   // Checked here for every command and strategy, also where the value goes unused (compose,
   // presets without TensorRT-LLM): a wrong value is an error, not silently ignored.
   const cudaArch = reader.string("cudaArch");
-  if (cudaArch !== undefined && cudaArch !== "auto") normalizeCudaArch(cudaArch);
+  if (cudaArch !== undefined && cudaArch !== "auto") normalizeCudaArch(cudaArch, reader.origin("cudaArch"));
   return {
     presetArg,
     preset,
@@ -235,14 +237,17 @@ function cacheMaxBytes(reader: SettingsReader): number | undefined {
   const raw = reader.string("cacheMaxSize", { config: "cacheMaxSize" });
   if (raw === undefined) return undefined;
   const bytes = parseSize(raw);
-  if (bytes === undefined) throw new UsageError(`cacheMaxSize ${raw}: expected a size such as 200GB`);
+  if (bytes === undefined) throw new UsageError(`${reader.origin("cacheMaxSize", "cacheMaxSize")} ${showValue(raw)}: expected a size such as 200GB`);
   return bytes;
 }
 
 function remoteCache(reader: SettingsReader): string | undefined {
   const repository = reader.string("remoteCache", { config: "remoteCache" });
   if (repository !== undefined && !isImageRepository(repository)) {
-    throw new UsageError(`--remote-cache ${repository}: not an image repository`, "use e.g. registry.example.com/triton-cache (lower-case, no :tag)");
+    throw new UsageError(
+      `${reader.origin("remoteCache", "remoteCache")} ${showValue(repository)}: not an image repository`,
+      "use e.g. registry.example.com/triton-cache (lower-case, no :tag)",
+    );
   }
   return repository;
 }
@@ -251,7 +256,7 @@ function imageTag(reader: SettingsReader, fallback: string): string {
   const tag = reader.string("tag") ?? fallback;
   if (!isValidImageReference(tag)) {
     throw new UsageError(
-      `--tag ${tag}: not a valid image name`,
+      `${reader.origin("tag")} ${showValue(tag)}: not a valid image name`,
       "use e.g. registry.example.com/triton/server:24.05-llm (lower-case repository, tag of letters, digits, '.', '_', '-')",
     );
   }

@@ -342,7 +342,7 @@ describe("command-line overrides", () => {
     expect(() => applyOverrides(preset, { backends: ["python:$(id)"], backendsFrom: "TRITON_BUILD_BACKEND" })).toThrow(
       "TRITON_BUILD_BACKEND 'python:$(id)': tag '$(id)' contains '$', a shell metacharacter",
     );
-    expect(() => applyOverrides(preset, { images: ["base=NOT VALID"] })).toThrow("--image base=NOT VALID: 'NOT VALID' is not a valid image reference");
+    expect(() => applyOverrides(preset, { images: ["base=NOT VALID"] })).toThrow("--image 'base=NOT VALID': 'NOT VALID' is not a valid image reference");
     const digest = `nvcr.io/nvidia/tritonserver@sha256:${"a".repeat(64)}`;
     expect(applyOverrides(preset, { backends: ["python:pull/12/head"], images: [`base=${digest}`] }).images.base).toEqual({ kind: "ref", ref: digest });
   });
@@ -356,7 +356,7 @@ describe("command-line overrides", () => {
 
   it("--without a backend another one needs is an error, not undone by build.py", async () => {
     const preset = await loadPreset("llm-plus-vision");
-    expect(() => applyOverrides(preset, { without: ["python"] })).toThrow("--without python: vllm needs it, and build.py adds it back");
+    expect(() => applyOverrides(preset, { without: ["python"] })).toThrow("--without 'python': vllm needs it, and build.py adds it back");
     expect(applyOverrides(preset, { without: ["python", "vllm"] }).backends.map((b) => b.name)).not.toContain("python");
   });
 

@@ -14,6 +14,10 @@ export interface PresetOverrides {
   buildpyArgs?: string[];
   /** Where the backends came from, for messages: `--backend` (the default) or `TRITON_BUILD_BACKEND (environment)`. */
   backendsFrom?: string;
+  /** Where the `without` list came from: `--without` (the default) or its environment variable. */
+  withoutFrom?: string;
+  /** Where the images came from: `--image` (the default) or its environment variable. */
+  imagesFrom?: string;
 }
 
 /** Returns a new preset with the overrides applied; the input is not changed. */
@@ -41,10 +45,11 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
     result.backends = mergeComponentRefs(result.backends, [ref]);
   }
 
+  const withoutFrom = overrides.withoutFrom ?? "--without";
   const notFound = removeNames(result, overrides.without ?? []);
   if (notFound.length) {
     throw new UsageError(
-      `--without ${notFound.join(", ")}: preset '${preset.name}' has no such component or feature`,
+      `${withoutFrom} ${notFound.map(showValue).join(", ")}: preset '${preset.name}' has no such component or feature`,
       `it has backends ${preset.backends.map((b) => b.name).join(", ") || "(none)"}; see \`triton-build presets show ${preset.name}\``,
     );
   }
@@ -52,21 +57,23 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
     const needers = backendsRequiring(result, name);
     if (needers.length) {
       throw new UsageError(
-        `--without ${name}: ${needers.join(", ")} needs it, and build.py adds it back`,
+        `${withoutFrom} ${showValue(name)}: ${needers.join(", ")} needs it, and build.py adds it back`,
         `leave out ${needers.join(" and ")} too (${needers.map((n) => `--without ${n}`).join(" ")}), or keep ${name}`,
       );
     }
   }
 
+  const imagesFrom = overrides.imagesFrom ?? "--image";
   for (const raw of overrides.images ?? []) {
     const eq = raw.indexOf("=");
     const name = raw.slice(0, eq);
     const ref = raw.slice(eq + 1);
-    if (eq <= 0 || !ref) throw new UsageError(`--image ${raw}: expected NAME=IMAGE, e.g. base=registry.local/tritonserver:24.05-py3-min`);
-    if (!known.images.includes(name)) throw new UsageError(`--image ${raw}: unknown image name '${name}'; ${expectedOneOf(name, known.images)}`);
+    if (eq <= 0 || !ref) throw new UsageError(`${imagesFrom} ${showValue(raw)}: expected NAME=IMAGE, e.g. base=registry.local/tritonserver:24.05-py3-min`);
+    if (!known.images.includes(name))
+      throw new UsageError(`${imagesFrom} ${showValue(raw)}: unknown image name ${showValue(name)}; ${expectedOneOf(name, known.images)}`);
     if (!isUsableImageReference(ref)) {
       throw new UsageError(
-        `--image ${raw}: '${ref}' is not a valid image reference`,
+        `${imagesFrom} ${showValue(raw)}: ${showValue(ref)} is not a valid image reference`,
         "e.g. base=registry.local/tritonserver:24.05-py3-min (lower-case repository, optional :tag or @sha256:digest)",
       );
     }

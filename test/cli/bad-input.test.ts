@@ -1,5 +1,5 @@
 import path from "node:path";
-import { writeFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cliEnv, expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
@@ -43,6 +43,33 @@ describe("command-line values", () => {
       3,
       `'${temp}' is a directory, not a Python interpreter`,
     );
+  });
+});
+
+describe("values from the environment", () => {
+  // Each message names the variable the value came from (not the flag) and shows the value
+  // quoted and escaped; nothing reaches Docker (every docker command would go through the
+  // wrapper, which logs it).
+  const PAYLOAD = "$(id)";
+  it.each([
+    ["build", { TRITON_BUILD_CUDA_ARCH: `90-real;${PAYLOAD}` }, `TRITON_BUILD_CUDA_ARCH '90-real;${PAYLOAD}': '${PAYLOAD}' is not a CUDA architecture`],
+    ["build", { TRITON_BUILD_IMAGE: `base=${PAYLOAD}` }, `TRITON_BUILD_IMAGE 'base=${PAYLOAD}': '${PAYLOAD}' is not a valid image reference`],
+    ["build", { TRITON_BUILD_WITHOUT: PAYLOAD }, `TRITON_BUILD_WITHOUT '${PAYLOAD}': preset 'full' has no such component or feature`],
+    ["build", { TRITON_BUILD_TAG: `x;${PAYLOAD}` }, `TRITON_BUILD_TAG 'x;${PAYLOAD}': not a valid image name`],
+    ["build", { TRITON_BUILD_REMOTE_CACHE: `r/c;${PAYLOAD}` }, `TRITON_BUILD_REMOTE_CACHE 'r/c;${PAYLOAD}': not an image repository`],
+    ["plan", { TRITON_BUILD_CUDA_ARCH: "90-real\u001b[2J" }, "TRITON_BUILD_CUDA_ARCH '90-real\\u001b[2J'"],
+  ])("%s with %j", async (command, env, message) => {
+    const log = path.join(temp, `docker-${Object.keys(env)[0]}-${command}.log`);
+    const wrapper = path.join(temp, "docker-wrapper.sh");
+    await writeFile(wrapper, `#!/bin/sh\necho "$@" >> "$DOCKER_LOG"\nexit 1\n`);
+    await chmod(wrapper, 0o755);
+    const result = await runCli([command, "--preset", "full", "--source", server], {
+      tempDir: temp,
+      env: { ...env, TRITON_BUILD_DOCKER: wrapper, DOCKER_LOG: log },
+    });
+    expectCleanFailure(result, 2, message);
+    expect(result.stderr).not.toMatch(/--cuda-arch '|--image '|--without '|--tag '|--remote-cache '/);
+    expect(await readFile(log, "utf8").catch(() => "")).toBe("");
   });
 });
 

@@ -146,7 +146,7 @@ describe("a server whose tensorrtllm section has no build_wheel.py line", () => 
 describe("--cuda-arch is checked whatever the preset and the strategy", () => {
   it("native is refused, pointing to auto", async () => {
     const result = await runCli([...args, "--cuda-arch", "native"], { tempDir: temp });
-    expectCleanFailure(result, 2, "--cuda-arch native: the build runs in a container without a GPU to detect");
+    expectCleanFailure(result, 2, "--cuda-arch 'native': native needs a GPU to detect, and the build runs in a container without one");
     expect(result.stderr).toContain("use --cuda-arch auto");
   });
 

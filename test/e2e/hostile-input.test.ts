@@ -150,12 +150,22 @@ const VECTORS: Vector[] = [
   {
     what: "a CUDA architecture list with a command in it",
     args: (m) => ["--cuda-arch", `90-real;$(${mkdirPayload(m)})`],
-    says: (m) => `--cuda-arch: '$(${mkdirPayload(m)})' is not a CUDA architecture`,
+    says: (m) => `--cuda-arch '90-real;$(${mkdirPayload(m)})': '$(${mkdirPayload(m)})' is not a CUDA architecture`,
+  },
+  {
+    what: "the same list from the environment",
+    env: (m) => ({ TRITON_BUILD_CUDA_ARCH: `90-real;$(${mkdirPayload(m)})` }),
+    says: (m) => `TRITON_BUILD_CUDA_ARCH '90-real;$(${mkdirPayload(m)})': '$(${mkdirPayload(m)})' is not a CUDA architecture`,
   },
   {
     what: "an image reference with a command in it",
     args: (m) => ["--image", `base=x;${mkdirPayload(m)}`],
-    says: (m) => `--image base=x;${mkdirPayload(m)}: 'x;${mkdirPayload(m)}' is not a valid image reference`,
+    says: (m) => `--image 'base=x;${mkdirPayload(m)}': 'x;${mkdirPayload(m)}' is not a valid image reference`,
+  },
+  {
+    what: "the same reference from the environment",
+    env: (m) => ({ TRITON_BUILD_IMAGE: `base=x;${mkdirPayload(m)}` }),
+    says: (m) => `TRITON_BUILD_IMAGE 'base=x;${mkdirPayload(m)}': 'x;${mkdirPayload(m)}' is not a valid image reference`,
   },
 ];
 
