@@ -165,7 +165,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
   return {
     presetArg,
     preset,
-    sourceUrl: normalizeSourceUrl(reader.string("source", { config: "source", fallback: release.serverRepo }) ?? release.serverRepo),
+    sourceUrl: sourceUrl(reader, release.serverRepo),
     ref: reader.checked("ref", gitRefProblem, { hint: "name a branch, tag or commit of the server repository, e.g. r24.05 or v2.46.0" }) ?? release.serverRef,
     cacheDir: reader.cacheDir(),
     python: reader.string("python", { config: "python", fallback: "python3" }) ?? "python3",
@@ -239,6 +239,25 @@ function cacheMaxBytes(reader: SettingsReader): number | undefined {
   const bytes = parseSize(raw);
   if (bytes === undefined) throw new UsageError(`${reader.origin("cacheMaxSize", "cacheMaxSize")} ${showValue(raw)}: expected a size such as 200GB`);
   return bytes;
+}
+
+/**
+ * The server repository: a URL or a local path (made absolute), held to the rules of every
+ * repository URL (no shell metacharacters, no leading '-'): it only reaches git through
+ * simple-git, but the same value must not be good here and refused as an organisation.
+ */
+function sourceUrl(reader: SettingsReader, fallback: string): string {
+  const raw = reader.string("source", { config: "source" });
+  if (raw === undefined) return fallback;
+  const url = raw.startsWith("-") ? raw : normalizeSourceUrl(raw);
+  const problem = repositoryUrlProblem(url);
+  if (problem) {
+    throw new UsageError(
+      `${reader.origin("source", "source")}: ${showValue(raw)}${url === raw ? "" : ` (${showValue(url)})`} ${problem}`,
+      "e.g. https://github.com/triton-inference-server/server, git@host:org/server.git or a local checkout",
+    );
+  }
+  return url;
 }
 
 function remoteCache(reader: SettingsReader): string | undefined {

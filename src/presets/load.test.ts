@@ -232,7 +232,7 @@ describe("user preset files", () => {
       .slice(1)
       .map((line) => line.trim());
     expect(lines).toEqual([
-      `${file}:5:13: images.base.recipe.repo: '--upload-pack=touch /tmp/x' contains a space, a shell metacharacter; a repository URL here has only letters, digits and . _ ~ : / @ % + = , -`,
+      `${file}:5:13: images.base.recipe.repo: '--upload-pack=touch /tmp/x' starts with '-', which git would read as an option`,
       `${file}:6:12: images.base.recipe.ref: '-oProxyCommand=id' starts with '-', which git would read as an option`,
       `${file}:7:19: images.base.recipe.dockerfile: '../../etc/passwd' is not a path inside the repository (no leading '/', no '..')`,
       `${file}:8:16: images.base.recipe.context: '/' is not a path inside the repository (no leading '/', no '..')`,

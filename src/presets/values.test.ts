@@ -71,6 +71,9 @@ describe("repository URLs", () => {
     }
     expect(repositoryUrlProblem("https://github.com/org;touch /tmp/x;#")).toContain("contains ';', a shell metacharacter");
     for (const url of ["", "-uhttps://x", "relative/path", "ext::sh", "https://", "~/org"]) expect(repositoryUrlProblem(url), url).toBeDefined();
+    // scp-style with a leading '-' (build.py runs `git clone ... -b TAG -ux@h:/python_backend.git`)
+    expect(repositoryUrlProblem("-ux@h:")).toBe("starts with '-', which git would read as an option");
+    expect(repositoryUrlProblem("-oProxyCommand=x@h:")).toBe("starts with '-', which git would read as an option");
   });
 });
 

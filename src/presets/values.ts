@@ -63,6 +63,8 @@ const URL_CHARS = /[A-Za-z0-9._~:/@%+=,-]/;
  */
 export function repositoryUrlProblem(url: string): string | undefined {
   if (url === "") return "is empty";
+  // build.py writes it unquoted after `git clone ... -b TAG`: `-ux@h:` would be an option of git.
+  if (url.startsWith("-")) return "starts with '-', which git would read as an option";
   const bad = firstBadCharacter(url, URL_CHARS);
   if (bad) return `contains ${bad}; a repository URL here has only letters, digits and . _ ~ : / @ % + = , -`;
   if (!/^(https?|ssh|git):\/\/[^/]|^file:\/\/\/|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:|^\//.test(url)) {

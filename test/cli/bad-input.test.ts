@@ -37,6 +37,21 @@ describe("command-line values", () => {
     expectCleanFailure(await runCli(["--preset", "full", "plna"], { tempDir: temp }), 2, "unknown command 'plna' (did you mean 'plan'?)");
   });
 
+  it("repository URLs: --source is held to the rules of every repository URL, and none may start with '-'", async () => {
+    const plan = (args: string[], env: Record<string, string> = {}) => runCli(["plan", "--preset", "full", ...args], { tempDir: temp, env });
+    expectCleanFailure(await plan(["--source", "$(id)@h:x"]), 2, "--source: '$(id)@h:x' contains '$', a shell metacharacter");
+    expectCleanFailure(await plan(["--source=-ux@h:x"]), 2, "--source: '-ux@h:x' starts with '-', which git would read as an option");
+    expectCleanFailure(await plan([], { TRITON_BUILD_SOURCE: "-ux@h:x" }), 2, "TRITON_BUILD_SOURCE: '-ux@h:x' starts with '-'");
+    // build.py would run `git clone ... -b TAG -ux@h:/python_backend.git` unquoted
+    expectCleanFailure(
+      await plan(["--source", server, "--github-organization=-ux@h:"]),
+      2,
+      "--github-organization: '-ux@h:' starts with '-', which git would read as an option",
+    );
+    // A local path is made absolute first, then checked: a space is refused, naming both.
+    expectCleanFailure(await plan(["--source", "my server"]), 2, `--source: 'my server' ('${path.join(temp, "my server")}') contains a space`);
+  });
+
   it("a directory given as --python says so", async () => {
     expectCleanFailure(
       await runCli(["plan", "--preset", "full", "--source", server, "--python", temp], { tempDir: temp }),
