@@ -9,8 +9,8 @@ const SRC = path.dirname(fileURLToPath(import.meta.url));
 /** The adapters: the only code that runs other programs (STYLE.md guideline 1). */
 const ADAPTERS = ["docker", "source", "gpu", "buildpy/run.ts", "util/lock.ts"];
 
-/** `new Error(` and `Error(` called as a function, outside comments. */
-const PLAIN_ERROR = /(?<![\w.])(?:new\s+)?Error\s*\(/;
+/** `new Error(` and `Error(` called as a function, or a class that `extends Error`, outside comments. */
+const PLAIN_ERROR = /(?<![\w.])(?:new\s+)?Error\s*\(|\bextends\s+Error\b/;
 
 async function sourceFiles(entry: string): Promise<string[]> {
   const full = path.join(SRC, entry);
@@ -47,6 +47,9 @@ describe("one error family for adapters", () => {
     expect(plainErrors("x ?? new Error(`y`)")).toEqual(["line 1"]);
     expect(plainErrors('throw new GitCommandError(["x"], r);\n// new Error( in a comment\n * new Error( in a doc comment')).toEqual([]);
     expect(plainErrors("throw new EnvironmentError(a, b);")).toEqual([]);
+    expect(plainErrors("export class RegistryError extends Error {")).toEqual(["line 1"]);
+    expect(plainErrors("class X extends Error{}")).toEqual(["line 1"]);
+    expect(plainErrors("export class RegistryError extends EnvironmentError {")).toEqual([]);
   });
 
   it("a command error names the command, its arguments and the line that says what went wrong", () => {

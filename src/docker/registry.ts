@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import { EnvironmentError } from "../errors.js";
 import { daemonInfo, type InsecureRegistries } from "./system.js";
 
 /**
@@ -102,12 +103,13 @@ export async function dockerCredentials(registry: string, env: NodeJS.ProcessEnv
   return undefined;
 }
 
-export class RegistryError extends Error {
+/** A registry that cannot be reached or refused access: this machine's set-up (exit 3), with the HTTP status when there was one. */
+export class RegistryError extends EnvironmentError {
   constructor(
     message: string,
     readonly status?: number,
   ) {
-    super(message);
+    super(message, "check the registry's address, the network and `docker login` for it");
   }
 }
 
