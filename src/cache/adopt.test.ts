@@ -101,6 +101,17 @@ describe("LocalCache.adopt", () => {
     await expectRefused(cache.adopt(tmp, key), tmp, /key inputs do not hash to its key/);
   });
 
+  it("refuses, when no component is named, an entry that holds another component than its key inputs name", async () => {
+    // The inputs are python's, so they hash to the key it sits under; only the held component differs.
+    const pythonInputs: KeyInputs = { ...inputs, component: { kind: "backend", name: "python" } };
+    const pythonKey = cacheKey(pythonInputs);
+    const tmp = await arrived((m) => {
+      m.key = pythonKey;
+      m.inputs = pythonInputs;
+    });
+    await expectRefused(cache.adopt(tmp, pythonKey), tmp, /^it holds backend 'onnxruntime', not backend 'python'$/, [key, pythonKey]);
+  });
+
   it("refuses an entry with a file whose bytes do not match the manifest's sha256", async () => {
     const tmp = await arrived();
     const file = path.join(tmp, "files", "backends/onnxruntime/lib/dep.so.1");

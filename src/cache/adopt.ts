@@ -29,8 +29,8 @@ export async function adoptEntry(layout: CacheLayout, tmp: string, key: string, 
     if (cacheKey(manifest.inputs) !== key) throw new CacheIntegrityError("its key inputs do not hash to its key");
     const problem =
       options.check?.(manifest) ??
-      inputsComponentProblem(manifest) ??
-      manifestProblem(manifest, { key, component: options.component }) ??
+      // Without a component from the caller, the one its key inputs name (as `cache verify` checks).
+      manifestProblem(manifest, { key, component: options.component ?? manifest.inputs.component }) ??
       (await entryFilesProblem(tmp, manifest, { hashes: true, signal: options.signal }));
     if (problem) throw new CacheIntegrityError(problem);
     await commitEntry(layout, key, tmp);
@@ -38,12 +38,4 @@ export async function adoptEntry(layout: CacheLayout, tmp: string, key: string, 
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-}
-
-/** The key's inputs name the component the key is for: the entry must hold that one. */
-function inputsComponentProblem(manifest: Manifest): string | undefined {
-  const keyed = manifest.inputs.component;
-  const held = manifest.component;
-  if (keyed?.name === held.name && keyed.kind === held.kind) return undefined;
-  return `it holds ${held.kind} '${held.name}', but its key is for ${keyed?.kind} '${keyed?.name}'`;
 }
