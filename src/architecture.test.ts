@@ -33,7 +33,7 @@ function sourceFiles(): string[] {
 type CodeMap = { named: Set<string>; mayImport: Map<string, Set<string>> };
 
 /** The folders a markdown file names as `src/x/`, and each heading's "May import:" list. */
-export function readCodeMap(markdown: string): CodeMap {
+function readCodeMap(markdown: string): CodeMap {
   const named = new Set([...markdown.matchAll(/`src\/([\w/-]+?)\/`/g)].map((m) => m[1] as string));
   const mayImport = new Map<string, Set<string>>();
   let heading: string | undefined;
