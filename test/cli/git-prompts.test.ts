@@ -47,6 +47,8 @@ it("a repository that asks for credentials is reported unreadable on a terminal,
     expect(prompts.length).toBe(refused.length);
     expect(screen).toMatch(/warning: cache keys need the component repositories: pass --github-organization URL/);
     expect(requests).toBeGreaterThan(0);
+    // trtllm-onnx's base image is a recipe from GitHub (unreachable here): its warning says what to do.
+    expect(screen).toMatch(/warning: image recipe 'base': cannot resolve v0\.9\.0 in \S+: .*; pass --image base=IMAGE, or set images\.base\.recipe\.repo to a mirror/);
   } finally {
     await terminal.close();
   }
