@@ -28,6 +28,13 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+// git never asks for a user name or password (a mistyped or private --github-organization over
+// https answers 401): the live view owns the terminal, CI has no one to answer, and each
+// unreadable repository is reported instead. Set here, once, for every git the run starts
+// (simple-git refuses an env of its own that carries the user's EDITOR or GIT_SSH_COMMAND).
+process.env.GIT_TERMINAL_PROMPT = "0";
+process.env.GCM_INTERACTIVE = "never";
+
 // A signal handler that must stop the run at once asks for it (exit-request.ts); only here is
 // the process ended.
 handleExitRequests((code) => process.exit(code));

@@ -40,7 +40,14 @@ export function createProgram(output: Output): Command {
   program.addCommand(doctorCommand(output));
   program.addCommand(configCommand(output));
   program.addCommand(completionCommand(output, program));
-  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });
+  // Every command at every depth (`cache explain`, `config get`): commander's parse errors are usage errors (exit 2).
+  const withOverrides = (command: Command): void => {
+    for (const sub of command.commands) {
+      sub.exitOverride().configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });
+      withOverrides(sub);
+    }
+  };
+  withOverrides(program);
   describeOptions(program);
   return program;
 }

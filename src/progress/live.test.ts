@@ -152,6 +152,23 @@ describe("the live view", () => {
     expect(terminal.screen).toEqual(["2 parallel job(s), limited by 2 cores", "warning: retrying the fetch", "✔ Source checkout  1.2s"]);
   });
 
+  it("a warning or notice longer than the terminal is written whole (its end is often the fix), rows are cut", () => {
+    const { terminal, live, feed } = view({ columns: 40, rows: 20 });
+    const warning = "cache keys need the component repositories: pass --github-organization URL (where they are mirrored)";
+    feed([
+      { type: "phase-start", phase: "source", title: "Source checkout of a server repository with a long name" },
+      { type: "warning", message: warning },
+    ]);
+    live.notice("SIGINT: stopping; removing this run's container (press Ctrl-C again to quit at once)");
+    feed([{ type: "phase-end", phase: "source", status: "ok", durationMs: 1200 }]);
+    live.end();
+    const screen = terminal.screen.join("\n");
+    expect(screen).toContain(`warning: ${warning}`);
+    expect(screen).toContain("(press Ctrl-C again to quit at once)");
+    const phaseRow = terminal.screen.find((row) => row.includes("Source checkout")) ?? "";
+    expect(visibleWidth(phaseRow)).toBeLessThanOrEqual(39);
+  });
+
   it("plain colours: no escape codes at all", () => {
     const out: string[] = [];
     const live = new LiveView({ columns: () => 80, rows: () => 24, out: (t) => out.push(t), err: (t) => out.push(t) }, NO_COLOURS);

@@ -91,10 +91,10 @@ export class LiveView {
         });
         break;
       case "warning":
-        this.print([this.c.yellow(`warning: ${stripAnsi(event.message)}`)], "err");
+        this.print([this.c.yellow(`warning: ${stripAnsi(event.message)}`)], "err", "whole");
         break;
       case "info":
-        this.print([this.c.dim(stripAnsi(event.message))], "err");
+        this.print([this.c.dim(stripAnsi(event.message))], "err", "whole");
         break;
       default:
         break;
@@ -104,7 +104,7 @@ export class LiveView {
   /** A line from outside the run (the session's Ctrl-C notice), above the live part, at once. */
   notice(text: string): void {
     if (this.ended) this.screen.err(`${text}\n`);
-    else this.print([text], "err");
+    else this.print([text], "err", "whole");
   }
 
   /** The run is over: what was still running is written as it stands, without a spinner. */
@@ -166,11 +166,15 @@ export class LiveView {
     this.timer = undefined;
   }
 
-  /** Lines that stay: the live part is cleared, they are written, the live part comes back below. */
-  private print(lines: string[], stream: "out" | "err"): void {
+  /**
+   * Lines that stay: the live part is cleared, they are written, the live part comes back below.
+   * Rows (a phase, a component) are cut to the width like the live rows they replace; a message
+   * (a warning, a note, the Ctrl-C notice) is written whole and may wrap: its end is often the fix.
+   */
+  private print(lines: string[], stream: "out" | "err", fit: "cut" | "whole" = "cut"): void {
     this.clear();
     const width = this.screen.columns() - 1;
-    const text = `${lines.map((line) => cutToWidth(line, width)).join("\n")}\n`;
+    const text = `${lines.map((line) => (fit === "cut" ? cutToWidth(line, width) : line)).join("\n")}\n`;
     if (stream === "out") this.screen.out(text);
     else this.screen.err(text);
     this.draw();

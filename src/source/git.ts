@@ -17,6 +17,9 @@ export interface GitOptions {
 
 function git(baseDir: string | undefined, options: GitOptions): SimpleGit {
   return simpleGit({
+    // simple-git drops every GIT_* variable it inherits unless allowed: keep the one main.ts sets
+    // so that git never asks for a user name or password.
+    allowEnvironment: ["GIT_TERMINAL_PROMPT"],
     ...(baseDir ? { baseDir } : {}),
     ...(options.signal ? { abort: options.signal } : {}),
     ...(options.blockTimeoutMs ? { timeout: { block: options.blockTimeoutMs } } : {}),

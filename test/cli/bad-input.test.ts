@@ -52,6 +52,13 @@ describe("command-line values", () => {
     expectCleanFailure(await plan(["--source", "my server"]), 2, `--source: 'my server' ('${path.join(temp, "my server")}') contains a space`);
   });
 
+  it("a usage error in a nested command is exit 2 too (cache explain, config get, cache ls, presets)", async () => {
+    expectCleanFailure(await runCli(["cache", "explain"], { tempDir: temp }), 2, "missing required argument 'component'");
+    expectCleanFailure(await runCli(["config", "get"], { tempDir: temp }), 2, "missing required argument 'key'");
+    expectCleanFailure(await runCli(["cache", "ls", "--bogus"], { tempDir: temp }), 2, "unknown option '--bogus'");
+    expectCleanFailure(await runCli(["presets", "list", "extra"], { tempDir: temp }), 2, "too many arguments");
+  });
+
   it("a directory given as --python says so", async () => {
     expectCleanFailure(
       await runCli(["plan", "--preset", "full", "--source", server, "--python", temp], { tempDir: temp }),

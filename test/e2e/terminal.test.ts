@@ -133,8 +133,10 @@ describe("the terminal view", () => {
     expect(at(/^Result +interrupted$/)).toBeLessThan(at(/^error: interrupted by SIGINT/));
     expect(at(/^error: interrupted by SIGINT/)).toBeLessThan(at(/^tb-exited-with 130$/));
 
-    // Rows of the list fit the terminal; messages (the notice, errors) may wrap.
-    const listRows = (await tty.screen({ joined: true })).filter((row) => /^(✔|✖|■|-|\s{2,})/.test(row));
+    // Rows of the list fit the terminal; messages (the notice, errors) may wrap, and are whole.
+    const joined = await tty.screen({ joined: true });
+    expect(joined).toContain("SIGINT: stopping; removing this run's container (press Ctrl-C again to quit at once)");
+    const listRows = joined.filter((row) => /^(✔|✖|■|-|\s{2,})/.test(row));
     expect(listRows.filter((row) => visibleWidth(row) > columns)).toEqual([]);
   });
 

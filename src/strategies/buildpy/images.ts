@@ -48,7 +48,10 @@ export async function resolvePresetImages(preset: Preset, options: { offline: bo
         if (!commit) warnings.push(`image recipe '${name}': ref ${spec.recipe.ref} not found in ${spec.recipe.repo}`);
       } catch (error) {
         if (options.signal?.aborted) throw error;
-        warnings.push(`image recipe '${name}': cannot resolve ${spec.recipe.ref} in ${spec.recipe.repo}: ${firstErrorLine(error)}`);
+        warnings.push(
+          `image recipe '${name}': cannot resolve ${spec.recipe.ref} in ${spec.recipe.repo}: ${firstErrorLine(error)}; ` +
+            `pass --image ${name}=IMAGE, or set images.${name}.recipe.repo to a mirror in a preset that extends this one`,
+        );
       }
     }
     const tag = recipeImageTag(name, spec.recipe, commit);
