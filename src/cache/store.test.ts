@@ -1,7 +1,8 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CacheIntegrityError } from "../errors.js";
 import { processHost } from "../util/process.js";
@@ -71,6 +72,13 @@ describe("LocalCache", () => {
   it("core owns everything but backends, repo agents and caches", async () => {
     await cache.store({ key: KEY_B, inputs, component: { name: "core", kind: "core" }, installRoot: install });
     expect((await cache.get(KEY_B))?.roots).toEqual(["TRITON_VERSION", "bin"]);
+  });
+
+  it("core's top-level FIFO is left out, and is no root of the entry (each root must be in it)", async () => {
+    await promisify(execFile)("mkfifo", [path.join(install, "a-fifo")]);
+    expect(await cache.store({ key: KEY_B, inputs, component: { name: "core", kind: "core" }, installRoot: install })).toBe("stored");
+    expect((await cache.get(KEY_B))?.roots).toEqual(["TRITON_VERSION", "bin"]);
+    expect(await cache.check(KEY_B, { component: { name: "core", kind: "core" } })).toBeUndefined();
   });
 
   it("a second store of the same key is a no-op", async () => {

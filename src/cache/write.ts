@@ -35,6 +35,7 @@ export async function storeEntry(layout: CacheLayout, request: StoreRequest): Pr
   await mkdir(tmp, { recursive: true });
   try {
     const manifest = await writeEntryFiles(tmp, request, roots);
+    if (manifest.roots.length === 0) return "empty";
     // An entry a restore would refuse (e.g. a symlink out of the component) is not stored at all.
     const problem = manifestProblem(manifest, { key: request.key, component: request.component });
     if (problem) throw new CacheIntegrityError(problem);
@@ -79,5 +80,9 @@ async function writeEntryFiles(tmp: string, request: StoreRequest, roots: string
       manifest.totalBytes += size;
     }
   }
+  // A root that was a device node, FIFO or socket was left out: it is no root of the entry
+  // (validate.ts requires each root to be listed).
+  const kept = new Set([...manifest.files, ...manifest.dirs, ...manifest.symlinks].map((item) => item.path));
+  manifest.roots = manifest.roots.filter((root) => kept.has(root));
   return manifest;
 }
