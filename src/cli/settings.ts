@@ -242,15 +242,17 @@ function cacheMaxBytes(reader: SettingsReader): number | undefined {
 }
 
 /**
- * The server repository: a URL or a local path (made absolute), held to the rules of every
- * repository URL (no shell metacharacters, no leading '-'): it only reaches git through
+ * The server repository: a URL or a local path (made absolute). A URL is held to the rules of
+ * every repository URL (no shell metacharacters, no leading '-'): it only reaches git through
  * simple-git, but the same value must not be good here and refused as an organisation.
  */
 function sourceUrl(reader: SettingsReader, fallback: string): string {
   const raw = reader.string("source", { config: "source" });
   if (raw === undefined) return fallback;
   const url = raw.startsWith("-") ? raw : normalizeSourceUrl(raw);
-  const problem = repositoryUrlProblem(url);
+  // A local checkout is only ever an argument of git (never a word in a script): any path a
+  // person may have, spaces included, but no control characters.
+  const problem = url.startsWith("/") ? localPathProblem(url) : repositoryUrlProblem(url);
   if (problem) {
     throw new UsageError(
       `${reader.origin("source", "source")}: ${showValue(raw)}${url === raw ? "" : ` (${showValue(url)})`} ${problem}`,
@@ -280,4 +282,8 @@ function imageTag(reader: SettingsReader, fallback: string): string {
     );
   }
   return tag;
+}
+
+function localPathProblem(directory: string): string | undefined {
+  return /[\u0000-\u001f\u007f]/.test(directory) ? "contains a control character" : undefined;
 }

@@ -1,5 +1,6 @@
 import path from "node:path";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, cp, readFile, writeFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cliEnv, expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
@@ -48,8 +49,12 @@ describe("command-line values", () => {
       2,
       "--github-organization: '-ux@h:' starts with '-', which git would read as an option",
     );
-    // A local path is made absolute first, then checked: a space is refused, naming both.
-    expectCleanFailure(await plan(["--source", "my server"]), 2, `--source: 'my server' ('${path.join(temp, "my server")}') contains a space`);
+    // A local checkout is only an argument of git: a path with a space is fine, a control character is not.
+    await cp(server, path.join(temp, "my server"), { recursive: true });
+    const spaced = await plan(["--source", "my server", "--github-organization", pathToFileURL(path.join(temp, "no-org")).href], {});
+    expect(spaced.stderr).not.toMatch(/^error:/m);
+    expect(spaced.exitCode).toBe(0);
+    expectCleanFailure(await plan(["--source", "my\u001bserver"]), 2, "--source: 'my\\u001bserver' (");
   });
 
   it("a usage error in a nested command is exit 2 too (cache explain, config get, cache ls, presets)", async () => {
