@@ -39,7 +39,7 @@ function classify(command: string): DockerBuildStep {
       const tag = flag("-t");
       const base = dockerfile?.split("/").pop();
       const kind: DockerStepKind = base === "Dockerfile.buildbase" ? "buildbase" : base === "Dockerfile.cibase" ? "cibase-image" : "final-image";
-      return { kind, command, ...(dockerfile ? { dockerfile } : {}), ...(tag ? { tag } : {}) };
+      return { kind, command, dockerfile, tag };
     }
     case "run":
       return { kind: "run-builder", command };

@@ -52,13 +52,13 @@ export async function daemonInfo(options: DockerOptions = {}): Promise<DaemonInf
   }
   return {
     serverVersion: info.ServerVersion,
-    ...(info.Name ? { hostName: info.Name } : {}),
+    hostName: info.Name || undefined,
     rootDir: info.DockerRootDir ?? "/var/lib/docker",
     storageDriver: info.Driver ?? "unknown",
     os: info.OSType ?? "linux",
     arch: info.Architecture ?? "unknown",
-    ...(info.NCPU ? { cpus: info.NCPU } : {}),
-    ...(info.MemTotal ? { memoryBytes: info.MemTotal } : {}),
+    cpus: info.NCPU || undefined,
+    memoryBytes: info.MemTotal || undefined,
     insecureRegistries: {
       names: Object.entries(info.RegistryConfig?.IndexConfigs ?? {})
         .filter(([, config]) => config.Secure === false)

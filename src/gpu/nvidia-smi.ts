@@ -17,7 +17,7 @@ export async function queryComputeCapabilities(options: NvidiaSmiOptions = {}): 
     forceKillAfterDelay: 2_000,
     timeout: 30_000,
     stdin: "ignore",
-    ...(options.env ? { env: options.env } : {}),
+    env: options.env,
   });
   if ((result as { code?: string }).code === "ENOENT") {
     throw new EnvironmentError("--cuda-arch auto: nvidia-smi not found, so there is no NVIDIA GPU to read", NO_GPU_HINT);

@@ -22,7 +22,7 @@ export class CacheEventReporter {
       case "restored": {
         const { result, source } = step;
         const savedMs = result.manifest.buildDurationMs;
-        this.emit({ type: "component-cached", name: component, restoreMs: result.ms, ...(savedMs !== undefined ? { savedMs } : {}), source });
+        this.emit({ type: "component-cached", name: component, restoreMs: result.ms, savedMs, source });
         return undefined;
       }
       case "evicted":

@@ -16,7 +16,7 @@ export async function timedPhase<T>(emit: Emit, which: PhaseWithTitle, fn: () =>
   try {
     const result = await fn();
     const failure = failedWhen?.(result);
-    emit({ type: "phase-end", phase, status: failure ? "failed" : "ok", durationMs: performance.now() - started, ...(failure ? { detail: failure } : {}) });
+    emit({ type: "phase-end", phase, status: failure ? "failed" : "ok", durationMs: performance.now() - started, detail: failure || undefined });
     return result;
   } catch (error) {
     const status = error instanceof InterruptedError ? "interrupted" : "failed";
@@ -31,5 +31,5 @@ export async function timedPhase<T>(emit: Emit, which: PhaseWithTitle, fn: () =>
  */
 export function skippedPhase(emit: Emit, phase: Phase, detail: string, savedMs?: number): void {
   emit({ type: "phase-start", phase, title: PHASE_TITLES[phase] });
-  emit({ type: "phase-end", phase, status: "skipped", durationMs: 0, detail, ...(savedMs !== undefined ? { savedMs } : {}) });
+  emit({ type: "phase-end", phase, status: "skipped", durationMs: 0, detail, savedMs });
 }

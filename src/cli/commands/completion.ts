@@ -61,7 +61,7 @@ function optionsOf(command: Command, presets: string[]): CompletionOption[] {
   return help.visibleOptions(command).flatMap((option) => {
     if (!option.long) return [];
     const value = optionValueKind(option, presets);
-    return [{ long: option.long, ...(option.short ? { short: option.short } : {}), description: option.description, ...(value ? { value } : {}) }];
+    return [{ long: option.long, short: option.short, description: option.description, value }];
   });
 }
 

@@ -28,7 +28,7 @@ export function doctorCommand(output: Output): Command {
         python: reader.string("python", { config: "python", fallback: "python3" }) ?? "python3",
         workDir: reader.string("workDir") ?? reader.workRoot(),
         cacheDir: reader.cacheDir(),
-        ...(presetArg ? { preset: await loadPreset(presetArg) } : {}),
+        preset: presetArg ? await loadPreset(presetArg) : undefined,
       });
       if (reader.bool("json")) output.out(JSON.stringify(results, null, 2));
       else output.out(doctorTable(results));

@@ -81,9 +81,9 @@ export function presetView(preset: Preset) {
     images: Object.fromEntries(Object.entries(preset.images).map(([name, spec]) => [name, spec.kind === "ref" ? spec.ref : { recipe: spec.recipe }])),
     repoTags: preset.repoTags,
     cmakeArgs: preset.cmakeArgs,
-    ...(preset.buildType ? { buildType: preset.buildType } : {}),
-    ...(preset.minComputeCapability ? { minComputeCapability: preset.minComputeCapability } : {}),
-    ...(preset.githubOrganization ? { githubOrganization: preset.githubOrganization } : {}),
+    buildType: preset.buildType,
+    minComputeCapability: preset.minComputeCapability,
+    githubOrganization: preset.githubOrganization,
     buildpyArgs: preset.buildpyArgs,
   };
 }

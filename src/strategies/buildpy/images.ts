@@ -56,7 +56,7 @@ export async function resolvePresetImages(preset: Preset, options: { offline: bo
     }
     const tag = recipeImageTag(name, spec.recipe, commit);
     refs[name] = tag;
-    recipes.push({ name, recipe: spec.recipe, tag, ...(commit ? { commit } : {}) });
+    recipes.push({ name, recipe: spec.recipe, tag, commit });
   }
   return { refs, recipes, warnings };
 }

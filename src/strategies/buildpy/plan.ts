@@ -76,7 +76,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
 
   return timedPhase(emit, "plan", async () => {
     const python = await pythonCheck;
-    const images = await resolvePresetImages(input.preset, { offline: input.offline, cacheDir: input.cacheDir, ...(signal ? { signal } : {}) });
+    const images = await resolvePresetImages(input.preset, { offline: input.offline, cacheDir: input.cacheDir, signal });
     for (const message of images.warnings) emit({ type: "warning", message });
     const argv = planBuildpyArgv(input.preset, input.argv, images);
     const scripts = await runBuildpyDryrun(python.executable, input.checkoutDir, argv, { signal });
