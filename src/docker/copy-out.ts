@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { execa } from "execa";
-import { dockerBinary, type DockerOptions } from "./cli.js";
+import { dockerBinary, engineArgs, type DockerOptions } from "./cli.js";
 
 /**
  * `docker cp CONTAINER:PATH - | tar -x -C DEST`: streams a directory out of a container (running
@@ -9,7 +9,7 @@ import { dockerBinary, type DockerOptions } from "./cli.js";
 export async function copyOutOfContainer(container: string, containerPath: string, destDir: string, options: DockerOptions = {}): Promise<boolean> {
   await mkdir(destDir, { recursive: true });
   // stdout is the tar stream: it must flow to tar, never be buffered here (it can be GBs).
-  const copy = execa(dockerBinary(), ["cp", `${container}:${containerPath}`, "-"], {
+  const copy = execa(dockerBinary(), [...engineArgs(options.engine), "cp", `${container}:${containerPath}`, "-"], {
     cancelSignal: options.signal,
     reject: false,
     stdin: "ignore",

@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { docker, dockerBinary, dockerOk, type DockerOptions } from "./cli.js";
+import { docker, dockerBinary, dockerOk, engineArgs, type DockerOptions } from "./cli.js";
 
 export interface ImageInfo {
   id: string;
@@ -40,6 +40,12 @@ export async function untagImage(ref: string, options: DockerOptions = {}): Prom
   await docker(["rmi", "--no-prune", ref], options);
 }
 
+/** Every `repository:tag` on the engine (dangling images, which have none, left out). */
+export async function listImageReferences(options: DockerOptions = {}): Promise<string[]> {
+  const result = await dockerOk(["images", "--format", "{{.Repository}}:{{.Tag}}"], options);
+  return result.stdout.split("\n").filter((line) => line && !line.includes("<none>"));
+}
+
 export async function pullImage(ref: string, options: DockerOptions = {}): Promise<void> {
   await dockerOk(["pull", "--quiet", ref], options);
 }
@@ -60,7 +66,7 @@ export async function importFiles(
   const tarArgs = ["-c", "--owner=0", "--group=0", "--numeric-owner", ...parts.flatMap((p) => ["-C", p.dir, ...p.paths])];
   const changes = Object.entries(options.labels ?? {}).flatMap(([name, value]) => ["--change", `LABEL ${name}=${JSON.stringify(value)}`]);
   const tar = execa("tar", tarArgs, { cancelSignal: options.signal, reject: false, buffer: { stdout: false, stderr: true } });
-  const imported = await tar.pipe(dockerBinary(), ["import", ...changes, "-", ref], {
+  const imported = await tar.pipe(dockerBinary(), [...engineArgs(options.engine), "import", ...changes, "-", ref], {
     cancelSignal: options.signal,
     reject: false,
     ...(options.env ? { env: options.env } : {}),

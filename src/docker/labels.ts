@@ -1,0 +1,10 @@
+/** docker's `{{json .Labels}}` of a list command: a quoted `a=b,c=d` string. */
+export function parseLabelList(text: string): Record<string, string> {
+  const plain = text.startsWith('"') ? (JSON.parse(text) as string) : text;
+  const labels: Record<string, string> = {};
+  for (const pair of plain.split(",").filter(Boolean)) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}
