@@ -30,3 +30,8 @@ export function processHost(): string {
   }
   return identity;
 }
+
+/** A short, file-name-safe tag of processHost(), for names that carry a pid. */
+export function processHostTag(): string {
+  return createHash("sha256").update(processHost()).digest("hex").slice(0, 8);
+}

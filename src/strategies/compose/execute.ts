@@ -5,7 +5,10 @@ import { timedPhase } from "../../run/phase.js";
 import { openRunDir, type RunDir } from "../../run/run-dir.js";
 import type { BuildSettings } from "../../run/settings.js";
 import { buildImageWithLog } from "../../run/image-phase.js";
+import { dockerEngine } from "../../docker/engine.js";
 import { tagImage, untagImage } from "../../docker/image.js";
+import { removeDeadRuns, takeLease } from "../../run/leftovers.js";
+import { runNames } from "../../run/names.js";
 import { failRun } from "../../run/failure.js";
 import { daemonInfo } from "../../docker/system.js";
 import type { UnresolvedDependency } from "./ldd.js";
@@ -31,14 +34,19 @@ export interface ComposeOutcome {
 export async function runCompose(input: { settings: BuildSettings; emit: Emit; signal: AbortSignal }): Promise<ComposeOutcome> {
   const { settings, emit, signal } = input;
   const started = performance.now();
-  const tempTag = `triton-build/compose:${settings.runId}`;
+  const tempTag = runNames(settings.runId).compose;
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "compose", phases: COMPOSE_PHASES, workDir: settings.workDir });
   let openedRunDir: RunDir | undefined;
+  let endLease: (() => Promise<void>) | undefined;
   try {
     // Inside the try: a missing daemon still ends the run with its result event and report.
     await daemonInfo({ signal });
     const runDir = await openRunDir(settings.workDir);
     openedRunDir = runDir;
+    // What runs killed with -9 left on the engine goes; this run's own tag is found the same way.
+    const engine = dockerEngine();
+    await removeDeadRuns(engine, emit, signal);
+    endLease = await takeLease(engine, runNames(settings.runId), settings.runId);
     const { plan, dockerfile, dockerfilePath } = await timedPhase(emit, composePhase("plan"), async () => {
       const plan = planCompose(settings.preset, settings);
       for (const message of plan.warnings) emit({ type: "warning", message });
@@ -91,6 +99,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
     throw failRun(error, { emit, signal, started });
   } finally {
     await untagImage(tempTag).catch(() => undefined);
+    await endLease?.().catch(() => undefined);
     await openedRunDir?.release();
   }
 }
