@@ -4,6 +4,7 @@ import { EventHub } from "../progress/event-hub.js";
 import { createNdjsonRenderer } from "../progress/ndjson.js";
 import { createPlainRenderer } from "../progress/plain.js";
 import { ReportCollector } from "../progress/report.js";
+import { TraceCollector } from "../progress/trace.js";
 import { requestExit } from "./exit-request.js";
 import type { Output } from "./output.js";
 
@@ -11,6 +12,8 @@ export interface SessionOptions {
   json: boolean;
   verbose: boolean;
   reportFile?: string;
+  /** --trace: the run's timeline in Chrome's trace event format. */
+  traceFile?: string;
   phases: readonly Phase[];
   /** How the task list titles each phase (compose titles some its own way). */
   phaseTitles?: Record<Phase, string>;
@@ -34,7 +37,7 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
       return;
     }
     firstSignalAt = Date.now();
-    output.err(`\n${name}: stopping; removing this run's container (press Ctrl-C again to quit at once)`);
+    output.err(`\n${name}: stopping; compiling ends now, components that finished are kept in the cache (press Ctrl-C again to quit at once)`);
     controller.abort(new InterruptedError(`interrupted by ${name}`));
   };
   // SIGHUP: the terminal went away; the container must go too.
@@ -44,6 +47,8 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
   const hub = new EventHub();
   const report = new ReportCollector();
   hub.subscribe(report.listener);
+  const trace = options.traceFile ? new TraceCollector() : undefined;
+  if (trace) hub.subscribe(trace.listener);
   let rendered: Promise<unknown> = Promise.resolve();
   const notes: string[] = [];
   if (options.json) {
@@ -70,6 +75,9 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
     await rendered;
     for (const note of notes) output.err(note);
     for (const name of signals) process.off(name, onSignal);
+    if (trace && options.traceFile) {
+      await trace.write(options.traceFile).catch((error: unknown) => output.err(`warning: could not write the trace ${options.traceFile}: ${String(error)}`));
+    }
     if (options.reportFile) {
       await report
         .write(options.reportFile)

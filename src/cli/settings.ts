@@ -148,7 +148,7 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
   const runId = newRunId(common.preset.name);
   const givenWorkDir = reader.string("workDir");
   const workParent = reader.string("workRoot", { config: "workRoot", fallback: DEFAULT_WORK_PARENT }) ?? DEFAULT_WORK_PARENT;
-  return {
+  const settings: BuildSettings = {
     ...common,
     runId,
     workDir: path.resolve(givenWorkDir ?? path.join(workParent, runId)),
@@ -158,7 +158,30 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
     keepWorkDir: reader.bool("keepWorkDir"),
     ...optional("cacheMaxBytes", cacheMaxBytes(reader)),
     allowMissingLibs: reader.bool("allowMissingLibs"),
+    ...optional("parallel", reader.integer("parallel", "parallel")),
+    engines: reader.list("engine"),
+    failFast: reader.bool("failFast"),
+    only: reader.list("only"),
+    cachedOnly: reader.bool("cachedOnly"),
+    ...optional("traceFile", reader.string("trace")),
   };
+  checkFanOut(settings);
+  return settings;
+}
+
+/** Option combinations that cannot work, refused before anything runs. */
+function checkFanOut(settings: BuildSettings): void {
+  const fanOut = [settings.only.length ? "--only" : "", settings.cachedOnly ? "--cached-only" : ""].filter(Boolean);
+  if (fanOut.length === 2)
+    throw new UsageError("--only and --cached-only exclude each other", "the --only jobs compile; one --cached-only job then builds the image");
+  const [option] = fanOut;
+  if (option && settings.noCache) throw new UsageError(`${option} works through the cache, and --no-cache turns it off`);
+  if (option && settings.ciImage)
+    throw new UsageError(`${option} cannot be combined with --ci-image`, "the CI section needs every component compiled in one builder");
+  if (settings.strategy === "compose") {
+    const given = [...fanOut, settings.engines.length ? "--engine" : "", settings.parallel !== undefined ? "--parallel" : ""].filter(Boolean);
+    if (given.length) throw new UsageError(`${given.join(", ")}: only for --strategy build`, "compose copies published backends and compiles nothing");
+  }
 }
 
 /** Lower-case and short, because it becomes part of container names and image tags. */

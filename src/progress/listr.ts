@@ -93,11 +93,13 @@ async function mirrorComponent(hub: EventHub, component: ComponentSummary, task:
     task.skip(`${component.name}: not run`);
     return;
   }
-  task.title = `${component.name} building`;
+  // Where it compiles (engine/builder), so a run spread over builders and engines is readable.
+  const where = started.engine !== undefined ? ` on ${started.engine}/${started.builder ?? 1}` : "";
+  task.title = `${component.name} building${where}`;
   const startedAt = Date.now();
   let percent: number | undefined;
   const timer = setInterval(() => {
-    task.title = `${component.name} building ${formatDuration(Date.now() - startedAt)}${percent !== undefined ? ` [${percent}%]` : ""}`;
+    task.title = `${component.name} building${where} ${formatDuration(Date.now() - startedAt)}${percent !== undefined ? ` [${percent}%]` : ""}`;
   }, 1000);
   const unsubscribe = hub.subscribe((event) => {
     if (event.type !== "component-output" || event.name !== component.name) return;

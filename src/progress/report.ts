@@ -24,6 +24,11 @@ export interface RunReport {
     tag?: string;
     status: "built" | "cached" | "failed" | "interrupted" | "skipped" | "not-run";
     durationMs?: number;
+    /** Where it compiled: the engine's name and the builder's number on it. */
+    engine?: string;
+    builder?: number;
+    startedAt?: string;
+    endedAt?: string;
     restoreMs?: number;
     savedMs?: number;
     cacheSource?: "local" | "remote";
@@ -69,8 +74,17 @@ export class ReportCollector {
           ...(event.detail ? { detail: event.detail } : {}),
         });
         break;
+      case "component-start": {
+        const component = this.component(event.name);
+        if (event.engine !== undefined) component.engine = event.engine;
+        if (event.builder !== undefined) component.builder = event.builder;
+        component.startedAt = new Date().toISOString();
+        delete component.endedAt;
+        break;
+      }
       case "component-end": {
         const component = this.component(event.name);
+        component.endedAt = new Date().toISOString();
         component.status = event.status === "failed" || event.status === "interrupted" ? event.status : "built";
         component.durationMs = Math.round(event.durationMs);
         if (event.logPath) component.logPath = event.logPath;

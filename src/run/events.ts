@@ -38,7 +38,8 @@ export type BuildEvent =
   | { type: "phase-start"; phase: Phase; title: string }
   | { type: "phase-output"; phase: Phase; line: string; step?: { current: number; total: number } }
   | { type: "phase-end"; phase: Phase; status: Status; durationMs: number; detail?: string }
-  | { type: "component-start"; name: string }
+  /** `engine` and `builder` say where it compiles: the engine's name and the builder's number on it. */
+  | { type: "component-start"; name: string; engine?: string; builder?: number }
   | { type: "component-output"; name: string; line: string; percent?: number }
   | { type: "component-end"; name: string; status: Status; durationMs: number; logPath?: string; detail?: string }
   | { type: "component-cached"; name: string; restoreMs: number; savedMs?: number; source: "local" | "remote" }

@@ -25,10 +25,12 @@ afterAll(async () => {
 });
 
 describe("build on the real engine", () => {
-  it("builds an image holding every component's files; events in order; report durations add up", async () => {
+  it("--parallel 1 builds as build.py does: one component after another; every component's files; events in order; report durations add up", async () => {
     const tag = world.tag("small");
     const report = path.join(temp, "small-report.json");
-    const result = await runCli(["--preset", small, ...world.args(), "--no-cache", "--tag", tag, "--json", "--report", report], { tempDir: temp });
+    const result = await runCli(["--preset", small, ...world.args(), "--no-cache", "--parallel", "1", "--tag", tag, "--json", "--report", report], {
+      tempDir: temp,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     const wallMs = result.durationMs;
 
@@ -142,9 +144,9 @@ describe("build on the real engine", () => {
     expect(await containersNamed(runId ?? "none")).toEqual([]);
   });
 
-  it("SIGINT during the builder phase: exit 130 within seconds, no container, no orphan process", async () => {
+  it("SIGINT during the builder phase (one builder): exit 130 within seconds, no container, no orphan process", async () => {
     const child = startCli(
-      ["--preset", small, ...world.args(), "--no-cache", "--backend", "python:slow-for-interrupt", "--json", "--tag", world.tag("sigint")],
+      ["--preset", small, ...world.args(), "--no-cache", "--parallel", "1", "--backend", "python:slow-for-interrupt", "--json", "--tag", world.tag("sigint")],
       {
         tempDir: temp,
       },

@@ -20,6 +20,9 @@ Examples:
   triton-build build --preset llm-plus-vision --tag registry.example.com/triton:24.05-vision --report build.json
   triton-build --preset ./my-preset.yaml --no-pull --json > events.ndjson
   triton-build --preset trtllm-onnx --strategy compose   (minutes: copy backends between published images)
+  triton-build --preset trtllm-onnx --engine default --engine gpu-box-2 --trace build.trace.json
+  triton-build --preset trtllm-onnx --only onnxruntime --remote-cache-mode readwrite   (one CI job per component...)
+  triton-build --preset trtllm-onnx --cached-only                                     (...then one job builds the image)
 
 Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage, 3 environment, 130 interrupted.`,
       )
@@ -30,7 +33,7 @@ Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage
         if (stray) throw stray;
         const settings = await resolveBuildSettings(await settingsReader(cmd));
         const compose = settings.strategy === "compose";
-        const outcome = await runSession<{ image: { tag: string; id: string }; workDir: string }>(
+        const outcome = await runSession<{ image?: { tag: string; id: string }; built?: string[]; cached?: string[]; workDir: string }>(
           output,
           {
             json: settings.json,
@@ -39,11 +42,13 @@ Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage
             ...(compose ? { phaseTitles: COMPOSE_PHASE_TITLES } : {}),
             stdoutIsTTY: Boolean(process.stdout.isTTY),
             ...(settings.reportFile ? { reportFile: settings.reportFile } : {}),
+            ...(settings.traceFile ? { traceFile: settings.traceFile } : {}),
           },
           (emit, signal) => (compose ? runCompose({ settings, emit, signal }) : runBuild({ settings, emit, signal })),
         );
         if (!settings.json) {
-          output.out(`\n${outcome.image.tag}  ${outcome.image.id}`);
+          if (outcome.image) output.out(`\n${outcome.image.tag}  ${outcome.image.id}`);
+          else output.out(`\ncompiled and cached: ${outcome.built?.join(", ") || "nothing"}; already in the cache: ${outcome.cached?.join(", ") || "nothing"}`);
           output.out(`logs: ${outcome.workDir}/logs`);
         }
       })

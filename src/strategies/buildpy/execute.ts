@@ -1,351 +1,213 @@
-import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { rewriteCmakeBuild } from "../../buildpy/rewrite.js";
-import { RemoteCache } from "../../cache/remote.js";
-import { LocalCache } from "../../cache/store.js";
-import { removeContainer } from "../../docker/container.js";
-import { copyOutOfContainer } from "../../docker/copy-out.js";
-import { tagImage, untagImage } from "../../docker/image.js";
-import { daemonInfo } from "../../docker/system.js";
-import { BuildError } from "../../errors.js";
+import { BuildError, UsageError } from "../../errors.js";
+import { BUILD_PHASES } from "../../run/events.js";
 import { failRun } from "../../run/failure.js";
-import { planCache, type CacheDecision } from "./cache-plan.js";
-import { BUILD_PHASES, type Emit } from "../../run/events.js";
 import { skippedPhase, timedPhase } from "../../run/phase.js";
+import type { RunDir } from "../../run/run-dir.js";
+import { planCache, type CacheDecision } from "./cache-plan.js";
+import { CleanupSteps, openRun, type BuildRunInput, type RunContext } from "./context.js";
 import type { Plan, PlannedComponent } from "./plan.js";
 import { planFor } from "./plan-for.js";
-import { openRunDir, pruneOldRuns, type RunDir } from "../../run/run-dir.js";
-import type { BuildSettings } from "../../run/settings.js";
-import { runBuilder, type BuilderOutcome } from "./steps/builder.js";
-import { restoreHits, storeBuilt } from "./steps/cache-steps.js";
-import { addReadWriteForAll, moveRestoredRoots, opensInstallTree } from "./steps/install-tree.js";
-import { builderLabels, removeStaleBuilders } from "./steps/stale-builders.js";
-import { withDockerignore } from "./steps/docker-context.js";
-import { buildImageWithLog } from "../../run/image-phase.js";
-import { buildRecipeImages } from "./steps/recipe-images.js";
-import { requireGitLfsInImage } from "./steps/git-lfs.js";
+import { isCached, restoreHits, type RestoredComponent } from "./steps/cache-steps.js";
+import { compileComponents, planCompile, type CompileResult } from "./steps/compile.js";
+import { assembleInstallTree, buildFinalImage } from "./steps/final-image.js";
+import { baseImagePhase } from "./steps/recipe-images.js";
 
-export interface BuildRunInput {
-  settings: BuildSettings;
-  emit: Emit;
-  signal: AbortSignal;
-}
+export type { BuildRunInput } from "./context.js";
 
 export interface BuildOutcome {
-  image: { tag: string; id: string };
+  /** The image built; none with --only, which compiles and caches components only. */
+  image?: { tag: string; id: string };
   plan: Plan;
   built: string[];
   cached: string[];
   workDir: string;
 }
 
-/** Names of the Docker objects of one run: unique, so parallel runs on one daemon never collide. */
-export function runNames(runId: string) {
-  return {
-    builder: `triton-build-builder-${runId}`,
-    buildbase: `triton-build/buildbase:${runId}`,
-    /**
-     * The newest buildbase image, kept under one tag per daemon: removing a run's only tag would
-     * delete the image's last layer too, and the next run's classic builder would redo that step
-     * (a full copy of the image's file system on the vfs storage driver, about 1 s).
-     */
-    buildbaseCache: "triton-build/buildbase:cache",
-    final: `triton-build/final:${runId}`,
-    cibase: `triton-build/cibase:${runId}`,
-  };
-}
-
 /**
- * The build strategy: plan, restore what the cache has, compile the rest in a builder
- * container, cache what was compiled, assemble and tag the final image.
+ * The build strategy, in the README's four steps: plan (checkout, build.py --dryrun,
+ * components); restore what the cache has; compile the rest, each component in its own builder
+ * and cached as soon as it finishes; assemble the final image and tag it.
  */
 export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const { settings, emit, signal } = input;
   const started = performance.now();
-  const names = runNames(settings.runId);
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
-  const cleanup: Array<() => Promise<void>> = [];
-  const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
-  const remote =
-    cache && settings.remoteCache ? new RemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.cacheSigningKey, emit, settings.runId) : undefined;
-  let openedRunDir: RunDir | undefined;
+  const cleanup = new CleanupSteps();
   try {
-    // Fail at once (exit 3) when there is no Docker daemon, not after the checkout and planning.
-    await daemonInfo({ signal });
-    const runDir = await openRunDir(settings.workDir);
-    openedRunDir = runDir;
-    await removeStaleBuilders(emit, (runId) => Object.values(runNames(runId)).filter((name) => name.endsWith(`:${runId}`)), signal);
-    if (!settings.workDirGiven) await pruneOldRuns(path.dirname(settings.workDir)).catch(() => undefined);
-    // Half-written entries of runs killed with -9 (possibly many GB): gone before this run adds more.
-    await cache?.cleanTemp().catch(() => undefined);
-    const { plan } = await planFor(settings, runDir.checkout, emit, signal);
-    const installRoot = path.join(runDir.buildDir, "install");
-    // Hits are restored outside the Docker build context (the buildbase image must not carry
-    // them) and moved into the install tree once the compiled components are in.
-    const restoredRoot = path.join(runDir.root, "restored", "install");
-    const candidates = plan.components.filter((c) => c.action === "build");
+    const run = await openRun(input, cleanup);
+    const firstEngine = run.engines[0]?.engine;
 
-    const { decisions, cached, restoredRoots } = await lookUpAndRestore({ settings, plan, cache, remote, restoredRoot, emit, signal });
-    const toBuild = candidates.filter((c) => !cached.has(c.name));
-    emit({
-      type: "plan",
-      source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
-      buildpyCommand: plan.buildpy.command,
-      components: plan.components.map((c) => {
-        const decision = decisions.get(c.name);
-        const action = cached.has(c.name) ? "cached" : c.action;
-        const reason = c.reason ?? (decision && !cached.has(c.name) ? `cache miss: ${decision.reason}` : undefined);
-        return { name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action, ...(reason ? { reason } : {}) };
-      }),
-    });
+    // 1. Plan: checkout at the resolved commit, build.py --dryrun, the components.
+    const { plan, resources } = await planFor(settings, run.runDir.checkout, emit, signal, firstEngine);
+    const candidates = componentsAskedFor(plan, settings.only);
 
-    await baseImagePhase(settings, plan, runDir, emit, signal);
-    if (toBuild.length === 0) {
-      for (const phase of ["buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "every component came from the cache");
+    // 2. Restore what the cache has (with --only, only look: no image is built).
+    const fromCache = await useCache(run, plan, candidates);
+    const toCompile = candidates.filter((c) => !fromCache.cached.has(c.name));
+    reportPlan(run, plan, candidates, fromCache);
+    if (settings.cachedOnly && toCompile.length) throw notInCache(toCompile, fromCache);
+
+    // 3. Compile the rest, each component cached as soon as it finishes.
+    const baseFromRecipe = plan.images.recipes.some((recipe) => recipe.name === "base");
+    const request = { plan, components: toCompile, decisions: fromCache.decisions, jobs: resources.jobs, baseFromRecipe };
+    const compilePlan = toCompile.length ? planCompile(run, request) : undefined;
+    const buildsImage = settings.only.length === 0;
+    const baseEngines = [...new Set([...(buildsImage && firstEngine ? [firstEngine] : []), ...(compilePlan?.enginesWithWork ?? [])])];
+    await baseImagePhase(run, plan.images.recipes, baseEngines);
+    let compiled: CompileResult = { parts: [] };
+    if (compilePlan) compiled = await compileComponents(run, request, compilePlan);
+    else for (const phase of ["buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "every component came from the cache");
+
+    // 4. Assemble the install tree and the final image.
+    let image: { tag: string; id: string } | undefined;
+    if (buildsImage) {
+      await assembleInstallTree(run, plan, compiled, { root: restoredRoot(run.runDir), components: fromCache.restored });
+      image = await buildFinalImage(run, plan, settings.pull && !baseFromRecipe);
     } else {
-      const outcome = await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
-      const builderFailed = Boolean(outcome.failed) || outcome.exitCode !== 0;
-      const collect = collectAndStore({ settings, toBuild, outcome, builderFailed, decisions, cache, remote, runDir, names, emit, signal });
-      if (!builderFailed) await collect;
-      else {
-        // The builder's failure is what the user must see; collecting what finished is a bonus.
-        await collect.catch((error: unknown) =>
-          emit({ type: "warning", message: `could not collect finished components: ${String((error as Error)?.message ?? error)}` }),
-        );
-        throw builderFailure(outcome, runDir, Boolean(cache));
-      }
+      for (const phase of ["final-image", "tag"] as const) skippedPhase(emit, phase, "--only compiles and caches components, and builds no image");
     }
-
-    if (restoredRoots.length) {
-      await moveRestoredRoots(restoredRoot, installRoot, restoredRoots);
-      if (opensInstallTree(plan.cmakeBuild)) await addReadWriteForAll(installRoot);
-    }
-    const imageId = await buildFinalImages(settings, plan, runDir, names, emit, signal, cleanup);
-    await timedPhase(emit, "tag", async () => {
-      await tagImage(names.final, settings.tag, { signal });
-      emit({ type: "phase-output", phase: "tag", line: settings.tag });
-      if (settings.ciImage) await tagImage(names.cibase, `${settings.tag}-cibase`, { signal });
-    });
-    if (cache) {
-      await cache.recordRun({ preset: settings.preset.name, hits: cached.size, misses: toBuild.length }).catch(() => undefined);
-      if (settings.cacheMaxBytes !== undefined) {
-        const pruned = await cache.prune({ maxBytes: settings.cacheMaxBytes });
-        if (pruned.removed.length)
-          emit({ type: "info", message: `cache pruned to cacheMaxSize: ${pruned.removed.length} least recently used entries removed` });
-      }
-    }
-    emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
-    if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
-    return { image: { tag: settings.tag, id: imageId }, plan, built: toBuild.map((c) => c.name), cached: [...cached], workDir: runDir.root };
+    await keepCacheTidy(run, fromCache.cached.size, toCompile.length);
+    emit({ type: "result", status: "ok", durationMs: performance.now() - started, ...(image ? { image } : {}) });
+    if (!settings.keepWorkDir) cleanup.add(() => removeBulkyRunFiles(run.runDir));
+    return {
+      ...(image ? { image } : {}),
+      plan,
+      built: compiled.parts.map((p) => p.component.name),
+      cached: [...fromCache.cached],
+      workDir: run.runDir.root,
+    };
   } catch (error) {
     throw failRun(error, { emit, signal, started });
   } finally {
-    // Clean-up runs even after Ctrl-C, so it must not use the aborted signal.
-    for (const step of cleanup.reverse()) {
-      await step().catch((error: unknown) => emit({ type: "warning", message: `clean-up: ${String((error as Error)?.message ?? error)}` }));
-    }
-    await openedRunDir?.release();
+    await cleanup.run(emit);
   }
 }
 
-interface CacheContext {
-  settings: BuildSettings;
-  cache: LocalCache | undefined;
-  remote: RemoteCache | undefined;
-  emit: Emit;
-  signal: AbortSignal;
+/** The components this run builds: all of the plan's, or those named with --only (which must exist). */
+function componentsAskedFor(plan: Plan, only: readonly string[]): PlannedComponent[] {
+  const buildable = plan.components.filter((c) => c.action === "build");
+  if (only.length === 0) return buildable;
+  const known = buildable.filter((c) => c.kind !== "ci").map((c) => c.name);
+  const unknown = only.filter((name) => !known.includes(name));
+  if (unknown.length) {
+    throw new UsageError(
+      `--only ${unknown.join(", ")}: the preset builds no such component`,
+      `its components: ${known.join(", ")} (\`triton-build plan --json\` lists them as fanOut)`,
+    );
+  }
+  return buildable.filter((c) => only.includes(c.name));
+}
+
+interface FromCache {
+  decisions: Map<string, CacheDecision>;
+  restored: RestoredComponent[];
+  /** Restored, or (with --only) found in the cache. */
+  cached: Set<string>;
+  /** Why an entry the decision counted on could not be used. */
+  missed: Map<string, string>;
+}
+
+function restoredRoot(runDir: RunDir): string {
+  // Outside the Docker build context: the buildbase image must not carry restored files.
+  return path.join(runDir.root, "restored", "install");
 }
 
 /** Cache keys for every component, and the hits restored (local first, then the remote cache). */
-async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRoot: string }) {
-  const { settings, plan, cache, remote, restoredRoot, emit, signal } = context;
-  let decisions = new Map<string, CacheDecision>();
-  const cached = new Set<string>();
-  const restoredRoots: string[] = [];
+async function useCache(run: RunContext, plan: Plan, candidates: readonly PlannedComponent[]): Promise<FromCache> {
+  const { settings, cache, emit, signal } = run;
+  const result: FromCache = { decisions: new Map(), restored: [], cached: new Set(), missed: new Map() };
   if (!cache) {
     skippedPhase(emit, "restore", "--no-cache");
-  } else if (settings.ciImage) {
-    // The CI section copies from other components' build dirs, which a restore does not recreate.
-    skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
-    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
-  } else {
-    await timedPhase(emit, "restore", async () => {
-      decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
-      for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
-        cached.add(restored.name);
-        restoredRoots.push(...restored.roots);
-      }
-    });
+    return result;
   }
-  return { decisions, cached, restoredRoots };
-}
-
-/** Copies the install tree out of the builder container and caches every component that finished. */
-function collectAndStore(
-  context: CacheContext & {
-    toBuild: PlannedComponent[];
-    outcome: BuilderOutcome;
-    builderFailed: boolean;
-    decisions: Map<string, CacheDecision>;
-    runDir: RunDir;
-    names: ReturnType<typeof runNames>;
-  },
-): Promise<void> {
-  const { settings, toBuild, outcome, builderFailed, decisions, cache, remote, runDir, names, emit, signal } = context;
-  const installRoot = path.join(runDir.buildDir, "install");
-  return timedPhase(emit, "collect", async () => {
-    const finished = new Set(outcome.finished.map((f) => f.name));
-    const found = await copyOutOfContainer(names.builder, "/tmp/tritonbuild/install", runDir.buildDir, { signal });
-    if (settings.ciImage && !builderFailed) await copyOutOfContainer(names.builder, "/tmp/tritonbuild/ci", runDir.buildDir, { signal });
-    if (cache && found) {
-      await storeBuilt({
-        components: toBuild.filter((c) => finished.has(c.name)),
-        outcome,
-        decisions,
-        cache,
-        ...(remote ? { remote } : {}),
-        installRoot,
-        emit,
-        signal,
-      });
-    }
-    if (!found && !builderFailed) throw new BuildError("the builder finished but left no /tmp/tritonbuild/install", { component: "collect" });
-    emit({ type: "phase-output", phase: "collect", line: `${finished.size} compiled component(s) collected into ${installRoot}` });
-  });
-}
-
-interface CompileContext {
-  settings: BuildSettings;
-  plan: Plan;
-  toBuild: PlannedComponent[];
-  runDir: RunDir;
-  names: ReturnType<typeof runNames>;
-  emit: Emit;
-  signal: AbortSignal;
-  cleanup: Array<() => Promise<void>>;
-}
-
-/**
- * Images from recipes (e.g. the TensorRT-LLM base) exist only on this daemon: build them first,
- * also when every component comes from the cache, because the final image starts FROM them.
- */
-async function baseImagePhase(settings: BuildSettings, plan: Plan, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<void> {
-  if (!plan.images.recipes.length) {
-    skippedPhase(emit, "base-image", "the preset names no image recipe");
-    return;
-  }
-  await timedPhase(emit, "base-image", () =>
-    buildRecipeImages(plan.images.recipes, {
-      cacheDir: settings.cacheDir,
+  const keys = async () => {
+    const all = await planCache(plan, cache, {
       offline: settings.offline,
       pull: settings.pull,
-      workDir: runDir.root,
-      logDir: runDir.logs,
       signal,
-      emit,
-    }),
-  );
-}
-
-/** `--pull` for images FROM the base, unless the base is a local image built from a recipe (no registry has it). */
-function pullFor(settings: BuildSettings, plan: Plan): boolean {
-  return settings.pull && !plan.images.recipes.some((recipe) => recipe.name === "base");
-}
-
-/** Buildbase image and the builder container; returns how the builder ended. */
-async function compileComponents(context: CompileContext): Promise<BuilderOutcome> {
-  const { settings, plan, toBuild, runDir, names, emit, signal, cleanup } = context;
-  const pull = pullFor(settings, plan);
-  await timedPhase(emit, "buildbase", async () => {
-    cleanup.push(() => untagImage(names.buildbase));
-    await withDockerignore(plan.checkoutDir, ["build/"], () =>
-      buildImageWithLog(
-        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.buildbase"), tag: names.buildbase, pull },
-        { phase: "buildbase", logPath: path.join(runDir.logs, "buildbase.log"), what: "building the buildbase image", signal, emit },
-      ),
-    );
-    // Only a speed-up for the next run: a failure to tag costs nothing else.
-    await tagImage(names.buildbase, names.buildbaseCache).catch(() => undefined);
-    if (toBuild.some((c) => c.name === "tensorrtllm")) await requireGitLfsInImage(names.buildbase, plan.images.refs.base, signal);
-  });
-
-  const nonce = randomBytes(8).toString("hex");
-  return timedPhase(
-    emit,
-    "builder",
-    async () => {
-      cleanup.push(() => removeContainer(names.builder));
-      const byName = new Map(toBuild.map((c) => [c.name, c]));
-      const script = rewriteCmakeBuild(plan.cmakeBuild, {
-        build: new Set(byName.keys()),
-        nonce,
-        transformSection: (section) => byName.get(section.name)?.lines ?? section.lines,
-      });
-      const outcome = await runBuilder({
-        containerName: names.builder,
-        image: names.buildbase,
-        script,
-        scriptDir: runDir.scripts,
-        nonce,
-        tty: settings.interactive,
-        logDir: runDir.logs,
-        labels: builderLabels(settings.runId),
-        everyLine: settings.verbose,
-        signal,
-        emit,
-      });
-      return outcome;
-    },
-    (outcome) => (outcome.failed || outcome.exitCode !== 0 ? builderFailure(outcome, runDir, true).message : undefined),
-  );
-}
-
-function builderFailure(outcome: BuilderOutcome, runDir: RunDir, cached: boolean): BuildError {
-  const failed = outcome.failed;
-  return new BuildError(
-    failed ? `component '${failed.name}' failed (builder exit code ${outcome.exitCode})` : `the builder container exited with code ${outcome.exitCode}`,
-    {
-      component: failed?.name ?? "builder",
-      logPath: failed?.logPath ?? path.join(runDir.logs, "builder.log"),
-      logTail: failed?.tail ?? outcome.builderLogTail,
-      hint: cached
-        ? "fix the cause shown in the log; components that finished were cached, so the next run resumes after them"
-        : "fix the cause shown in the log (with --no-cache, the next run builds every component again)",
-    },
-  );
-}
-
-async function buildFinalImages(
-  settings: BuildSettings,
-  plan: Plan,
-  runDir: RunDir,
-  names: ReturnType<typeof runNames>,
-  emit: Emit,
-  signal: AbortSignal,
-  cleanup: Array<() => Promise<void>>,
-): Promise<string> {
-  return timedPhase(emit, "final-image", async () => {
-    cleanup.push(() => untagImage(names.final));
-    const id = await buildImageWithLog(
-      { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile"), tag: names.final, pull: pullFor(settings, plan) },
-      { phase: "final-image", logPath: path.join(runDir.logs, "final-image.log"), what: "building the final image", signal, emit },
-    );
-    if (settings.ciImage) {
-      cleanup.push(() => untagImage(names.cibase));
-      await buildImageWithLog(
-        { contextDir: plan.checkoutDir, dockerfile: path.join(runDir.buildDir, "Dockerfile.cibase"), tag: names.cibase, pull: pullFor(settings, plan) },
-        { phase: "final-image", logPath: path.join(runDir.logs, "cibase-image.log"), what: "building the CI base image", signal, emit },
-      );
+      ...(run.engines[0] ? { engine: run.engines[0].engine } : {}),
+    });
+    return new Map([...all].filter(([name]) => candidates.some((c) => c.name === name)));
+  };
+  if (settings.ciImage) {
+    // The CI section copies from other components' build dirs, which a restore does not recreate.
+    skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
+    result.decisions = await keys();
+    return result;
+  }
+  const access = { cache, remote: run.remote, emit };
+  await timedPhase(emit, "restore", async () => {
+    result.decisions = await keys();
+    if (settings.only.length) {
+      for (const decision of result.decisions.values()) {
+        const source = await isCached(access, decision, signal);
+        if (!source) continue;
+        result.cached.add(decision.name);
+        emit({
+          type: "component-cached",
+          name: decision.name,
+          restoreMs: 0,
+          source,
+          ...(decision.lastBuildMs !== undefined ? { savedMs: decision.lastBuildMs } : {}),
+        });
+      }
+      return;
     }
-    return id;
+    const restore = await restoreHits(access, result.decisions, restoredRoot(run.runDir), signal);
+    result.restored = restore.restored;
+    result.missed = restore.missed;
+    for (const component of restore.restored) result.cached.add(component.name);
   });
+  return result;
+}
+
+function reportPlan(run: RunContext, plan: Plan, candidates: readonly PlannedComponent[], fromCache: FromCache): void {
+  run.emit({
+    type: "plan",
+    source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
+    buildpyCommand: plan.buildpy.command,
+    components: plan.components.map((c) => {
+      const decision = fromCache.decisions.get(c.name);
+      const cached = fromCache.cached.has(c.name);
+      const asked = candidates.includes(c);
+      const action = cached ? "cached" : asked ? c.action : "skip";
+      const miss = fromCache.missed.get(c.name) ?? decision?.reason;
+      const reason = c.reason ?? (!asked ? "not asked for (--only)" : decision && !cached ? `cache miss: ${miss}` : undefined);
+      return { name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action, ...(reason ? { reason } : {}) };
+    }),
+  });
+}
+
+/** --cached-only: every component must come from the cache; each missing one is named. */
+function notInCache(missing: readonly PlannedComponent[], fromCache: FromCache): BuildError {
+  const described = missing.map((c) => {
+    const decision = fromCache.decisions.get(c.name);
+    const key = decision?.key ? `key ${decision.key.slice(0, 12)}` : "no key";
+    return `${c.name} (${key}: ${fromCache.missed.get(c.name) ?? decision?.reason ?? "not looked up"})`;
+  });
+  return new BuildError(`--cached-only: ${missing.length} component(s) not in the cache: ${described.join("; ")}`, {
+    component: missing[0]?.name ?? "cache",
+    hint: "run the `build --only COMPONENT` jobs first (with --remote-cache and --remote-cache-mode readwrite), or build without --cached-only",
+  });
+}
+
+async function keepCacheTidy(run: RunContext, hits: number, misses: number): Promise<void> {
+  const { cache, settings, emit } = run;
+  if (!cache) return;
+  await cache.recordRun({ preset: settings.preset.name, hits, misses }).catch(() => undefined);
+  if (settings.cacheMaxBytes === undefined) return;
+  const pruned = await cache.prune({ maxBytes: settings.cacheMaxBytes });
+  if (pruned.removed.length) emit({ type: "info", message: `cache pruned to cacheMaxSize: ${pruned.removed.length} least recently used entries removed` });
 }
 
 /** After success the checkout and install tree can be large; logs stay for the user. */
 async function removeBulkyRunFiles(runDir: RunDir): Promise<void> {
   await rm(runDir.checkout, { recursive: true, force: true });
   for (const entry of await readdir(runDir.root)) {
-    if (entry === "scripts" || entry === "restored" || entry.startsWith("recipe-")) await rm(path.join(runDir.root, entry), { recursive: true, force: true });
+    if (entry === "scripts" || entry === "restored" || entry === "parts" || entry.startsWith("recipe-")) {
+      await rm(path.join(runDir.root, entry), { recursive: true, force: true });
+    }
   }
 }

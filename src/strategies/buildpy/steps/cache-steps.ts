@@ -1,113 +1,153 @@
 import type { RemoteCache } from "../../../cache/remote.js";
 import { EntryGoneError, type LocalCache } from "../../../cache/store.js";
+import { tagExists } from "../../../docker/registry.js";
 import { CacheIntegrityError } from "../../../errors.js";
-import type { CacheDecision } from "../cache-plan.js";
 import type { Emit } from "../../../run/events.js";
+import type { CacheDecision } from "../cache-plan.js";
 import type { PlannedComponent } from "../plan.js";
-import type { BuilderOutcome } from "./builder.js";
 
-/** What both cache steps work with. */
-export interface CacheStepInput {
-  decisions: Map<string, CacheDecision>;
+/** The caches a run uses, and where it reports. */
+export interface CacheAccess {
   cache: LocalCache;
-  remote?: RemoteCache;
-  installRoot: string;
+  remote: RemoteCache | undefined;
   emit: Emit;
-  signal?: AbortSignal;
+}
+
+export interface RestoredComponent {
+  name: string;
+  /** The install tree paths it brought (backends/<name>, or core's bin/, lib/, ...). */
+  roots: string[];
+  source: "local" | "remote";
+}
+
+export interface RestoreResult {
+  restored: RestoredComponent[];
+  /** Components whose entry could not be used after all, and why (the decision said hit, or the remote cache had it). */
+  missed: Map<string, string>;
 }
 
 /**
  * Restores every hit into the install tree: from the local cache, else from the remote one (also
  * after a corrupt local entry was evicted). A bad entry is evicted and reported, and its
- * component is built instead; the cache never fails a build. Returns what was restored.
+ * component is built instead; the cache never fails a build. Returns what it restored and why
+ * the others could not be; the decisions are not changed.
  */
-export async function restoreHits(input: CacheStepInput): Promise<Array<{ name: string; roots: string[] }>> {
-  const restored: Array<{ name: string; roots: string[] }> = [];
-  for (const decision of input.decisions.values()) {
-    input.signal?.throwIfAborted();
-    const roots = await restoreOne(input, decision);
-    if (roots) restored.push({ name: decision.name, roots });
+export async function restoreHits(
+  access: CacheAccess,
+  decisions: ReadonlyMap<string, CacheDecision>,
+  installRoot: string,
+  signal: AbortSignal,
+): Promise<RestoreResult> {
+  const result: RestoreResult = { restored: [], missed: new Map() };
+  for (const decision of decisions.values()) {
+    signal.throwIfAborted();
+    const outcome = await restoreOne(access, decision, installRoot, signal);
+    if ("roots" in outcome) result.restored.push({ name: decision.name, roots: outcome.roots, source: outcome.source });
+    else if (outcome.reason) result.missed.set(decision.name, outcome.reason);
   }
-  return restored;
+  return result;
 }
 
-async function restoreOne(input: CacheStepInput, decision: CacheDecision): Promise<string[] | undefined> {
+async function restoreOne(
+  access: CacheAccess,
+  decision: CacheDecision,
+  installRoot: string,
+  signal: AbortSignal,
+): Promise<{ roots: string[]; source: "local" | "remote" } | { reason?: string }> {
   const { key } = decision;
-  if (!key) return undefined;
+  if (!key) return {};
   const sources: Array<"local" | "remote"> = decision.hit ? ["local"] : [];
-  if (input.remote) sources.push("remote");
+  if (access.remote) sources.push("remote");
+  let reason: string | undefined;
   for (const [index, source] of sources.entries()) {
-    if (source === "remote" && !(await input.remote?.fetch(decision.name, key, input.cache, input.signal))) return undefined;
+    if (source === "remote" && !(await access.remote?.fetch(decision.name, key, access.cache, signal))) return reason ? { reason } : {};
     const next = sources[index + 1] === "remote" ? "trying the remote cache" : "building it instead";
     try {
-      const result = await input.cache.restore(key, input.installRoot, input.signal);
-      Object.assign(decision, { hit: true, source, ...(source === "remote" ? { reason: "pulled from the remote cache" } : {}) });
-      input.emit({
+      const restored = await access.cache.restore(key, installRoot, signal);
+      access.emit({
         type: "component-cached",
         name: decision.name,
-        restoreMs: result.ms,
-        ...(result.manifest.buildDurationMs !== undefined ? { savedMs: result.manifest.buildDurationMs } : {}),
+        restoreMs: restored.ms,
+        ...(restored.manifest.buildDurationMs !== undefined ? { savedMs: restored.manifest.buildDurationMs } : {}),
         source,
       });
-      return result.manifest.roots;
+      return { roots: restored.manifest.roots, source };
     } catch (error) {
-      input.signal?.throwIfAborted();
-      decision.hit = false;
+      signal.throwIfAborted();
       const message = String((error as Error)?.message ?? error);
       if (error instanceof CacheIntegrityError) {
-        await input.cache.evict(key).catch(() => undefined);
-        decision.reason = `entry evicted: ${message}`;
-        input.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name} is corrupt and was evicted (${message}); ${next}` });
+        await access.cache.evict(key).catch(() => undefined);
+        reason = `entry evicted: ${message}`;
+        access.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name} is corrupt and was evicted (${message}); ${next}` });
         continue;
       }
       if (error instanceof EntryGoneError) {
-        decision.reason = message;
-        input.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name}: ${message}; ${next}` });
+        reason = message;
+        access.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name}: ${message}; ${next}` });
         continue;
       }
       // Not the entry's fault (e.g. a full disk): keep it for the next run.
-      decision.reason = `restore failed: ${message}`;
-      input.emit({
-        type: "warning",
-        component: decision.name,
-        message: `could not restore ${decision.name} from the cache (${decision.reason}); building it instead`,
-      });
-      return undefined;
+      reason = `restore failed: ${message}`;
+      access.emit({ type: "warning", component: decision.name, message: `could not restore ${decision.name} from the cache (${reason}); building it instead` });
+      return { reason };
     }
   }
-  return undefined;
+  return reason ? { reason } : {};
 }
 
-/** Stores each component that finished compiling; a storage problem is a warning, not a failure. */
-export async function storeBuilt(input: CacheStepInput & { components: PlannedComponent[]; outcome: BuilderOutcome }): Promise<void> {
-  for (const component of input.components) {
-    input.signal?.throwIfAborted();
-    const decision = input.decisions.get(component.name);
-    if (!decision?.key || !decision.inputs) {
-      if (decision) input.emit({ type: "info", message: `${component.name} not cached: ${decision.reason}` });
-      continue;
+/**
+ * `--only`: whether a component is in the cache already (local, or the remote cache's tag), so
+ * there is nothing to compile. Nothing is restored: the job builds no image.
+ */
+export async function isCached(access: CacheAccess, decision: CacheDecision, signal: AbortSignal): Promise<"local" | "remote" | undefined> {
+  if (!decision.key) return undefined;
+  if (decision.hit && (await access.cache.get(decision.key))) return "local";
+  if (!access.remote) return undefined;
+  const reference = access.remote.reference(decision.name, decision.key);
+  const tag = reference.slice(reference.lastIndexOf(":") + 1);
+  return (await tagExists(access.remote.repository, tag, signal).catch(() => false)) ? "remote" : undefined;
+}
+
+/**
+ * Stores one component that finished compiling (and pushes it in readwrite mode). A storage
+ * problem is a warning, not a failure. The local store is not cancelled by Ctrl-C: work that
+ * finished is kept (a second Ctrl-C ends the process, and the next run removes the half-written
+ * entry); the push is, since the local entry can be pushed by a later run.
+ */
+export async function storeBuilt(
+  access: CacheAccess,
+  component: PlannedComponent,
+  decision: CacheDecision | undefined,
+  build: { installRoot: string; durationMs?: number },
+  signal?: AbortSignal,
+): Promise<"stored" | "not-stored"> {
+  if (!decision?.key || !decision.inputs) {
+    if (decision) access.emit({ type: "info", message: `${component.name} not cached: ${decision.reason}` });
+    return "not-stored";
+  }
+  let stored = false;
+  try {
+    const result = await access.cache.store({
+      key: decision.key,
+      inputs: decision.inputs,
+      component: { name: component.name, kind: component.kind, ...(component.tag ? { tag: component.tag } : {}) },
+      installRoot: build.installRoot,
+      ...(build.durationMs !== undefined ? { buildDurationMs: build.durationMs } : {}),
+    });
+    if (result === "empty") {
+      access.emit({ type: "warning", component: component.name, message: `${component.name} installed no files; nothing to cache` });
+      return "not-stored";
     }
-    const durationMs = input.outcome.finished.find((f) => f.name === component.name)?.durationMs;
-    try {
-      const result = await input.cache.store({
-        key: decision.key,
-        inputs: decision.inputs,
-        component: { name: component.name, kind: component.kind, ...(component.tag ? { tag: component.tag } : {}) },
-        installRoot: input.installRoot,
-        ...(durationMs !== undefined ? { buildDurationMs: durationMs } : {}),
-        ...(input.signal ? { signal: input.signal } : {}),
-      });
-      if (result === "stored") input.emit({ type: "phase-output", phase: "collect", line: `cached ${component.name} as ${decision.key.slice(0, 12)}` });
-      if (result === "empty") {
-        input.emit({ type: "warning", component: component.name, message: `${component.name} installed no files; nothing to cache` });
-        continue;
-      }
-      const pushed = await input.remote?.push(component.name, decision.key, input.cache, input.signal);
-      if (pushed === "pushed")
-        input.emit({ type: "phase-output", phase: "collect", line: `pushed ${component.name} to ${input.remote?.reference(component.name, decision.key)}` });
-    } catch (error) {
-      input.signal?.throwIfAborted();
-      input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });
-    }
+    stored = true;
+    if (result === "stored") access.emit({ type: "phase-output", phase: "collect", line: `cached ${component.name} as ${decision.key.slice(0, 12)}` });
+    if (signal?.aborted) return "stored";
+    const pushed = await access.remote?.push(component.name, decision.key, access.cache, signal);
+    if (pushed === "pushed")
+      access.emit({ type: "phase-output", phase: "collect", line: `pushed ${component.name} to ${access.remote?.reference(component.name, decision.key)}` });
+    return "stored";
+  } catch (error) {
+    if (stored && signal?.aborted) return "stored";
+    access.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });
+    return stored ? "stored" : "not-stored";
   }
 }
