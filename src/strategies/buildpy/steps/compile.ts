@@ -360,8 +360,16 @@ class Compiler {
       throw error;
     }
     const stopped = outcome.exitCode === undefined;
-    const broken = !stopped && (outcome.exitCode !== 0 || outcome.unfinished !== undefined) ? await engineProblem(engine) : undefined;
-    if (!broken) await this.keepFinished(job, outcome, engine, container, stopped, signal);
+    let broken = !stopped && (outcome.exitCode !== 0 || outcome.unfinished !== undefined) ? await engineProblem(engine) : undefined;
+    if (!broken) {
+      try {
+        await this.keepFinished(job, outcome, engine, container, stopped, signal);
+      } catch (error) {
+        // The engine can go away after its builder ended and before its work was copied out.
+        broken = signal.aborted ? undefined : await engineProblem(engine);
+        if (!broken) throw error;
+      }
+    }
     await engine.removeContainer(container).catch(() => undefined);
 
     const { unfinished } = outcome;
