@@ -19,7 +19,7 @@ const WORK_MB = Number(process.env.BENCH_WORK_MB ?? 700);
 const BACKENDS = ["python", "onnxruntime", "tensorrt"];
 const COMPONENTS = 1 + BACKENDS.length;
 /** BENCH_ROWS=1,2 runs only those rows (default: all). */
-const ROWS = new Set((process.env.BENCH_ROWS ?? "1,2,3,4,5,6,7").split(",").map((r) => r.trim()));
+const ROWS = new Set((process.env.BENCH_ROWS ?? "1,2,3,4,5,6,7,8").split(",").map((r) => r.trim()));
 
 interface Sample {
   ms: number;
@@ -169,6 +169,9 @@ async function main(): Promise<void> {
 
   // 7. peak RSS of the tool during a build with a large log volume
   if (ROWS.has("7")) rows.push(await rssRow(temp, org.url, presetFile));
+
+  // 8. parallel builders: the compile phase with the default parallelism vs --parallel 1
+  if (ROWS.has("8")) rows.push(...(await parallelRows(temp, org.url, presetFile)));
 
   const result = {
     date: new Date().toISOString(),
@@ -353,6 +356,69 @@ async function rssRow(temp: string, orgUrl: string, presetFile: string): Promise
     met: triton.median <= 150,
     note: "MB, not seconds",
   };
+}
+
+/**
+ * The compile phase (`builder` in --report) of the same cold build with the default number of
+ * builders and with --parallel 1, alternating: once with components whose cost is waiting
+ * (fixture waits of 6, 3, 3 and 3 s, as clones and downloads are), once with the CPU-bound fixture
+ * (WORK_MB of sha256 per component, spread over each builder's -j share).
+ */
+async function parallelRows(temp: string, orgUrl: string, presetFile: string): Promise<Row[]> {
+  const fixtures = {
+    waiting: `{\n  "default": 0,\n  "tritonserver_wait_s": 6,\n  ${BACKENDS.map((b) => `"${b}_wait_s": 3`).join(",\n  ")}\n}\n`,
+    cpu: `{\n  "default": ${WORK_MB},\n  "tritonserver": ${WORK_MB}\n}\n`,
+  };
+  const rows: Row[] = [];
+  for (const [kind, fixtureJson] of Object.entries(fixtures)) {
+    log(`parallel builders, ${kind} fixture`);
+    const server = await createFixtureServerRepo(path.join(temp, `parallel-${kind}`), { extraFiles: { "fixture.json": fixtureJson } });
+    const compile = async (extra: string[]) => {
+      const report = path.join(temp, `parallel-${kind}.json`);
+      await execa(
+        "node",
+        [
+          CLI,
+          "--preset",
+          presetFile,
+          "--source",
+          server.path,
+          "--github-organization",
+          orgUrl,
+          "--no-pull",
+          "--no-cache",
+          "--tag",
+          "triton-build-bench:latest",
+          "--report",
+          report,
+          ...extra,
+        ],
+        { env: cliEnv(temp), extendEnv: false, stdin: "ignore" },
+      );
+      const phases = (JSON.parse(await readFile(report, "utf8")) as { phases: Array<{ phase: string; durationMs: number }> }).phases;
+      return (phases.find((p) => p.phase === "builder")?.durationMs ?? Number.NaN) / 1000;
+    };
+    await compile([]);
+    const parallel: number[] = [];
+    const serial: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      parallel.push(await compile([]));
+      serial.push(await compile(["--parallel", "1"]));
+    }
+    rows.push(
+      kind === "waiting"
+        ? row("8a. compile phase, components that wait (6, 3, 3, 3 s): default parallelism vs --parallel 1", parallel, serial, "s", (r) => r <= 0.6, "<= 0.6")
+        : row(
+            `8b. compile phase, CPU-bound components (${WORK_MB} MB of sha256 each): default parallelism vs --parallel 1`,
+            parallel,
+            serial,
+            "s",
+            (r) => r <= 1.05,
+            "<= 1.05 (no slower)",
+          ),
+    );
+  }
+  return rows;
 }
 
 async function machineDescription(): Promise<string> {
