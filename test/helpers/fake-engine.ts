@@ -12,7 +12,11 @@ import type { ImageBuildRequest } from "../../src/docker/image-build.js";
 import type { DaemonInfo } from "../../src/docker/system.js";
 import { EnvironmentError } from "../../src/errors.js";
 
-export type Behaviour = "ok" | "fail" | "hang";
+/**
+ * ok: ends; fail: exits 2 in the middle; hang: never ends (until the run is interrupted);
+ * end-then-hang: ends, but its builder keeps running (as after the last section) until interrupted.
+ */
+export type Behaviour = "ok" | "fail" | "hang" | "end-then-hang";
 
 interface FakeContainer {
   spec: ContainerSpec;
@@ -35,6 +39,8 @@ export class FakeEngine implements DockerEngine {
   behaviour: Record<string, Behaviour> = {};
   /** Called when a component's begin marker is printed (tests use it to interrupt at a point). */
   onBegin: (component: string) => void = () => undefined;
+  /** A component does what its behaviour says only once this settles (orders components in time). */
+  waitFor: Record<string, Promise<unknown>> = {};
   /** The engine stops answering (as a stopped daemon): every call fails from now on. */
   down = false;
   /** Whether the engine goes down when one of these components starts. */
@@ -118,6 +124,12 @@ export class FakeEngine implements DockerEngine {
       await new Promise((resolve) => setImmediate(resolve));
       if (signal?.aborted) throw signal.reason;
     };
+    const untilInterrupted = () =>
+      new Promise((_, reject) => {
+        if (signal?.aborted) reject(signal.reason);
+        signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+    let lingers = false;
     try {
       for (const [, nonce, edge, name] of found.script.matchAll(/printf '%s:%s:%s:%s\\n' '@@triton-build' '([0-9a-f]+)' '(begin|end)' '([^']+)'/g)) {
         if (edge === "end") {
@@ -132,18 +144,16 @@ export class FakeEngine implements DockerEngine {
           return 1;
         }
         await print(`[ 50%] Building CXX object ${name}.cc.o\n`);
+        await this.waitFor[name as string];
         const behaviour = this.behaviour[name as string] ?? "ok";
+        if (behaviour === "end-then-hang") lingers = true;
         if (behaviour === "fail") {
           await print(`error: fixture build failure in ${name}\n`);
           return 2;
         }
-        if (behaviour === "hang") {
-          await new Promise((_, reject) => {
-            if (signal?.aborted) reject(signal.reason);
-            signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
-          });
-        }
+        if (behaviour === "hang") await untilInterrupted();
       }
+      if (lingers) await untilInterrupted();
       return 0;
     } finally {
       found.running = false;

@@ -167,6 +167,8 @@ describe("the executor's control flow (fake engine)", () => {
   it("--fail-fast: a failure stops the builders still compiling", async () => {
     const engine = new FakeEngine("default");
     engine.behaviour = { onnxruntime: "fail", python: "hang" };
+    // onnxruntime fails once python compiles
+    engine.waitFor.onnxruntime = new Promise<void>((resolve) => (engine.onBegin = (name) => (name === "python" ? resolve() : undefined)));
     const run = await build(await settingsFor("fail-fast", { noCache: true, failFast: true }), [engine]);
     expect((run.error as BuildError).message).toBe("component 'onnxruntime' failed (exit code 2)");
     expect(ended(run, "interrupted")).toEqual(["python"]);
@@ -176,17 +178,21 @@ describe("the executor's control flow (fake engine)", () => {
   it("Ctrl-C: compiling stops at once, a component that had just finished is still cached, and the next run reuses it", async () => {
     const cacheDir = path.join(root, "cache-interrupt");
     const engine = new FakeEngine("default");
-    engine.behaviour = { python: "hang", onnxruntime: "hang", checksum: "hang" };
+    // core ends, and its builder is still running when Ctrl-C comes: it is stopped before it
+    // exits, and core must still be copied out of it and stored
+    engine.behaviour = { core: "end-then-hang", python: "hang", onnxruntime: "hang", checksum: "hang" };
     const controller = new AbortController();
     const settings = await settingsFor("interrupted", { cacheDir });
     const events: BuildEvent[] = [];
+    const started = new Set<string>();
+    let coreEnded = false;
     const running = runBuild({
       settings,
       emit: (event) => {
         events.push(event);
-        // Interrupted right at core's end marker: its builder is stopped before it exits, and
-        // core must still be copied out and stored.
-        if (event.type === "component-end" && event.name === "core") controller.abort(new InterruptedError("interrupted by SIGINT"));
+        if (event.type === "component-start") started.add(event.name);
+        if (event.type === "component-end" && event.name === "core") coreEnded = true;
+        if (coreEnded && started.size === 4 && !controller.signal.aborted) controller.abort(new InterruptedError("interrupted by SIGINT"));
       },
       signal: controller.signal,
       connect: () => engine,
