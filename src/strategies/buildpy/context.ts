@@ -72,7 +72,16 @@ export async function openRun(input: BuildRunInput, cleanup: CleanupSteps): Prom
   cleanup.add(() => runDir.release());
   for (const { engine } of engines) {
     await removeDeadRuns(engine, emit, signal);
-    cleanup.add(await takeLease(engine, names, settings.runId));
+    try {
+      cleanup.add(await takeLease(engine, names, settings.runId));
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // Only the clean-up after a kill -9 depends on it: not a reason to fail the build.
+      emit({
+        type: "warning",
+        message: `no lease on engine ${engine.name} (${String((error as Error)?.message ?? error)}): if this run is killed, the next one cannot tell its leftovers`,
+      });
+    }
   }
   if (!settings.workDirGiven) await pruneOldRuns(path.dirname(settings.workDir)).catch(() => undefined);
   const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);

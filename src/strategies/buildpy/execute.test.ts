@@ -217,6 +217,29 @@ describe("the executor's control flow (fake engine)", () => {
     expect(next.result?.built.sort()).toEqual(["checksum", "onnxruntime", "python"]);
   });
 
+  it("--ci-image: one builder compiles everything in order; Ctrl-C keeps what finished in it", async () => {
+    const cacheDir = path.join(root, "cache-ci");
+    const engine = new FakeEngine("default");
+    engine.behaviour = { python: "hang" };
+    const controller = new AbortController();
+    const settings = await settingsFor("ci", { cacheDir, ciImage: true });
+    const events: BuildEvent[] = [];
+    const error = await runBuild({
+      settings,
+      emit: (event) => {
+        events.push(event);
+        if (event.type === "component-start" && event.name === "python") controller.abort(new InterruptedError("interrupted by SIGINT"));
+      },
+      signal: controller.signal,
+      connect: () => engine,
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe("interrupted by SIGINT; core finished and is in the cache, so the next run resumes after it");
+    expect(engine.created).toEqual([`triton-build-builder-${settings.runId}`]);
+    expect(engine.scripts.get(`triton-build-builder-${settings.runId}`)).toMatch(/'begin' 'ci'/);
+    expect(await cachedNames(cacheDir)).toBe("core");
+    expect(engine.containers.size).toBe(0);
+  });
+
   it("two engines: work spreads over both; an engine that goes down has its component retried on the other, with a warning", async () => {
     const a = new FakeEngine("a");
     const b = new FakeEngine("b", { cpus: 2, memoryBytes: 16 * 2 ** 30 });
