@@ -114,15 +114,23 @@ export async function compileComponents(run: RunContext, request: CompileRequest
   // for every preset and run of a commit, so Docker's layer cache holds.
   return withDockerignore(request.plan.checkoutDir, ["build/"], async () => {
     await timedPhase(emit, "buildbase", () => compiler.buildbaseOnEach(planned.enginesWithWork));
-    const outcome = await timedPhase(
-      emit,
-      "builder",
-      () => compiler.runJobs(planned.jobs),
-      (result) => (run.signal.aborted ? "interrupted" : result.failures.length ? failureError(result.failures, run).message : undefined),
-    );
+    let failures: Failure[] = [];
+    let unexpected: { error: unknown } | undefined;
+    try {
+      ({ failures } = await timedPhase(
+        emit,
+        "builder",
+        () => compiler.runJobs(planned.jobs),
+        (result) => (run.signal.aborted ? "interrupted" : result.failures.length ? failureError(result.failures, run).message : undefined),
+      ));
+    } catch (error) {
+      unexpected = { error };
+    }
+    // Whatever ended the builders, what finished is stored before the run goes on or ends.
     const kept = await timedPhase(emit, "collect", () => compiler.finishStores());
     if (run.signal.aborted) throw interruptedKeeping(run, kept);
-    if (outcome.failures.length) throw failureError(outcome.failures, run);
+    if (unexpected) throw unexpected.error;
+    if (failures.length) throw failureError(failures, run);
     return { parts: compiler.parts, ...(compiler.ciRoot ? { ciRoot: compiler.ciRoot } : {}) };
   });
 }
@@ -291,6 +299,15 @@ class Compiler {
     return { failures };
   }
 
+  /**
+   * Why an engine cannot go on, when another could take its work; undefined when it answers, or
+   * when it is the only engine left (then the component's own failure, with its log, is what to show).
+   */
+  private async movableProblem(engine: DockerEngine): Promise<string | undefined> {
+    if (!this.engines.some((e) => e.engine !== engine && !this.retired.has(e.engine.name))) return undefined;
+    return engineProblem(engine);
+  }
+
   private engineFailed(engine: string, reason: string, slots?: BuilderSlots): void {
     slots?.retire(engine);
     if (this.retired.has(engine)) return;
@@ -323,7 +340,7 @@ class Compiler {
     try {
       await this.buildbaseOn(engine);
     } catch (error) {
-      const down = signal.aborted ? undefined : await engineProblem(engine);
+      const down = signal.aborted ? undefined : await this.movableProblem(engine);
       if (down) return { kind: "engine-failed", reason: down };
       throw error;
     }
@@ -355,18 +372,18 @@ class Compiler {
       });
     } catch (error) {
       if (signal.aborted) return { kind: "stopped" };
-      const down = await engineProblem(engine);
+      const down = await this.movableProblem(engine);
       if (down) return { kind: "engine-failed", reason: down };
       throw error;
     }
     const stopped = outcome.exitCode === undefined;
-    let broken = !stopped && (outcome.exitCode !== 0 || outcome.unfinished !== undefined) ? await engineProblem(engine) : undefined;
+    let broken = !stopped && (outcome.exitCode !== 0 || outcome.unfinished !== undefined) ? await this.movableProblem(engine) : undefined;
     if (!broken) {
       try {
         await this.keepFinished(job, outcome, engine, container, stopped, signal);
       } catch (error) {
         // The engine can go away after its builder ended and before its work was copied out.
-        broken = signal.aborted ? undefined : await engineProblem(engine);
+        broken = signal.aborted ? undefined : await this.movableProblem(engine);
         if (!broken) throw error;
       }
     }
