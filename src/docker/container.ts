@@ -1,5 +1,5 @@
 import { docker, DockerCommandError, dockerOk, dockerPiped, type DockerOptions } from "./cli.js";
-import { parseLabelList } from "./labels.js";
+import { type Labelled, parseLabelledList } from "./labels.js";
 
 export interface ContainerSpec {
   name: string;
@@ -57,15 +57,9 @@ export async function killContainer(container: string, options: DockerOptions = 
 }
 
 /** Containers with a label, with that label's and other labels' values. */
-export async function listLabelledContainers(label: string, options: DockerOptions = {}): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+export async function listLabelledContainers(label: string, options: DockerOptions = {}): Promise<Labelled[]> {
   const result = await dockerOk(["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}\t{{json .Labels}}"], options);
-  return result.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const [name = "", labels = ""] = line.split("\t");
-      return { name, labels: parseLabelList(labels) };
-    });
+  return parseLabelledList(result.stdout);
 }
 
 /** `docker run --rm`: a short command in a fresh container; returns exit code and output. */

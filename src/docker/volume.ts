@@ -1,5 +1,5 @@
 import { docker, dockerOk, type DockerOptions } from "./cli.js";
-import { parseLabelList } from "./labels.js";
+import { type Labelled, parseLabelledList } from "./labels.js";
 
 /** `docker volume create` with labels; returns the volume's name. */
 export async function createVolume(name: string, labels: Record<string, string>, options: DockerOptions = {}): Promise<string> {
@@ -15,13 +15,7 @@ export async function removeVolume(name: string, options: DockerOptions = {}): P
 }
 
 /** Volumes with a label, with all their labels. */
-export async function listLabelledVolumes(label: string, options: DockerOptions = {}): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+export async function listLabelledVolumes(label: string, options: DockerOptions = {}): Promise<Labelled[]> {
   const result = await dockerOk(["volume", "ls", "--filter", `label=${label}`, "--format", "{{.Name}}\t{{json .Labels}}"], options);
-  return result.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const [name = "", labels = ""] = line.split("\t");
-      return { name, labels: parseLabelList(labels) };
-    });
+  return parseLabelledList(result.stdout);
 }
