@@ -46,6 +46,25 @@ export async function listImageReferences(options: DockerOptions = {}): Promise<
   return result.stdout.split("\n").filter((line) => line && !line.includes("<none>"));
 }
 
+/** The tags of one repository on the engine, with when each one's image was made. */
+export async function listImageTags(repository: string, options: DockerOptions = {}): Promise<Array<{ tag: string; createdAt: Date }>> {
+  const result = await dockerOk(["images", "--format", "{{.Tag}}\t{{.CreatedAt}}", repository], options);
+  return result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .flatMap((line) => {
+      const [tag = "", created = ""] = line.split("\t");
+      // "2026-12-03 12:09:19 +0000 UTC": the zone name after the offset is redundant
+      const createdAt = new Date(
+        created
+          .replace(/ [A-Z]+$/, "")
+          .replace(" ", "T")
+          .replace(" ", ""),
+      );
+      return tag && tag !== "<none>" && !Number.isNaN(createdAt.getTime()) ? [{ tag, createdAt }] : [];
+    });
+}
+
 export async function pullImage(ref: string, options: DockerOptions = {}): Promise<void> {
   await dockerOk(["pull", "--quiet", ref], options);
 }

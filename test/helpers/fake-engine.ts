@@ -97,6 +97,13 @@ export class FakeEngine implements DockerEngine {
     return [...this.images];
   }
 
+  async listImageTags(repository: string): Promise<Array<{ tag: string; createdAt: Date }>> {
+    this.check(`images ${repository}`);
+    return [...this.images]
+      .filter((i) => i.startsWith(`${repository}:`))
+      .map((i, index) => ({ tag: i.slice(repository.length + 1), createdAt: new Date(index * 1000) }));
+  }
+
   async createContainer(spec: ContainerSpec): Promise<string> {
     this.check(`create ${spec.name}`);
     if (this.containers.has(spec.name)) throw new Error(`container name ${spec.name} already in use`);

@@ -281,6 +281,17 @@ describe("the executor's control flow (fake engine)", () => {
     expect(unknown.error).toBeInstanceOf(UsageError);
   });
 
+  it("the buildbase image stays tagged by what it is built from for the next runs; only the newest eight such tags are kept", async () => {
+    const engine = new FakeEngine("default");
+    for (let i = 0; i < 9; i++) engine.images.add(`triton-build/buildbase:cache-old${i}`);
+    const run = await build(await settingsFor("buildbase-cache", { noCache: true }), [engine]);
+    expect(run.error).toBeUndefined();
+    const kept = [...engine.images].filter((i) => i.startsWith("triton-build/buildbase:cache-"));
+    expect(kept).toHaveLength(8);
+    expect(kept.filter((i) => !i.includes("old"))).toEqual([expect.stringMatching(/^triton-build\/buildbase:cache-[0-9a-f]{16}$/)]);
+    expect(kept).not.toContain("triton-build/buildbase:cache-old0");
+  });
+
   it("a killed run's containers, tags and lease are removed by the next run on the engine", async () => {
     const engine = new FakeEngine("default");
     const deadRun = "20260101-000000-dead-abcdef";
@@ -293,13 +304,13 @@ describe("the executor's control flow (fake engine)", () => {
     await engine.createVolume(`triton-build-run-${deadRun}`, labels);
     await engine.createContainer({ name: `triton-build-builder-${deadRun}-core`, image: "x", tty: false, command: [], labels });
     engine.images.add(`triton-build/buildbase:${deadRun}`);
-    engine.images.add("triton-build/buildbase:cache");
+    engine.images.add("triton-build/buildbase:cache-0123456789abcdef");
     const run = await build(await settingsFor("after-kill", { noCache: true }), [engine]);
     expect(run.error).toBeUndefined();
     expect(engine.volumes.size).toBe(0);
     expect(engine.containers.size).toBe(0);
     expect([...engine.images].filter((i) => i.includes(deadRun))).toEqual([]);
-    expect(engine.images.has("triton-build/buildbase:cache")).toBe(true);
+    expect(engine.images.has("triton-build/buildbase:cache-0123456789abcdef")).toBe(true);
     expect(run.events).toContainEqual(expect.objectContaining({ type: "info", message: expect.stringContaining(`removed what run ${deadRun} left`) }));
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { withJobCount } from "../../../buildpy/jobs.js";
@@ -7,6 +7,7 @@ import { DEFAULT_ENGINE, type DockerEngine } from "../../../docker/engine.js";
 import { BuildError, InterruptedError } from "../../../errors.js";
 import { buildImageWithLog } from "../../../run/image-phase.js";
 import { runLabels } from "../../../run/leftovers.js";
+import { BUILDBASE_CACHE_KEEP, BUILDBASE_CACHE_PREFIX, BUILDBASE_REPOSITORY } from "../../../run/names.js";
 import { timedPhase } from "../../../run/phase.js";
 import type { CacheDecision } from "../cache-plan.js";
 import type { ConnectedEngine, RunContext } from "../context.js";
@@ -232,7 +233,7 @@ class Compiler {
       },
     );
     // Only a speed-up for the next run: a failure to tag costs nothing else.
-    await engine.tagImage(names.buildbase, names.buildbaseCache).catch(() => undefined);
+    await keepForNextRun(engine, names.buildbase, names.buildbaseCache(buildbaseContent(request.plan))).catch(() => undefined);
     if (request.components.some((c) => isHeavy(c.name))) await requireGitLfsInImage(engine, names.buildbase, request.plan.images.refs.base, run.signal);
   }
 
@@ -454,6 +455,23 @@ class Compiler {
     this.run.emit({ type: "phase-output", phase: "collect", line: `${this.parts.length} compiled component(s) collected` });
     return results.filter((r) => r.stored).map((r) => r.name);
   }
+}
+
+/** What a buildbase image is made of: its Dockerfile (base image included) and the checkout's commit. */
+function buildbaseContent(plan: Plan): string {
+  return createHash("sha256").update(`${plan.buildbaseDockerfile}\n${plan.source.commit}`).digest("hex").slice(0, 16);
+}
+
+/**
+ * Tags the run's buildbase image for the next run's layer cache, and untags (without pruning their
+ * parent layers) all but the newest few such tags on the engine.
+ */
+async function keepForNextRun(engine: DockerEngine, image: string, cacheTag: string): Promise<void> {
+  await engine.tagImage(image, cacheTag);
+  const kept = (await engine.listImageTags(BUILDBASE_REPOSITORY))
+    .filter((t) => t.tag.startsWith(BUILDBASE_CACHE_PREFIX) && `${BUILDBASE_REPOSITORY}:${t.tag}` !== cacheTag)
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  for (const old of kept.slice(BUILDBASE_CACHE_KEEP - 1)) await engine.untagImage(`${BUILDBASE_REPOSITORY}:${old.tag}`);
 }
 
 /** Why an engine cannot work any more, or undefined when it answers. */
