@@ -12,7 +12,7 @@ import {
 } from "./container.js";
 import { copyOutOfContainer } from "./copy-out.js";
 import { buildImage, type BuildProgress, type ImageBuildRequest } from "./image-build.js";
-import { inspectImage, listImageReferences, listImageTags, tagImage, untagImage, type ImageInfo } from "./image.js";
+import { inspectImage, listImageReferences, listRepositoryTags, tagImage, untagImage, type ImageInfo } from "./image.js";
 import { daemonInfo, type DaemonInfo } from "./system.js";
 import { createVolume, listLabelledVolumes, removeVolume } from "./volume.js";
 
@@ -33,7 +33,7 @@ export interface DockerEngine {
   tagImage(source: string, target: string, options?: EngineCallOptions): Promise<void>;
   untagImage(ref: string, options?: EngineCallOptions): Promise<void>;
   listImageReferences(options?: EngineCallOptions): Promise<string[]>;
-  listImageTags(repository: string, options?: EngineCallOptions): Promise<Array<{ tag: string; createdAt: Date }>>;
+  listRepositoryTags(repository: string, options?: EngineCallOptions): Promise<Array<{ tag: string; createdAt: Date }>>;
   createContainer(spec: ContainerSpec, options?: EngineCallOptions): Promise<string>;
   copyIntoContainer(container: string, hostPath: string, containerPath: string, options?: EngineCallOptions): Promise<void>;
   startAttached(container: string, options: { signal?: AbortSignal; onChunk: (chunk: Buffer) => Promise<void> | undefined }): Promise<number>;
@@ -69,7 +69,7 @@ export function dockerEngine(name: string = DEFAULT_ENGINE): DockerEngine {
     tagImage: (source, target, options) => tagImage(source, target, on(options)),
     untagImage: (ref, options) => untagImage(ref, on(options)),
     listImageReferences: (options) => listImageReferences(on(options)),
-    listImageTags: (repository, options) => listImageTags(repository, on(options)),
+    listRepositoryTags: (repository, options) => listRepositoryTags(repository, on(options)),
     createContainer: (spec, options) => createContainer(spec, on(options)),
     copyIntoContainer: (container, hostPath, containerPath, options) => copyIntoContainer(container, hostPath, containerPath, on(options)),
     startAttached: (container, options) => startAttached(container, on(options)),

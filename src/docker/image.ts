@@ -47,7 +47,7 @@ export async function listImageReferences(options: DockerOptions = {}): Promise<
 }
 
 /** The tags of one repository on the engine, with when each one's image was made. */
-export async function listImageTags(repository: string, options: DockerOptions = {}): Promise<Array<{ tag: string; createdAt: Date }>> {
+export async function listRepositoryTags(repository: string, options: DockerOptions = {}): Promise<Array<{ tag: string; createdAt: Date }>> {
   const result = await dockerOk(["images", "--format", "{{.Tag}}\t{{.CreatedAt}}", repository], options);
   return result.stdout
     .split("\n")

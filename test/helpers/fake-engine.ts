@@ -97,7 +97,7 @@ export class FakeEngine implements DockerEngine {
     return [...this.images];
   }
 
-  async listImageTags(repository: string): Promise<Array<{ tag: string; createdAt: Date }>> {
+  async listRepositoryTags(repository: string): Promise<Array<{ tag: string; createdAt: Date }>> {
     this.check(`images ${repository}`);
     return [...this.images]
       .filter((i) => i.startsWith(`${repository}:`))

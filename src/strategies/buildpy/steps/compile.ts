@@ -468,7 +468,7 @@ function buildbaseContent(plan: Plan): string {
  */
 async function keepForNextRun(engine: DockerEngine, image: string, cacheTag: string): Promise<void> {
   await engine.tagImage(image, cacheTag);
-  const kept = (await engine.listImageTags(BUILDBASE_REPOSITORY))
+  const kept = (await engine.listRepositoryTags(BUILDBASE_REPOSITORY))
     .filter((t) => t.tag.startsWith(BUILDBASE_CACHE_PREFIX) && `${BUILDBASE_REPOSITORY}:${t.tag}` !== cacheTag)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   for (const old of kept.slice(BUILDBASE_CACHE_KEEP - 1)) await engine.untagImage(`${BUILDBASE_REPOSITORY}:${old.tag}`);
