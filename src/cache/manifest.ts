@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
 import type { KeyInputs } from "./key.js";
 
 /** The manifest's own layout version (the key has its own, CACHE_FORMAT). */
@@ -39,8 +40,6 @@ export function isSafeRelativePath(p: string): boolean {
   return p.length > 0 && !p.startsWith("/") && !p.split("/").some((part) => part === ".." || part === "." || part === "");
 }
 
-const COMPONENT_DIRS: Record<string, string> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
-
 /**
  * What is wrong with where an entry would write, or undefined. An entry (which may come from a
  * registry) may only write its own component's part of the install tree: `backends/<name>` for a
@@ -50,11 +49,11 @@ const COMPONENT_DIRS: Record<string, string> = { backend: "backends", repoagent:
 export function layoutProblem(manifest: Manifest): string | undefined {
   const { kind, name } = manifest.component;
   if (!/^[a-z0-9_][a-z0-9_-]*$/.test(name)) return `component name '${name}' is not valid`;
-  const dir = COMPONENT_DIRS[kind];
+  const dir = installDirOf(kind);
   if (dir) {
     if (manifest.roots.length !== 1 || manifest.roots[0] !== `${dir}/${name}`) return `a ${kind} may only install ${dir}/${name}`;
   } else if (kind === "core") {
-    const bad = manifest.roots.find((root) => root.includes("/") || !isSafeRelativePath(root) || Object.values(COMPONENT_DIRS).includes(root));
+    const bad = manifest.roots.find((root) => root.includes("/") || !isSafeRelativePath(root) || Object.values(INSTALL_DIRS).includes(root));
     if (bad !== undefined) return `core may not install '${bad}'`;
   } else {
     return `unknown component kind '${kind}'`;

@@ -1,17 +1,17 @@
 import { lstat, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
+import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
 
 /**
  * Which paths of the merged install tree a component contributes: `backends/<name>`,
  * `repoagents/<name>`, `caches/<name>`, and for core everything else.
  */
 
-const COMPONENT_DIRS: Record<string, string> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
-const NOT_CORE = new Set(Object.values(COMPONENT_DIRS));
+const NOT_CORE = new Set(Object.values(INSTALL_DIRS));
 
 /** Top-level output paths (relative to the install root) of a component, given what the tree holds. */
 export async function outputRoots(kind: string, name: string, installRoot: string): Promise<string[]> {
-  const dir = COMPONENT_DIRS[kind];
+  const dir = installDirOf(kind);
   if (dir) {
     const root = `${dir}/${name}`;
     return (await exists(path.join(installRoot, root))) ? [root] : [];

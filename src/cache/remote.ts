@@ -7,7 +7,7 @@ import { createContainer, removeContainer } from "../docker/container.js";
 import { copyOutOfContainer } from "../docker/copy-out.js";
 import { importFiles, pullImage, pushImage, removeImage } from "../docker/image.js";
 import { tagExists } from "../docker/registry.js";
-import { CacheIntegrityError } from "../errors.js";
+import { CacheIntegrityError, errorMessage } from "../errors.js";
 import { signatureProblem, signManifest } from "./signing.js";
 import type { LocalCache } from "./store.js";
 
@@ -54,11 +54,7 @@ export class RemoteCache {
    * then fail too, that is said as information: the user already has the warning.
    */
   private giveUp(side: "read" | "write", error: unknown): void {
-    const reason =
-      String((error as Error)?.message ?? error)
-        .trim()
-        .split("\n")
-        .pop() || "unknown error";
+    const reason = errorMessage(error).trim().split("\n").pop() || "unknown error";
     const both = UNREACHABLE.test(reason);
     const newRead = (side === "read" || both) && this.cannotRead === undefined;
     const newWrite = (side === "write" || both) && this.cannotWrite === undefined;
@@ -96,7 +92,7 @@ export class RemoteCache {
       return true;
     } catch (error) {
       if (signal?.aborted) throw error;
-      const problem = error instanceof CacheIntegrityError ? error.message : String((error as Error)?.message ?? error);
+      const problem = error instanceof CacheIntegrityError ? error.message : errorMessage(error);
       this.emit({ type: "warning", component: name, message: `remote cache entry ${ref} was not used: ${problem}` });
       return false;
     } finally {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { appendFile, chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CacheIntegrityError } from "../errors.js";
+import { CacheIntegrityError, errorMessage } from "../errors.js";
 import { withLock } from "../util/lock.js";
 import { copyWithHash, hashFile } from "./hash-copy.js";
 import { cacheKey, type KeyInputs } from "./key.js";
@@ -33,7 +33,6 @@ export interface StoreRequest {
   component: { name: string; kind: string; tag?: string };
   installRoot: string;
   buildDurationMs?: number;
-  sign?: (manifest: Manifest) => string;
   /** Ctrl-C: stop between (and inside) file copies; the temp entry is removed. */
   signal?: AbortSignal;
 }
@@ -158,7 +157,6 @@ export class LocalCache {
         manifest.totalBytes += size;
       }
     }
-    if (request.sign) manifest.signature = request.sign(manifest);
     await writeDurably(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
     return manifest;
   }
@@ -314,7 +312,7 @@ export class LocalCache {
     try {
       await this.verifyFiles(this.entryDir(key), manifest);
     } catch (error) {
-      return String((error as Error).message);
+      return errorMessage(error);
     }
     return undefined;
   }
@@ -432,7 +430,7 @@ async function treeShapeProblem(filesDir: string, manifest: Manifest): Promise<s
   try {
     present = await walkTree(filesDir, top);
   } catch (error) {
-    return `files/ cannot be read: ${String((error as Error).message)}`;
+    return `files/ cannot be read: ${errorMessage(error)}`;
   }
   const expectedType = (p: string) => listed.get(p) ?? (ancestors.has(p) ? "dir" : undefined);
   const swapped = present.find((entry) => expectedType(entry.path) !== undefined && entry.type !== expectedType(entry.path));

@@ -1,4 +1,4 @@
-import { docker, DockerCommandError, dockerOk, dockerPiped, type DockerOptions } from "./cli.js";
+import { DockerCommandError, docker, dockerOk, dockerPiped, type DockerOptions } from "./cli.js";
 import { type Labelled, parseLabelledList } from "./labels.js";
 
 export interface ContainerSpec {
@@ -42,10 +42,9 @@ export async function startAttached(
 
 /** `docker rm -f`; a container that is already gone is fine. */
 export async function removeContainer(container: string, options: DockerOptions = {}): Promise<void> {
-  const result = await docker(["rm", "-f", "-v", container], options);
-  if (result.exitCode !== 0 && !/No such container/i.test(result.tail.join("\n"))) {
-    throw new Error(`docker rm -f ${container} failed: ${result.tail.slice(-1)[0] ?? result.exitCode}`);
-  }
+  const args = ["rm", "-f", "-v", container];
+  const result = await docker(args, options);
+  if (result.exitCode !== 0 && !/No such container/i.test(result.tail.join("\n"))) throw new DockerCommandError(args, result);
 }
 
 /** `docker kill`: stops a running container at once; one that is not running (or gone) is fine. */

@@ -22,8 +22,16 @@ describe("parallel and fan-out options", () => {
     expectCleanFailure(await build(["--only", "core", "--no-cache"]), 2, "--only works through the cache, and --no-cache turns it off");
     expectCleanFailure(await build(["--cached-only", "--ci-image"]), 2, "--cached-only cannot be combined with --ci-image");
     expectCleanFailure(await build(["--strategy", "compose", "--engine", "default", "--parallel", "2"]), 2, "--engine, --parallel: only for --strategy build");
-    expectCleanFailure(await build(["--parallel", "0"]), 2, "--parallel 0: expected a positive integer");
-    expectCleanFailure(await build([], { TRITON_BUILD_PARALLEL: "many" }), 2, "TRITON_BUILD_PARALLEL many: expected a positive integer");
+    expectCleanFailure(
+      await build(["--parallel", "0"]),
+      2,
+      "--parallel: '0' is not a positive decimal integer; expected a whole number of builders from 1 to 1024",
+    );
+    expectCleanFailure(
+      await build([], { TRITON_BUILD_PARALLEL: "many" }),
+      2,
+      "TRITON_BUILD_PARALLEL: 'many' is not a positive decimal integer; expected a whole number of builders from 1 to 1024",
+    );
   });
 
   it("an engine that is no Docker context is a usage error naming it", async () => {

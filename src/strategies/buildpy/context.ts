@@ -3,7 +3,7 @@ import { RemoteCache } from "../../cache/remote.js";
 import { LocalCache } from "../../cache/store.js";
 import { DEFAULT_ENGINE, dockerEngine, type DockerEngine } from "../../docker/engine.js";
 import type { DaemonInfo } from "../../docker/system.js";
-import { EnvironmentError, isTritonBuildError } from "../../errors.js";
+import { EnvironmentError, errorMessage, isTritonBuildError } from "../../errors.js";
 import type { Emit } from "../../run/events.js";
 import { removeDeadRuns, takeLease } from "../../run/leftovers.js";
 import { runNames, type RunNames } from "../../run/names.js";
@@ -54,7 +54,7 @@ export class CleanupSteps {
 
   async run(emit: Emit): Promise<void> {
     for (const step of this.steps.splice(0).reverse()) {
-      await step().catch((error: unknown) => emit({ type: "warning", message: `clean-up: ${String((error as Error)?.message ?? error)}` }));
+      await step().catch((error: unknown) => emit({ type: "warning", message: `clean-up: ${errorMessage(error)}` }));
     }
   }
 }
@@ -79,7 +79,7 @@ export async function openRun(input: BuildRunInput, cleanup: CleanupSteps): Prom
       // Only the clean-up after a kill -9 depends on it: not a reason to fail the build.
       emit({
         type: "warning",
-        message: `no lease on engine ${engine.name} (${String((error as Error)?.message ?? error)}): if this run is killed, the next one cannot tell its leftovers`,
+        message: `no lease on engine ${engine.name} (${errorMessage(error)}): if this run is killed, the next one cannot tell its leftovers`,
       });
     }
   }
@@ -107,7 +107,7 @@ async function connectEngines(names: readonly string[], connect: (name: string) 
       connected.push({ engine, info: await engine.info({ signal }) });
     } catch (error) {
       if (index === 0 || signal.aborted || !isTritonBuildError(error)) throw given ? onEngine(engine, error) : error;
-      emit({ type: "warning", message: `engine ${engine.name} is left out: ${String((error as Error).message)}` });
+      emit({ type: "warning", message: `engine ${engine.name} is left out: ${errorMessage(error)}` });
     }
   }
   const [first, ...others] = connected;

@@ -19,7 +19,6 @@ export type { BuildRunInput } from "./context.js";
 export interface BuildOutcome {
   /** The image built; none with --only, which compiles and caches components only. */
   image?: { tag: string; id: string };
-  plan: Plan;
   built: string[];
   cached: string[];
   workDir: string;
@@ -73,7 +72,6 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     if (!settings.keepWorkDir) cleanup.add(() => removeBulkyRunFiles(run.runDir));
     return {
       ...(image ? { image } : {}),
-      plan,
       built: compiled.parts.map((p) => p.component.name),
       cached: [...fromCache.cached],
       workDir: run.runDir.root,

@@ -1,7 +1,7 @@
 import type { RemoteCache } from "../../../cache/remote.js";
 import { EntryGoneError, type LocalCache } from "../../../cache/store.js";
 import { tagExists } from "../../../docker/registry.js";
-import { CacheIntegrityError } from "../../../errors.js";
+import { CacheIntegrityError, errorMessage } from "../../../errors.js";
 import type { Emit } from "../../../run/events.js";
 import type { CacheDecision } from "../cache-plan.js";
 import type { PlannedComponent } from "../plan.js";
@@ -74,7 +74,7 @@ async function restoreOne(
       return { roots: restored.manifest.roots, source };
     } catch (error) {
       signal.throwIfAborted();
-      const message = String((error as Error)?.message ?? error);
+      const message = errorMessage(error);
       if (error instanceof CacheIntegrityError) {
         await access.cache.evict(key).catch(() => undefined);
         reason = `entry evicted: ${message}`;
@@ -147,7 +147,7 @@ export async function storeBuilt(
     return "stored";
   } catch (error) {
     if (stored && signal?.aborted) return "stored";
-    access.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });
+    access.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${errorMessage(error)}` });
     return stored ? "stored" : "not-stored";
   }
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { withJobCount } from "../../../buildpy/jobs.js";
 import { rewriteCmakeBuild } from "../../../buildpy/rewrite.js";
 import { DEFAULT_ENGINE, type DockerEngine } from "../../../docker/engine.js";
-import { BuildError, InterruptedError } from "../../../errors.js";
+import { BuildError, errorMessage, InterruptedError } from "../../../errors.js";
 import { buildImageWithLog } from "../../../run/image-phase.js";
 import { runLabels } from "../../../run/leftovers.js";
 import { BUILDBASE_CACHE_KEEP, BUILDBASE_CACHE_PREFIX, BUILDBASE_REPOSITORY } from "../../../run/names.js";
@@ -480,7 +480,7 @@ async function engineProblem(engine: DockerEngine): Promise<string | undefined> 
     await engine.info({ timeoutMs: 20_000 });
     return undefined;
   } catch (error) {
-    return String((error as Error)?.message ?? error);
+    return errorMessage(error);
   }
 }
 
