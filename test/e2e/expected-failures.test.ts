@@ -51,7 +51,7 @@ async function tmpfs(name: string, size: string, options: { readOnly?: boolean; 
 }
 
 /** Text as a regular expression that matches only itself. */
-function escape(text: string): string {
+function literally(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
@@ -85,7 +85,7 @@ describe("every expected failure is typed", () => {
       exitCode: 3,
       // tar's own lines under it: as many as it printed
       says: new RegExp(
-        `cannot use the directory ${escape(path.join(small, "w", "parts", "python"))}: no space left on the device \\(ENOSPC\\)\n--- last \\d+ lines of tar -x ---`,
+        `cannot use the directory ${literally(path.join(small, "w", "parts", "python"))}: no space left on the device \\(ENOSPC\\)\n--- last \\d+ lines of tar -x ---`,
       ),
     });
     const tinyCache = await tmpfs("tiny-cache", "16k");
