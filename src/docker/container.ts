@@ -65,10 +65,11 @@ export async function listLabelledContainers(label: string, options: DockerOptio
 export async function runOnce(
   image: string,
   command: string[],
-  options: DockerOptions & { entrypoint?: string; name?: string } = {},
+  options: DockerOptions & { entrypoint?: string; name?: string; labels?: Record<string, string> } = {},
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const args = ["run", "--rm", "--network", "none"];
   if (options.name) args.push("--name", options.name);
+  for (const [name, value] of Object.entries(options.labels ?? {})) args.push("--label", `${name}=${value}`);
   if (options.entrypoint !== undefined) args.push("--entrypoint", options.entrypoint);
   args.push(image, ...command);
   const result = await docker(args, options);

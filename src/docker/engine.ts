@@ -44,7 +44,7 @@ export interface DockerEngine {
   runOnce(
     image: string,
     command: string[],
-    options?: EngineCallOptions & { entrypoint?: string },
+    options?: EngineCallOptions & { entrypoint?: string; labels?: Record<string, string> },
   ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   listLabelledContainers(label: string, options?: EngineCallOptions): Promise<Array<{ name: string; labels: Record<string, string> }>>;
   createVolume(name: string, labels: Record<string, string>, options?: EngineCallOptions): Promise<string>;

@@ -7,7 +7,7 @@ import type { BuildSettings } from "../../run/settings.js";
 import { buildImageWithLog } from "../../run/image-phase.js";
 import { dockerEngine } from "../../docker/engine.js";
 import { tagImage, untagImage } from "../../docker/image.js";
-import { removeDeadRuns, takeLease } from "../../run/leftovers.js";
+import { removeDeadRuns, runLabels, takeLease } from "../../run/leftovers.js";
 import { runNames } from "../../run/names.js";
 import { failRun } from "../../run/failure.js";
 import { daemonInfo } from "../../docker/system.js";
@@ -83,7 +83,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       }
     });
 
-    await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal));
+    await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal, runLabels(settings.runId)));
 
     await timedPhase(emit, composePhase("tag"), async () => {
       await tagImage(tempTag, settings.tag, { signal });

@@ -234,7 +234,8 @@ class Compiler {
     );
     // Only a speed-up for the next run: a failure to tag costs nothing else.
     await keepForNextRun(engine, names.buildbase, names.buildbaseCache(buildbaseContent(request.plan))).catch(() => undefined);
-    if (request.components.some((c) => isHeavy(c.name))) await requireGitLfsInImage(engine, names.buildbase, request.plan.images.refs.base, run.signal);
+    if (request.components.some((c) => isHeavy(c.name)))
+      await requireGitLfsInImage(engine, names.buildbase, request.plan.images.refs.base, { labels: runLabels(run.settings.runId), signal: run.signal });
   }
 
   /**
