@@ -12,7 +12,7 @@ import {
 } from "./container.js";
 import { copyOutOfContainer } from "./copy-out.js";
 import { buildImage, type BuildProgress, type ImageBuildRequest } from "./image-build.js";
-import { inspectImage, listImageReferences, listRepositoryTags, tagImage, untagImage, type ImageInfo } from "./image.js";
+import { inspectImage, listImageTags, listRepositoryTags, tagImage, untagImage, type ImageInfo } from "./image.js";
 import { daemonInfo, type DaemonInfo } from "./system.js";
 import { createVolume, listLabelledVolumes, removeVolume } from "./volume.js";
 
@@ -68,7 +68,7 @@ export function dockerEngine(name: string = DEFAULT_ENGINE): DockerEngine {
     buildImage: (request, options) => buildImage(request, on(options)),
     tagImage: (source, target, options) => tagImage(source, target, on(options)),
     untagImage: (ref, options) => untagImage(ref, on(options)),
-    listImageReferences: (options) => listImageReferences(on(options)),
+    listImageReferences: (options) => listImageTags(undefined, on(options)),
     listRepositoryTags: (repository, options) => listRepositoryTags(repository, on(options)),
     createContainer: (spec, options) => createContainer(spec, on(options)),
     copyIntoContainer: (container, hostPath, containerPath, options) => copyIntoContainer(container, hostPath, containerPath, on(options)),

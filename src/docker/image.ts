@@ -41,10 +41,14 @@ export async function untagImage(ref: string, options: DockerOptions = {}): Prom
   await docker(["rmi", "--no-prune", ref], options);
 }
 
-/** Every `repository:tag` on the engine (dangling images, which have none, left out). */
-export async function listImageReferences(options: DockerOptions = {}): Promise<string[]> {
-  const result = await dockerOk(["images", "--format", "{{.Repository}}:{{.Tag}}"], options);
-  return result.stdout.split("\n").filter((line) => line && !line.includes("<none>"));
+/**
+ * `repository:tag` of every image (dangling ones, which have none, left out), or of those whose
+ * reference matches a `docker image ls --filter reference=` pattern.
+ */
+export async function listImageTags(pattern?: string, options: DockerOptions = {}): Promise<string[]> {
+  const filter = pattern === undefined ? [] : ["--filter", `reference=${pattern}`];
+  const result = await dockerOk(["image", "ls", ...filter, "--format", "{{.Repository}}:{{.Tag}}"], options);
+  return result.stdout.split("\n").filter((line) => line && !line.endsWith(":<none>"));
 }
 
 /** The tags of one repository on the engine, with when each one's image was made. */

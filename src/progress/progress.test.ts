@@ -1,10 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { COMPOSE_PHASE_TITLES, PHASE_TITLES, type BuildEvent } from "../run/events.js";
+import { COMPOSE_PHASE_TITLES, PHASE_TITLES, type BuildEvent, type RunResult } from "../run/events.js";
+import { RunTally } from "../run/tally.js";
 import { EventHub } from "./event-hub.js";
 import { createNdjsonRenderer } from "./ndjson.js";
 import { createPlainRenderer } from "./plain.js";
 import { ReportCollector } from "./report.js";
+import { formatSummary } from "./summary.js";
 import { TraceCollector } from "./trace.js";
+
+/** A result event with nothing tallied, for renderers that only look at a few fields. */
+const result = (fields: Partial<Extract<BuildEvent, { type: "result" }>> & { status: "ok" | "failed" | "interrupted"; durationMs: number }): BuildEvent => ({
+  type: "result",
+  components: [],
+  hits: 0,
+  misses: 0,
+  hitRatio: null,
+  savedMs: 0,
+  skippedPhases: [],
+  ...fields,
+});
 
 const RUN: BuildEvent[] = [
   { type: "run-start", runId: "r1", preset: "p", strategy: "build", phases: ["source", "builder"], workDir: "/w" },
@@ -23,7 +37,7 @@ const RUN: BuildEvent[] = [
   { type: "component-end", name: "core", status: "ok", durationMs: 1200, logPath: "/w/logs/core.log" },
   { type: "component-cached", name: "python", restoreMs: 30, savedMs: 5000, source: "local" },
   { type: "phase-end", phase: "builder", status: "ok", durationMs: 1500 },
-  { type: "result", status: "ok", durationMs: 1600, image: { tag: "t:1", id: "sha256:abc" } },
+  result({ status: "ok", durationMs: 1600, image: { tag: "t:1", id: "sha256:abc" } }),
 ];
 
 describe("plain renderer", () => {
@@ -147,6 +161,22 @@ describe("where components compiled", () => {
     expect(Date.parse(python?.endedAt ?? "")).toBeGreaterThanOrEqual(Date.parse(python?.startedAt ?? ""));
   });
 
+  it("the result event and the closing summary give each component's engine, builder, start and end", () => {
+    const results: RunResult[] = [];
+    const tally = new RunTally((event) => {
+      if (event.type === "result") results.push(event);
+    });
+    PARALLEL.forEach(tally.emit);
+    tally.finish({ status: "ok" });
+    const python = results[0]?.components.find((c) => c.name === "python");
+    expect(python).toMatchObject({ engine: "gpu-box-2", builder: 2, outcome: "built" });
+    expect(Date.parse(python?.endedAt ?? "")).toBeGreaterThanOrEqual(Date.parse(python?.startedAt ?? ""));
+    expect(formatSummary(results[0] as RunResult).filter((l) => / on /.test(l))).toEqual([
+      "Components  core    built  on default/1    20ms",
+      "            python  built  on gpu-box-2/2  10ms",
+    ]);
+  });
+
   it("plain lines say where each component compiles", () => {
     const lines: string[] = [];
     PARALLEL.forEach(createPlainRenderer((l) => lines.push(l), { verbose: false }));
@@ -200,7 +230,7 @@ describe("compose in the report and the plain output", () => {
       },
     },
     { type: "libraries-checked", checked: 3, unresolved: [unresolved] },
-    { type: "result", status: "failed", durationMs: 5, error: "tensorrt cannot load", failedComponent: "checks" },
+    result({ status: "failed", durationMs: 5, error: "tensorrt cannot load", failedComponent: "checks" }),
   ];
 
   it("the report has the Dockerfile, the source images and the unresolved dependencies, structured", () => {
@@ -235,7 +265,7 @@ describe("EventHub", () => {
     await expect(hub.next((e) => e.type === "phase-start")).resolves.toMatchObject({ phase: "source" });
     const future = hub.next((e) => e.type === "result");
     const never = hub.next((e) => e.type === "warning");
-    hub.emit({ type: "result", status: "ok", durationMs: 1 });
+    hub.emit(result({ status: "ok", durationMs: 1 }));
     await expect(future).resolves.toMatchObject({ type: "result" });
     hub.close();
     await expect(never).resolves.toBeUndefined();

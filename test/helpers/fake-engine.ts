@@ -4,7 +4,7 @@
 // section it prints the begin marker, a few lines, and the end marker, or fails, or hangs until
 // the run is interrupted, as each component's behaviour says. Copying the install tree out
 // writes a small file per finished component where build.py's sections put them.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { DockerEngine, EngineCallOptions } from "../../src/docker/engine.js";
 import type { ContainerSpec } from "../../src/docker/container.js";
@@ -32,10 +32,14 @@ export class FakeEngine implements DockerEngine {
   readonly containers = new Map<string, FakeContainer>();
   /** Names of every container ever created, in order. */
   readonly created: string[] = [];
+  /** Containers a builder's nested docker build made (through its docker wrapper). */
+  readonly nestedContainers: string[] = [];
   readonly images = new Set<string>();
   readonly volumes = new Map<string, Record<string, string>>();
   /** The scripts builders ran, by container name. */
   readonly scripts = new Map<string, string>();
+  /** Other files copied into containers (the nested docker wrapper): "container:path" -> content. */
+  readonly copiedFiles = new Map<string, string>();
   behaviour: Record<string, Behaviour> = {};
   /** Called when a component's begin marker is printed (tests use it to interrupt at a point). */
   onBegin: (component: string) => void = () => undefined;
@@ -112,10 +116,16 @@ export class FakeEngine implements DockerEngine {
     return spec.name;
   }
 
-  async copyIntoContainer(container: string, hostPath: string): Promise<void> {
+  async copyIntoContainer(container: string, hostPath: string, containerPath: string): Promise<void> {
     this.check(`cp-in ${container}`);
     const found = this.containers.get(container);
     if (!found) throw new Error(`no container ${container}`);
+    if ((await stat(hostPath)).isDirectory()) {
+      for (const name of await readdir(hostPath)) {
+        this.copiedFiles.set(`${container}:${path.posix.join(containerPath, name)}`, await readFile(path.join(hostPath, name), "utf8"));
+      }
+      return;
+    }
     found.script = await readFile(hostPath, "utf8");
     this.scripts.set(container, found.script);
   }
@@ -150,6 +160,7 @@ export class FakeEngine implements DockerEngine {
           this.down = true;
           return 1;
         }
+        if (name === "onnxruntime") this.nestedBuild(container, name);
         await print(`[ 50%] Building CXX object ${name}.cc.o\n`);
         await this.waitFor[name as string];
         const behaviour = this.behaviour[name as string] ?? "ok";
@@ -165,6 +176,22 @@ export class FakeEngine implements DockerEngine {
     } finally {
       found.running = false;
     }
+  }
+
+  /**
+   * What ONNX Runtime's nested build leaves on the engine through the builder's docker wrapper
+   * (nested-docker.ts): an image and a container under names of the wrapper's run and component,
+   * the container with the wrapper's labels.
+   */
+  private nestedBuild(container: string, component: string): void {
+    const wrapper = this.copiedFiles.get(`${container}:/workspace/build/triton-build-bin/docker`);
+    const runId = /^run=(\S+)$/m.exec(wrapper ?? "")?.[1];
+    if (!runId) throw new Error(`builder ${container} has no docker wrapper for its nested build`);
+    this.images.add(`triton-build/tritonserver_onnxruntime:${runId}-${component}`);
+    const labels = Object.fromEntries([...(wrapper ?? "").matchAll(/--label '?([^=' ]+)=([^' \n]*)/g)].map((m) => [m[1] as string, m[2] as string]));
+    const name = `onnxruntime_backend_ort-${runId}-${component}`;
+    this.containers.set(name, { spec: { name, image: "x", tty: false, command: [], labels }, script: "", finished: [], running: false });
+    this.nestedContainers.push(name);
   }
 
   async killContainer(container: string): Promise<void> {
@@ -202,9 +229,13 @@ export class FakeEngine implements DockerEngine {
     return { exitCode: 0, stdout: "git-lfs/3.3.0", stderr: "" };
   }
 
+  /** `label` is a name (any value) or name=value, as docker's --filter label=. */
   async listLabelledContainers(label: string) {
     this.check(`ps ${label}`);
-    return [...this.containers].filter(([, c]) => c.spec.labels?.[label] !== undefined).map(([name, c]) => ({ name, labels: c.spec.labels ?? {} }));
+    const [key = "", value] = label.split("=", 2);
+    return [...this.containers]
+      .filter(([, c]) => c.spec.labels?.[key] !== undefined && (value === undefined || c.spec.labels[key] === value))
+      .map(([name, c]) => ({ name, labels: c.spec.labels ?? {} }));
   }
 
   async createVolume(name: string, labels: Record<string, string>): Promise<string> {

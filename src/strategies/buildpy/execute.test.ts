@@ -50,6 +50,7 @@ async function settingsFor(name: string, overrides: Partial<BuildSettings> = {})
     githubOrganization: orgUrl,
     json: true,
     verbose: false,
+    quiet: false,
     strategy: "build",
     ciImage: false,
     noCache: false,
@@ -259,6 +260,15 @@ describe("the executor's control flow (fake engine)", () => {
     expect(a.calls.some((c) => c.startsWith("build triton-build/final:"))).toBe(true);
     expect(b.calls.some((c) => c.startsWith("build triton-build/buildbase:"))).toBe(true);
     expect(a.containers.size).toBe(0);
+    // ONNX Runtime's nested build ran through its builder's docker wrapper, on that builder's
+    // engine; what it made there under the run's names is gone (b is down: what is on it stays
+    // for the next run there).
+    const runId = run.events.find((e) => e.type === "run-start")?.runId as string;
+    const ortOn = run.events.filter((e) => e.type === "component-start" && e.name === "onnxruntime").map((e) => (e as { engine: string }).engine);
+    expect(ortOn).toEqual(["a"]);
+    expect(a.nestedContainers).toEqual([`onnxruntime_backend_ort-${runId}-onnxruntime`]);
+    expect(b.nestedContainers).toEqual([]);
+    expect([...a.images].filter((i) => i.includes(runId))).toEqual([]);
   });
 
   it("--only compiles and caches just those and builds no image; --cached-only names each missing entry", async () => {
@@ -304,6 +314,9 @@ describe("the executor's control flow (fake engine)", () => {
     await engine.createVolume(`triton-build-run-${deadRun}`, labels);
     await engine.createContainer({ name: `triton-build-builder-${deadRun}-core`, image: "x", tty: false, command: [], labels });
     engine.images.add(`triton-build/buildbase:${deadRun}`);
+    // ...and what its ONNX Runtime nested build made through the docker wrapper.
+    await engine.createContainer({ name: `onnxruntime_backend_ort-${deadRun}-onnxruntime`, image: "x", tty: false, command: [], labels });
+    engine.images.add(`triton-build/tritonserver_onnxruntime:${deadRun}-onnxruntime`);
     engine.images.add("triton-build/buildbase:cache-0123456789abcdef");
     const run = await build(await settingsFor("after-kill", { noCache: true }), [engine]);
     expect(run.error).toBeUndefined();

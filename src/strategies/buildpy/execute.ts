@@ -1,10 +1,12 @@
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { BuildError, UsageError } from "../../errors.js";
-import { BUILD_PHASES } from "../../run/events.js";
+import { BuildError, errorMessage, UsageError } from "../../errors.js";
+import { BUILD_PHASES, type BuildEvent } from "../../run/events.js";
 import { failRun } from "../../run/failure.js";
 import { skippedPhase, timedPhase } from "../../run/phase.js";
-import type { RunDir } from "../../run/run-dir.js";
+import { PhaseHistory } from "../../run/phase-history.js";
+import { runDirLayout, type RunDir } from "../../run/run-dir.js";
+import { RunTally } from "../../run/tally.js";
 import { planCache, type CacheDecision } from "./cache-plan.js";
 import { CleanupSteps, openRun, type BuildRunInput, type RunContext } from "./context.js";
 import type { Plan, PlannedComponent } from "./plan.js";
@@ -30,12 +32,13 @@ export interface BuildOutcome {
  * and cached as soon as it finishes; assemble the final image and tag it.
  */
 export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
-  const { settings, emit, signal } = input;
-  const started = performance.now();
+  const { settings, signal } = input;
+  const tally = new RunTally(input.emit, runDirLayout(settings.workDir).logs);
+  const emit = tally.emit;
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
   const cleanup = new CleanupSteps();
   try {
-    const run = await openRun(input, cleanup);
+    const run = await openRun({ ...input, emit }, cleanup);
     const firstEngine = run.engines[0]?.engine;
 
     // 1. Plan: checkout at the resolved commit, build.py --dryrun, the components.
@@ -45,7 +48,6 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     // 2. Restore what the cache has (with --only, only look: no image is built).
     const fromCache = await useCache(run, plan, candidates);
     const toCompile = candidates.filter((c) => !fromCache.cached.has(c.name));
-    reportPlan(run, plan, candidates, fromCache);
     if (settings.cachedOnly && toCompile.length) throw notInCache(toCompile, fromCache);
 
     // 3. Compile the rest, each component cached as soon as it finishes.
@@ -55,9 +57,21 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     const buildsImage = settings.only.length === 0;
     const baseEngines = [...new Set([...(buildsImage && firstEngine ? [firstEngine] : []), ...(compilePlan?.enginesWithWork ?? [])])];
     await baseImagePhase(run, plan.images.recipes, baseEngines);
+    // What the buildbase and builder phases cost, so a run that needs neither can say what it saved.
+    const history = run.cache ? new PhaseHistory(settings.cacheDir) : undefined;
+    const historyKey = PhaseHistory.key(plan.buildbaseDockerfile);
     let compiled: CompileResult = { parts: [] };
-    if (compilePlan) compiled = await compileComponents(run, request, compilePlan);
-    else for (const phase of ["buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "every component came from the cache");
+    if (compilePlan) {
+      compiled = await compileComponents(run, request, compilePlan);
+      await history
+        ?.record(historyKey, { buildbaseMs: tally.phaseMs("buildbase"), builderOverheadMs: tally.builderOverheadMs() })
+        .catch((error: unknown) => emit({ type: "warning", message: `could not record phase times: ${errorMessage(error)}` }));
+    } else {
+      const costs = await history?.estimate(historyKey);
+      skippedPhase(emit, "buildbase", "nothing to compile", costs?.buildbaseMs);
+      skippedPhase(emit, "builder", "nothing to compile", costs?.builderOverheadMs);
+      skippedPhase(emit, "collect", "nothing to compile");
+    }
 
     // 4. Assemble the install tree and the final image.
     let image: { tag: string; id: string } | undefined;
@@ -68,7 +82,8 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       for (const phase of ["final-image", "tag"] as const) skippedPhase(emit, phase, "--only compiles and caches components, and builds no image");
     }
     await keepCacheTidy(run, fromCache.cached.size, toCompile.length);
-    emit({ type: "result", status: "ok", durationMs: performance.now() - started, ...(image ? { image } : {}) });
+    const sizeBytes = image && firstEngine ? (await firstEngine.inspectImage(image.tag, { signal }))?.size : undefined;
+    tally.finish({ status: "ok", ...(image ? { image: { ...image, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } } : {}) });
     if (!settings.keepWorkDir) cleanup.add(() => removeBulkyRunFiles(run.runDir));
     return {
       ...(image ? { image } : {}),
@@ -77,7 +92,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       workDir: run.runDir.root,
     };
   } catch (error) {
-    throw failRun(error, { emit, signal, started });
+    throw failRun(error, { tally, signal });
   } finally {
     await cleanup.run(emit);
   }
@@ -112,11 +127,16 @@ function restoredRoot(runDir: RunDir): string {
   return path.join(runDir.root, "restored", "install");
 }
 
-/** Cache keys for every component, and the hits restored (local first, then the remote cache). */
+/**
+ * Cache keys for every component, the plan event (complete once the cache has been asked, so it
+ * comes before anything is restored), and the hits restored (local first, then the remote cache).
+ */
 async function useCache(run: RunContext, plan: Plan, candidates: readonly PlannedComponent[]): Promise<FromCache> {
   const { settings, cache, emit, signal } = run;
   const result: FromCache = { decisions: new Map(), restored: [], cached: new Set(), missed: new Map() };
+  const announce = (restoring: boolean) => emit(planEvent(plan, candidates, result, restoring));
   if (!cache) {
+    announce(false);
     skippedPhase(emit, "restore", "--no-cache");
     return result;
   }
@@ -125,34 +145,37 @@ async function useCache(run: RunContext, plan: Plan, candidates: readonly Planne
       offline: settings.offline,
       pull: settings.pull,
       signal,
+      onWarning: (message) => emit({ type: "warning", message }),
       ...(run.engines[0] ? { engine: run.engines[0].engine } : {}),
     });
     return new Map([...all].filter(([name]) => candidates.some((c) => c.name === name)));
   };
   if (settings.ciImage) {
+    result.decisions = await keys();
+    announce(false);
     // The CI section copies from other components' build dirs, which a restore does not recreate.
     skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
-    result.decisions = await keys();
     return result;
   }
   const access = { cache, remote: run.remote, emit };
   await timedPhase(emit, "restore", async () => {
     result.decisions = await keys();
     if (settings.only.length) {
+      // --only: whether each is in the cache already is enough; nothing is restored.
+      const found = new Map<string, "local" | "remote">();
       for (const decision of result.decisions.values()) {
         const source = await isCached(access, decision, signal);
-        if (!source) continue;
-        result.cached.add(decision.name);
-        emit({
-          type: "component-cached",
-          name: decision.name,
-          restoreMs: 0,
-          source,
-          ...(decision.lastBuildMs !== undefined ? { savedMs: decision.lastBuildMs } : {}),
-        });
+        if (source) found.set(decision.name, source);
+      }
+      for (const name of found.keys()) result.cached.add(name);
+      announce(false);
+      for (const [name, source] of found) {
+        const savedMs = result.decisions.get(name)?.lastBuildMs;
+        emit({ type: "component-cached", name, restoreMs: 0, source, ...(savedMs !== undefined ? { savedMs } : {}) });
       }
       return;
     }
+    announce(true);
     const restore = await restoreHits(access, result.decisions, restoredRoot(run.runDir), signal);
     result.restored = restore.restored;
     result.missed = restore.missed;
@@ -161,21 +184,25 @@ async function useCache(run: RunContext, plan: Plan, candidates: readonly Planne
   return result;
 }
 
-function reportPlan(run: RunContext, plan: Plan, candidates: readonly PlannedComponent[], fromCache: FromCache): void {
-  run.emit({
+/**
+ * The plan event: every component with what this run means to do with it. `restoring`: local
+ * hits are announced as cached (a bad entry is compiled instead, and a remote hit is restored
+ * although announced as build: `component-cached` says what was restored).
+ */
+function planEvent(plan: Plan, candidates: readonly PlannedComponent[], fromCache: FromCache, restoring: boolean): Extract<BuildEvent, { type: "plan" }> {
+  return {
     type: "plan",
     source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
     buildpyCommand: plan.buildpy.command,
     components: plan.components.map((c) => {
       const decision = fromCache.decisions.get(c.name);
-      const cached = fromCache.cached.has(c.name);
       const asked = candidates.includes(c);
+      const cached = asked && (fromCache.cached.has(c.name) || (restoring && decision?.hit === true));
       const action = cached ? "cached" : asked ? c.action : "skip";
-      const miss = fromCache.missed.get(c.name) ?? decision?.reason;
-      const reason = c.reason ?? (!asked ? "not asked for (--only)" : decision && !cached ? `cache miss: ${miss}` : undefined);
+      const reason = c.reason ?? (!asked ? "not asked for (--only)" : decision && !cached ? `cache miss: ${decision.reason}` : undefined);
       return { name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action, ...(reason ? { reason } : {}) };
     }),
-  });
+  };
 }
 
 /** --cached-only: every component must come from the cache; each missing one is named. */

@@ -1,4 +1,4 @@
-import { chmod, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { socketOnEngineHost, type DockerEngine } from "../../../docker/engine.js";
 import { EnvironmentError } from "../../../errors.js";
@@ -14,6 +14,12 @@ export interface BuilderInput {
   /** The rewritten cmake_build: the sections of this builder's components only. */
   script: string;
   scriptPath: string;
+  /**
+   * Files put into the builder beside cmake_build: container path -> content (mode 0755), written
+   * first under `toolsDir` here (one per builder: builders starting together never share it).
+   */
+  tools?: Record<string, string>;
+  toolsDir?: string;
   nonce: string;
   tty: boolean;
   logDir: string;
@@ -69,6 +75,7 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
     command: ["./cmake_build"],
   });
   await engine.copyIntoContainer(input.containerName, input.scriptPath, "/workspace/build/cmake_build");
+  await copyTools(input);
   if (input.signal.aborted) return { exitCode: undefined, finished: [], builderLogTail: [] };
 
   const demux = new ComponentLogDemux(input.logDir, input.nonce, input.emit, {
@@ -99,6 +106,24 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
     outcome.unfinished = { name: unfinished.name, logPath: demux.logPath(unfinished.name), tail: demux.tail(unfinished.name), startedAt: unfinished.startedAt };
   }
   return outcome;
+}
+
+/** Each tool is written under toolsDir at its container path's base name, and that directory copied in. */
+async function copyTools(input: BuilderInput): Promise<void> {
+  const byDir = new Map<string, Array<[string, string]>>();
+  for (const [containerPath, content] of Object.entries(input.tools ?? {})) {
+    const dir = path.posix.dirname(containerPath);
+    byDir.set(dir, [...(byDir.get(dir) ?? []), [path.posix.basename(containerPath), content]]);
+  }
+  for (const [dir, files] of byDir) {
+    const hostDir = path.join(input.toolsDir ?? path.dirname(input.scriptPath), path.posix.basename(dir));
+    await mkdir(hostDir, { recursive: true });
+    for (const [name, content] of files) {
+      await writeFile(path.join(hostDir, name), content);
+      await chmod(path.join(hostDir, name), 0o755);
+    }
+    await input.engine.copyIntoContainer(input.containerName, hostDir, dir);
+  }
 }
 
 /** Where a builder's script goes: one per builder, so builders running at once never share one. */

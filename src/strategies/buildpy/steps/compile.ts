@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { shellQuote } from "../../../buildpy/argv.js";
 import { withJobCount } from "../../../buildpy/jobs.js";
 import { rewriteCmakeBuild } from "../../../buildpy/rewrite.js";
 import { DEFAULT_ENGINE, type DockerEngine } from "../../../docker/engine.js";
@@ -18,6 +19,7 @@ import { builderScriptPath, runBuilder, type BuilderOutcome } from "./builder.js
 import { storeBuilt } from "./cache-steps.js";
 import { withDockerignore } from "./docker-context.js";
 import { requireGitLfsInImage } from "./git-lfs.js";
+import { NESTED_BIN_DIR, nestedDockerWrapper, removeNestedObjects } from "./nested-docker.js";
 
 /**
  * Compiling what the cache did not have: the buildbase image on each engine that gets work, then
@@ -215,6 +217,8 @@ class Compiler {
     const { run, request } = this;
     const { names } = run;
     run.onCleanup(() => (this.retired.has(engine.name) ? Promise.resolve() : engine.untagImage(names.buildbase)));
+    // What backends' own docker commands made on this engine under the run's names (nested-docker.ts).
+    run.onCleanup(() => (this.retired.has(engine.name) ? Promise.resolve() : removeNestedObjects(engine, run.settings.runId)));
     const suffix = engine.name === DEFAULT_ENGINE ? "" : `-${engine.name.replace(/[^a-zA-Z0-9_.-]+/g, "_")}`;
     await buildImageWithLog(
       {
@@ -354,6 +358,9 @@ class Compiler {
       build: new Set(byName.keys()),
       nonce,
       transformSection: (section) => withJobCount(byName.get(section.name)?.lines ?? section.lines, jobs),
+      // Backends' own Docker objects get names of this run and component (nested-docker.ts).
+      prelude: [`export PATH="${NESTED_BIN_DIR}:$PATH"`],
+      sectionPrelude: (section) => [`export TRITON_BUILD_COMPONENT=${shellQuote([section.name])}`],
     });
     let outcome: BuilderOutcome;
     try {
@@ -364,6 +371,8 @@ class Compiler {
         image: run.names.buildbase,
         script,
         scriptPath: builderScriptPath(run.runDir.scripts, job.name),
+        tools: { [`${NESTED_BIN_DIR}/docker`]: nestedDockerWrapper({ runId: run.settings.runId, labels: runLabels(run.settings.runId) }) },
+        toolsDir: path.join(run.runDir.scripts, `tools-${job.name}`),
         nonce,
         tty: run.settings.interactive,
         logDir: run.runDir.logs,
@@ -460,7 +469,7 @@ class Compiler {
 
 /** What a buildbase image is made of: its Dockerfile (base image included) and the checkout's commit. */
 function buildbaseContent(plan: Plan): string {
-  return createHash("sha256").update(`${plan.buildbaseDockerfile}\n${plan.source.commit}`).digest("hex").slice(0, 16);
+  return createHash("sha256").update(`${plan.source.commit}\n${plan.buildbaseDockerfile}`).digest("hex").slice(0, 16);
 }
 
 /**

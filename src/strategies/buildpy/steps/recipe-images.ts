@@ -4,6 +4,7 @@ import { EnvironmentError } from "../../../errors.js";
 import { gitLfsVersion, lfsPull, updateSubmodules } from "../../../source/git.js";
 import { checkoutSource, resolveSource } from "../../../source/mirror.js";
 import type { Emit } from "../../../run/events.js";
+import type { Preset } from "../../../presets/model.js";
 import type { RunContext } from "../context.js";
 import type { RecipeImage } from "../images.js";
 import { skippedPhase, timedPhase } from "../../../run/phase.js";
@@ -85,7 +86,7 @@ function onEngine(engine: DockerEngine): string {
  */
 export async function baseImagePhase(run: RunContext, recipes: readonly RecipeImage[], engines: readonly DockerEngine[]): Promise<void> {
   if (!recipes.length) {
-    skippedPhase(run.emit, "base-image", "the preset names no image recipe");
+    skippedPhase(run.emit, "base-image", noRecipeReason(run.settings.preset));
     return;
   }
   await timedPhase(run.emit, "base-image", async () => {
@@ -102,4 +103,14 @@ export async function baseImagePhase(run: RunContext, recipes: readonly RecipeIm
       });
     }
   });
+}
+
+/** Why no image is built from a recipe: the preset names none, or `--image` replaced each. */
+export function noRecipeReason(preset: Preset): string {
+  const replaced = Object.entries(preset.images).flatMap(([name, spec]) =>
+    spec?.kind === "ref" && spec.replacedRecipe
+      ? [`--image ${name}=${spec.ref} replaces the preset's recipe (${spec.replacedRecipe.dockerfile} of ${spec.replacedRecipe.repo})`]
+      : [],
+  );
+  return replaced.length ? replaced.join("; ") : "the preset names no image recipe";
 }
