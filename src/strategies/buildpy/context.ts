@@ -1,9 +1,12 @@
 import path from "node:path";
-import { RemoteCache } from "../../cache/remote.js";
+import type { RemoteCache } from "../../cache/remote.js";
+import { DockerRemoteCache } from "../../cache/remote-docker.js";
 import { LocalCache } from "../../cache/store.js";
+import { CacheTiers } from "../../cache/tiers.js";
 import { DEFAULT_ENGINE, dockerEngine, type DockerEngine } from "../../docker/engine.js";
 import type { DaemonInfo } from "../../docker/system.js";
 import { EnvironmentError, errorMessage, isTritonBuildError } from "../../errors.js";
+import { CacheEventReporter } from "../../run/cache-events.js";
 import type { Emit } from "../../run/events.js";
 import { removeDeadRuns, takeLease } from "../../run/leftovers.js";
 import { runNames, type RunNames } from "../../run/names.js";
@@ -27,8 +30,10 @@ export interface RunContext {
   runDir: RunDir;
   /** The engines to build on; the first plans (cache keys) and builds the final image. */
   engines: ConnectedEngine[];
-  cache: LocalCache | undefined;
-  remote: RemoteCache | undefined;
+  /** The local cache and the remote one, as one (none with --no-cache). */
+  cache: CacheTiers | undefined;
+  /** Turns what the cache did into events: one remote-cache warning per run. */
+  cacheReport: CacheEventReporter;
   emit: Emit;
   /** Aborted by the first Ctrl-C: compiling stops, finished work is kept. */
   signal: AbortSignal;
@@ -42,6 +47,8 @@ export interface BuildRunInput {
   signal: AbortSignal;
   /** How an engine name becomes an engine (tests pass a fake); default: the docker CLI. */
   connect?: (name: string) => DockerEngine;
+  /** The shared cache; by default the one settings name, over the docker CLI. */
+  remoteCache?: RemoteCache;
 }
 
 /** Clean-up steps of a run, run newest first. They never use the run's signal: they also run after Ctrl-C. */
@@ -84,12 +91,15 @@ export async function openRun(input: BuildRunInput, cleanup: CleanupSteps): Prom
     }
   }
   if (!settings.workDirGiven) await pruneOldRuns(path.dirname(settings.workDir)).catch(() => undefined);
-  const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
+  const local = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
   // Half-written entries of runs killed with -9 (possibly many GB): gone before this run adds more.
-  await cache?.cleanTemp().catch(() => undefined);
-  const remote =
-    cache && settings.remoteCache ? new RemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.cacheSigningKey, emit, settings.runId) : undefined;
-  return { settings, names, runDir, engines, cache, remote, emit, signal, onCleanup: (step) => cleanup.add(step) };
+  await local?.cleanTemp().catch(() => undefined);
+  const remote = !local
+    ? undefined
+    : (input.remoteCache ?? (settings.remoteCache ? new DockerRemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.runId) : undefined));
+  const cache = local ? new CacheTiers(local, remote, settings.cacheSigningKey) : undefined;
+  const cacheReport = new CacheEventReporter(emit, remote?.repository);
+  return { settings, names, runDir, engines, cache, cacheReport, emit, signal, onCleanup: (step) => cleanup.add(step) };
 }
 
 /**

@@ -141,7 +141,7 @@ async function useCache(run: RunContext, plan: Plan, candidates: readonly Planne
     return result;
   }
   const keys = async () => {
-    const all = await planCache(plan, cache, {
+    const all = await planCache(plan, cache.local, {
       offline: settings.offline,
       pull: settings.pull,
       signal,
@@ -157,7 +157,7 @@ async function useCache(run: RunContext, plan: Plan, candidates: readonly Planne
     skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
     return result;
   }
-  const access = { cache, remote: run.remote, emit };
+  const access = { cache, report: run.cacheReport, emit };
   await timedPhase(emit, "restore", async () => {
     result.decisions = await keys();
     if (settings.only.length) {
@@ -221,9 +221,9 @@ function notInCache(missing: readonly PlannedComponent[], fromCache: FromCache):
 async function keepCacheTidy(run: RunContext, hits: number, misses: number): Promise<void> {
   const { cache, settings, emit } = run;
   if (!cache) return;
-  await cache.recordRun({ preset: settings.preset.name, hits, misses }).catch(() => undefined);
+  await cache.local.recordRun({ preset: settings.preset.name, hits, misses }).catch(() => undefined);
   if (settings.cacheMaxBytes === undefined) return;
-  const pruned = await cache.prune({ maxBytes: settings.cacheMaxBytes });
+  const pruned = await cache.local.prune({ maxBytes: settings.cacheMaxBytes });
   if (pruned.removed.length) emit({ type: "info", message: `cache pruned to cacheMaxSize: ${pruned.removed.length} least recently used entries removed` });
 }
 

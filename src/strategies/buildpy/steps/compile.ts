@@ -446,7 +446,7 @@ class Compiler {
       const component = job.components.find((c) => c.name === done.name) as PlannedComponent;
       this.parts.push({ component, installRoot, durationMs: done.durationMs });
       if (!run.cache) continue;
-      const access = { cache: run.cache, remote: run.remote, emit: run.emit };
+      const access = { cache: run.cache, report: run.cacheReport, emit: run.emit };
       this.stores.push(
         storeBuilt(access, component, this.request.decisions.get(component.name), { installRoot, durationMs: done.durationMs }, run.signal).then((result) => ({
           name: component.name,

@@ -1,0 +1,49 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { CacheIntegrityError } from "../errors.js";
+import { commitEntry } from "./commit.js";
+import { cacheKey } from "./key.js";
+import type { CacheLayout } from "./layout.js";
+import { readManifest, type Manifest } from "./manifest.js";
+import { entryFilesProblem, manifestProblem, type CacheComponent } from "./validate.js";
+
+export interface AdoptOptions {
+  /** The component whose key this is (from the plan, or the registry tag it came under). */
+  component?: CacheComponent;
+  /** One more check of the manifest, e.g. its signature: a problem refuses the entry. */
+  check?: (manifest: Manifest) => string | undefined;
+  signal?: AbortSignal;
+}
+
+/**
+ * Moves an entry that arrived from elsewhere (a registry, by whatever transport) from a temp dir
+ * into the cache, after checking everything validate.ts checks, that its inputs hash to its key,
+ * the extra check (the signature), and every file's hash. Refusals are CacheIntegrityErrors. The
+ * temp dir is removed either way.
+ */
+export async function adoptEntry(layout: CacheLayout, tmp: string, key: string, options: AdoptOptions = {}): Promise<Manifest> {
+  try {
+    const manifest = await readManifest(path.join(tmp, "manifest.json"));
+    if (!manifest) throw new CacheIntegrityError("no readable manifest.json");
+    if (manifest.key !== key) throw new CacheIntegrityError(`it says it is ${manifest.key.slice(0, 12)}, not ${key.slice(0, 12)}`);
+    if (cacheKey(manifest.inputs) !== key) throw new CacheIntegrityError("its key inputs do not hash to its key");
+    const problem =
+      options.check?.(manifest) ??
+      inputsComponentProblem(manifest) ??
+      manifestProblem(manifest, { key, component: options.component }) ??
+      (await entryFilesProblem(tmp, manifest, { hashes: true, signal: options.signal }));
+    if (problem) throw new CacheIntegrityError(problem);
+    await commitEntry(layout, key, tmp);
+    return manifest;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The key's inputs name the component the key is for: the entry must hold that one. */
+function inputsComponentProblem(manifest: Manifest): string | undefined {
+  const keyed = manifest.inputs.component;
+  const held = manifest.component;
+  if (keyed?.name === held.name && keyed.kind === held.kind) return undefined;
+  return `it holds ${held.kind} '${held.name}', but its key is for ${keyed?.kind} '${keyed?.name}'`;
+}
