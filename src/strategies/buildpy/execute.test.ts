@@ -75,7 +75,11 @@ interface Run {
   error?: unknown;
 }
 
-async function build(settings: BuildSettings, engines: FakeEngine[], options: { controller?: AbortController } = {}): Promise<Run> {
+async function build(
+  settings: BuildSettings,
+  engines: FakeEngine[],
+  options: { controller?: AbortController; onEvent?: (event: BuildEvent) => void } = {},
+): Promise<Run> {
   const events: BuildEvent[] = [];
   const controller = options.controller ?? new AbortController();
   const run: Run = { events };
@@ -83,7 +87,10 @@ async function build(settings: BuildSettings, engines: FakeEngine[], options: { 
   try {
     run.result = await runBuild({
       settings,
-      emit: (event) => events.push(event),
+      emit: (event) => {
+        events.push(event);
+        options.onEvent?.(event);
+      },
       signal: controller.signal,
       connect: (name) => byName.get(name) ?? (engines[0] as FakeEngine),
     });
@@ -168,9 +175,18 @@ describe("the executor's control flow (fake engine)", () => {
   it("--fail-fast: a failure stops the builders still compiling", async () => {
     const engine = new FakeEngine("default");
     engine.behaviour = { onnxruntime: "fail", python: "hang" };
-    // onnxruntime fails once python compiles
-    engine.waitFor.onnxruntime = new Promise<void>((resolve) => (engine.onBegin = (name) => (name === "python" ? resolve() : undefined)));
-    const run = await build(await settingsFor("fail-fast", { noCache: true, failFast: true }), [engine]);
+    // onnxruntime fails once python compiles and core and checksum have ended (all four builders
+    // start together; on a loaded machine the quick ones may otherwise still be running)
+    const pythonBegun = new Promise<void>((resolve) => (engine.onBegin = (name) => (name === "python" ? resolve() : undefined)));
+    const quickOnes = new Set(["core", "checksum"]);
+    let quickOnesEnded = (): void => undefined;
+    const quickOnesDone = new Promise<void>((resolve) => (quickOnesEnded = resolve));
+    engine.waitFor.onnxruntime = Promise.all([pythonBegun, quickOnesDone]);
+    const onEvent = (event: BuildEvent) => {
+      if (event.type === "component-end" && quickOnes.delete(event.name) && quickOnes.size === 0) quickOnesEnded();
+    };
+    const run = await build(await settingsFor("fail-fast", { noCache: true, failFast: true }), [engine], { onEvent });
+    expect(ended(run, "ok")).toEqual(["checksum", "core"]);
     expect((run.error as BuildError).message).toBe("component 'onnxruntime' failed (exit code 2)");
     expect(ended(run, "interrupted")).toEqual(["python"]);
     expect(engine.containers.size).toBe(0);

@@ -2,11 +2,11 @@ import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { BuildError, errorMessage, UsageError } from "../../errors.js";
 import { BUILD_PHASES, type BuildEvent } from "../../run/events.js";
-import { failRun } from "../../run/failure.js";
+import { runFailure } from "../../run/failure.js";
 import { skippedPhase, timedPhase } from "../../run/phase.js";
 import { PhaseHistory } from "../../run/phase-history.js";
 import { runDirLayout, type RunDir } from "../../run/run-dir.js";
-import { RunTally } from "../../run/tally.js";
+import { RunTally, type RunEnding } from "../../run/tally.js";
 import { planCache, type CacheDecision } from "./cache-plan.js";
 import { CleanupSteps, openRun, type BuildRunInput, type RunContext } from "./context.js";
 import type { Plan, PlannedComponent } from "./plan.js";
@@ -37,6 +37,9 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const emit = tally.emit;
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
   const cleanup = new CleanupSteps();
+  // The result event comes after the clean-up (removing containers and tags takes seconds on a
+  // busy engine): the run's duration is all of its work.
+  let ending: RunEnding | undefined;
   try {
     const run = await openRun({ ...input, emit }, cleanup);
     const firstEngine = run.engines[0]?.engine;
@@ -83,7 +86,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     }
     await keepCacheTidy(run, fromCache.cached.size, toCompile.length);
     const sizeBytes = image && firstEngine ? (await firstEngine.inspectImage(image.tag, { signal }))?.size : undefined;
-    tally.finish({ status: "ok", ...(image ? { image: { ...image, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } } : {}) });
+    ending = { status: "ok", ...(image ? { image: { ...image, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } } : {}) };
     if (!settings.keepWorkDir) cleanup.add(() => removeBulkyRunFiles(run.runDir));
     return {
       ...(image ? { image } : {}),
@@ -92,9 +95,12 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       workDir: run.runDir.root,
     };
   } catch (error) {
-    throw failRun(error, { tally, signal });
+    const failed = runFailure(error, signal);
+    ending = failed.ending;
+    throw failed.failure;
   } finally {
     await cleanup.run(emit);
+    if (ending) tally.finish(ending);
   }
 }
 

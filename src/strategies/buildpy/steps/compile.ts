@@ -351,7 +351,9 @@ class Compiler {
       throw error;
     }
     const container = run.names.builder(job.name);
-    run.onCleanup(() => (this.retired.has(engine.name) ? Promise.resolve() : engine.removeContainer(container)));
+    // The clean-up removes the builder when this job could not (a docker call costs seconds on a busy engine).
+    let removed = false;
+    run.onCleanup(() => (removed || this.retired.has(engine.name) ? Promise.resolve() : engine.removeContainer(container)));
     const nonce = randomBytes(8).toString("hex");
     const byName = new Map(job.components.map((c) => [c.name, c]));
     const script = rewriteCmakeBuild(request.plan.cmakeBuild, {
@@ -398,7 +400,10 @@ class Compiler {
         if (!broken) throw error;
       }
     }
-    await engine.removeContainer(container).catch(() => undefined);
+    removed = await engine.removeContainer(container).then(
+      () => true,
+      () => false,
+    );
 
     const { unfinished } = outcome;
     if (unfinished) {
