@@ -9,6 +9,8 @@
 #
 # Idempotent: the image carries a label with a hash of every input; when an image
 # with that tag and the same hash exists, nothing is done. --force rebuilds anyway.
+# When the docker context triton-build-engine2 exists (scripts/setup-docker.sh makes it for the
+# multi-engine tests), the same image is loaded into that engine too.
 #
 # Needs: docker, busybox-static (/usr/bin/busybox or /bin/busybox), tar, sha256sum.
 set -euo pipefail
@@ -86,9 +88,21 @@ old_id=""
 if [[ -n $existing && $existing != "<no value>" ]]; then
   old_id=$(docker image inspect -f '{{.Id}}' "$IMAGE")
 fi
+# The second test engine gets the same image (only when its copy differs).
+copy_to_second_engine() {
+  local context=triton-build-engine2
+  docker context inspect "$context" >/dev/null 2>&1 || return 0
+  local there
+  there=$(docker --context "$context" image inspect -f "{{ index .Config.Labels \"$LABEL_KEY\" }}" "$IMAGE" 2>/dev/null || true)
+  [[ $there == "$HASH" ]] && return 0
+  echo "loading $IMAGE into engine $context" >&2
+  docker save "$IMAGE" | docker --context "$context" load >/dev/null || die "could not load $IMAGE into engine $context"
+}
+
 if [[ $FORCE == 0 ]]; then
   if [[ $existing == "$HASH" ]]; then
     echo "$IMAGE is up to date (inputs $HASH)" >&2
+    copy_to_second_engine
     docker image inspect -f '{{.Id}}' "$IMAGE"
     exit 0
   fi
@@ -172,4 +186,5 @@ new_id=$(docker image inspect -f '{{.Id}}' "$IMAGE")
 if [[ -n $old_id && $old_id != "$new_id" ]]; then
   docker rmi "$old_id" >/dev/null 2>&1 || true
 fi
+copy_to_second_engine
 echo "$new_id"

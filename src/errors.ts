@@ -59,16 +59,29 @@ export class EnvironmentError extends TritonBuildError {
   }
 }
 
+/** A component's failure as the user sees it: its log's last lines and where the whole log is. */
+export interface ComponentFailureLog {
+  component: string;
+  logPath?: string;
+  logTail: string[];
+}
+
 /** The build itself failed (a component, an image build). */
 export class BuildError extends TritonBuildError {
   readonly component: string | undefined;
   readonly logPath: string | undefined;
   readonly logTail: string[];
-  constructor(message: string, options: { component?: string; logPath?: string; logTail?: string[]; hint?: string; cause?: unknown } = {}) {
+  /** Components that failed besides `component` (builders run in parallel), each with its log. */
+  readonly others: ComponentFailureLog[];
+  constructor(
+    message: string,
+    options: { component?: string; logPath?: string; logTail?: string[]; others?: ComponentFailureLog[]; hint?: string; cause?: unknown } = {},
+  ) {
     super(message, { exitCode: ExitCode.buildFailed, hint: options.hint, cause: options.cause });
     this.component = options.component;
     this.logPath = options.logPath;
     this.logTail = options.logTail ?? [];
+    this.others = options.others ?? [];
   }
 }
 

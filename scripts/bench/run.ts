@@ -19,8 +19,8 @@ const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 3));
 const WORK_MB = Number(process.env.BENCH_WORK_MB ?? 700);
 const BACKENDS = ["python", "onnxruntime", "tensorrt"];
 const COMPONENTS = 1 + BACKENDS.length;
-/** BENCH_ROWS=1,2 runs only those rows (default: all). */
-const ROWS = new Set((process.env.BENCH_ROWS ?? "1,2,3,4,5,6,7,9").split(",").map((r) => r.trim()));
+/** BENCH_ROWS=1,2 runs only those rows (default: all); 8a or 8b runs one half of row 8. */
+const ROWS = new Set((process.env.BENCH_ROWS ?? "1,2,3,4,5,6,7,8,9").split(",").map((r) => r.trim()));
 
 interface Sample {
   ms: number;
@@ -106,9 +106,12 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   // Warm Docker's layer cache for both flows, so every measured run starts from the same state.
-  log("warm-up: one build each way");
-  await tb(["--cache-dir", path.join(temp, "cache-warmup")]);
-  await plain();
+  // (Row 8 warms up its own way: one build with each fixture before its samples.)
+  if (["1", "2", "3", "4", "5", "6", "7"].some((r) => ROWS.has(r))) {
+    log("warm-up: one build each way");
+    await tb(["--cache-dir", path.join(temp, "cache-warmup")]);
+    await plain();
+  }
 
   // 1. cold build
   const cold = { tb: [] as number[], plain: [] as number[] };
@@ -174,6 +177,9 @@ async function main(): Promise<void> {
 
   // 7. peak RSS of the tool during a build with a large log volume
   if (ROWS.has("7")) rows.push(await rssRow(temp, org.url, presetFile));
+
+  // 8. parallel builders: the compile phase with the default parallelism vs --parallel 1
+  if (ROWS.has("8") || ROWS.has("8a") || ROWS.has("8b")) rows.push(...(await parallelRows(temp, org.url, presetFile)));
 
   const result = {
     date: new Date().toISOString(),
@@ -389,6 +395,70 @@ async function manyPathRows(temp: string): Promise<Row[]> {
     row("9a. manifest checks of a 100,000-path entry vs a 50,000-path one", full, half, "s", (r) => r <= 2.5, "<= 2.5 (linear: twice the paths)"),
     row("9b. check of that entry on disk (walk, every sha256) vs find + sha256sum", check, coreutils, "s", (r) => r <= 3, "<= 3x coreutils"),
   ];
+}
+
+/**
+ * The compile phase (`builder` in --report) of the same cold build with the default number of
+ * builders and with --parallel 1, alternating: once with components whose cost is waiting
+ * (fixture waits of 6, 3, 3 and 3 s, as clones and downloads are), once with the CPU-bound fixture
+ * (WORK_MB of sha256 per component, spread over each builder's -j share).
+ */
+async function parallelRows(temp: string, orgUrl: string, presetFile: string): Promise<Row[]> {
+  const fixtures = {
+    waiting: `{\n  "default": 0,\n  "tritonserver_wait_s": 6,\n  ${BACKENDS.map((b) => `"${b}_wait_s": 3`).join(",\n  ")}\n}\n`,
+    cpu: `{\n  "default": ${WORK_MB},\n  "tritonserver": ${WORK_MB}\n}\n`,
+  };
+  const rows: Row[] = [];
+  for (const [kind, fixtureJson] of Object.entries(fixtures)) {
+    if (!ROWS.has("8") && !ROWS.has(kind === "waiting" ? "8a" : "8b")) continue;
+    log(`parallel builders, ${kind} fixture`);
+    const server = await createFixtureServerRepo(path.join(temp, `parallel-${kind}`), { extraFiles: { "fixture.json": fixtureJson } });
+    const compile = async (extra: string[]) => {
+      const report = path.join(temp, `parallel-${kind}.json`);
+      await execa(
+        "node",
+        [
+          CLI,
+          "--preset",
+          presetFile,
+          "--source",
+          server.path,
+          "--github-organization",
+          orgUrl,
+          "--no-pull",
+          "--no-cache",
+          "--tag",
+          "triton-build-bench:latest",
+          "--report",
+          report,
+          ...extra,
+        ],
+        { env: cliEnv(temp), extendEnv: false, stdin: "ignore" },
+      );
+      const phases = (JSON.parse(await readFile(report, "utf8")) as { phases: Array<{ phase: string; durationMs: number }> }).phases;
+      return (phases.find((p) => p.phase === "builder")?.durationMs ?? Number.NaN) / 1000;
+    };
+    await compile([]);
+    const parallel: number[] = [];
+    const serial: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      parallel.push(await compile([]));
+      serial.push(await compile(["--parallel", "1"]));
+    }
+    rows.push(
+      kind === "waiting"
+        ? row("8a. compile phase, components that wait (6, 3, 3, 3 s): default parallelism vs --parallel 1", parallel, serial, "s", (r) => r <= 0.6, "<= 0.6")
+        : row(
+            `8b. compile phase, CPU-bound components (${WORK_MB} MB of sha256 each): default parallelism vs --parallel 1`,
+            parallel,
+            serial,
+            "s",
+            (r) => r <= 1.05,
+            "<= 1.05 (no slower)",
+          ),
+    );
+  }
+  return rows;
 }
 
 async function machineDescription(): Promise<string> {

@@ -1,4 +1,5 @@
 import type { CmakeSection } from "../buildpy/cmake-build.js";
+import type { DockerEngine } from "../docker/engine.js";
 import { inspectImage } from "../docker/image.js";
 import { manifestDigest, parseRepository, splitImageReference } from "../docker/registry.js";
 import { daemonInfo } from "../docker/system.js";
@@ -40,6 +41,8 @@ export interface KeyContextInput {
   /** With --pull the build uses whatever the tag points to now: key by the registry's digest. */
   pull: boolean;
   signal?: AbortSignal;
+  /** The engine the components compile on (its platform, its base image); default: the docker CLI's. */
+  engine?: Pick<DockerEngine, "info" | "inspectImage">;
 }
 
 export async function createKeyContext(input: KeyContextInput): Promise<KeyContext> {
@@ -48,7 +51,7 @@ export async function createKeyContext(input: KeyContextInput): Promise<KeyConte
   const [baseImage, platform] = await Promise.all([
     resolveImageIdentity(baseRef, input, input.signal),
     // "unknown" makes every key unresolved (see unresolvedReason): never a hit across platforms.
-    daemonInfo({ ...(input.signal ? { signal: input.signal } : {}) }).then(
+    (input.engine ? input.engine.info(input.signal ? { signal: input.signal } : {}) : daemonInfo(input.signal ? { signal: input.signal } : {})).then(
       (info) => ({ os: info.os, arch: info.arch }),
       () => ({ os: "unknown", arch: "unknown" }),
     ),
@@ -81,7 +84,7 @@ async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?
       remote = await manifestDigest(repository, tag, signal).catch(() => undefined);
       if (remote) return { ref, id: remote };
     }
-    const local = await inspectImage(ref, options);
+    const local = await (input.engine ? input.engine.inspectImage(ref, options) : inspectImage(ref, options));
     const wanted = parseRepository(repository);
     const pulled = local?.repoDigests.find((d) => {
       const name = parseRepository(d.slice(0, d.indexOf("@")));

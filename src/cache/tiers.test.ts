@@ -172,3 +172,20 @@ describe("CacheTiers: a bad entry heals", () => {
     expect(remote.pushes.at(-1)?.replace).toBe(false);
   });
 });
+
+describe("CacheTiers: storing after Ctrl-C", () => {
+  it("an aborted push signal keeps the local store and sends nothing; an aborted request signal stops the local store too", async () => {
+    const local = new LocalCache(path.join(dir, "machine-b"));
+    const tiers = new CacheTiers(local, remote, undefined);
+    const interrupted = new AbortController();
+    interrupted.abort();
+    expect(await tiers.store(request(), { pushSignal: interrupted.signal })).toEqual({ stored: "stored" });
+    expect(await local.get(KEY)).toBeDefined();
+    expect(remote.pushes).toEqual([]);
+
+    const other = new LocalCache(path.join(dir, "machine-c"));
+    const cut = new CacheTiers(other, remote, undefined).store({ ...request(), signal: interrupted.signal });
+    await expect(cut).rejects.toThrow();
+    expect(await other.get(KEY)).toBeUndefined();
+  });
+});

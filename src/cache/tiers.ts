@@ -87,14 +87,19 @@ export class CacheTiers {
     return steps;
   }
 
-  /** Stores a built component locally, then shares it: over a rejected remote entry, else only where the registry lacks it. */
-  async store(request: StoreRequest): Promise<StoreStep> {
+  /**
+   * Stores a built component locally, then shares it: over a rejected remote entry, else only
+   * where the registry lacks it. `pushSignal` cancels the push alone (default: the request's
+   * signal): after Ctrl-C a run keeps what finished locally without waiting for the registry.
+   */
+  async store(request: StoreRequest, options: { pushSignal?: AbortSignal } = {}): Promise<StoreStep> {
     const stored = await this.local.store(request);
-    if (stored === "empty" || !this.remote) return { stored };
+    const pushSignal = options.pushSignal ?? request.signal;
+    if (stored === "empty" || !this.remote || pushSignal?.aborted) return { stored };
     const entry = await this.local.outgoing(request.key, { signingKey: this.signingKey });
     if (!entry) return { stored };
     const component = { name: request.component.name, kind: request.component.kind };
-    const push = await this.remote.push(component, request.key, entry, { replace: this.toReplace.has(request.key) }, request.signal);
+    const push = await this.remote.push(component, request.key, entry, { replace: this.toReplace.has(request.key) }, pushSignal);
     if (push.status === "replaced" || push.status === "pushed") this.toReplace.delete(request.key);
     return { stored, push };
   }

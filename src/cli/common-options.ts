@@ -50,5 +50,11 @@ export function addBuildOptions(command: Command): Command {
     .option("-q, --quiet", "print only warnings, errors and the closing summary")
     .option("--report <file>", "write a JSON summary of the run to this file")
     .option("--keep-work-dir", "keep the checkout and install tree after a successful run (logs are always kept)")
+    .option("--parallel <n>", "builders compiling at once on each engine; 1: one component after another")
+    .option("--engine <context>", "Docker engine to build on, a `docker context` name; several spread the work, the first builds the final image", collect)
+    .option("--fail-fast", "stop the other builders when a component fails; without it they finish and are cached")
+    .option("--only <component>", "compile and cache only this component, build no image: CI fan-out, see `plan --json` fanOut", collect)
+    .option("--cached-only", "build the image from the cache alone; fail (exit 1) naming each component that is not there")
+    .option("--trace <file>", "write the run's timeline as Chrome trace-event JSON (open in Perfetto or chrome://tracing)")
     .option("--allow-missing-libs", "compose: do not fail when a backend's main library has unresolved dependencies");
 }

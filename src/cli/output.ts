@@ -20,9 +20,11 @@ export function formatError(error: unknown, verbose: boolean): string {
   if (isTritonBuildError(error)) {
     const lines = [`error: ${error.message}`];
     if (error instanceof BuildError) {
-      if (error.logTail.length)
-        lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripVTControlCharacters), "---");
-      if (error.logPath) lines.push(`full log: ${error.logPath}`);
+      for (const failure of [{ component: error.component ?? "the", logTail: error.logTail, logPath: error.logPath }, ...error.others]) {
+        if (failure.logTail.length)
+          lines.push(`--- last ${failure.logTail.length} lines of ${failure.component} log ---`, ...failure.logTail.map(stripVTControlCharacters), "---");
+        if (failure.logPath) lines.push(`full log: ${failure.logPath}`);
+      }
     }
     const command = error instanceof CommandError ? error : error.cause instanceof CommandError ? error.cause : undefined;
     if (command?.tail.length && !(error instanceof BuildError && error.logTail.length)) {

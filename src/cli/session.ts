@@ -6,6 +6,7 @@ import { createPlainRenderer } from "../progress/plain.js";
 import { ReportCollector } from "../progress/report.js";
 import { formatSummary } from "../progress/summary.js";
 import { paletteFor } from "../progress/terminal-text.js";
+import { TraceCollector } from "../progress/trace.js";
 import { requestExit } from "./exit-request.js";
 import type { Output } from "./output.js";
 
@@ -15,6 +16,8 @@ export interface SessionOptions {
   /** Only warnings, errors and the closing summary. */
   quiet: boolean;
   reportFile?: string;
+  /** --trace: the run's timeline in Chrome's trace event format. */
+  traceFile?: string;
   /** How the view titles each phase (compose titles some its own way). */
   phaseTitles?: Record<Phase, string>;
   /** stdout is a terminal: the live view; otherwise plain lines. */
@@ -49,7 +52,7 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
       return;
     }
     signalled = true;
-    renderer.notice(`${name}: stopping; removing this run's container (press Ctrl-C again to quit at once)`);
+    renderer.notice(`${name}: stopping; compiling ends now, components that finished are kept in the cache (press Ctrl-C again to quit at once)`);
     controller.abort(new InterruptedError(`interrupted by ${name}`));
   };
   // SIGHUP: the terminal went away; the container must go too.
@@ -59,6 +62,8 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
   const hub = new EventHub();
   const report = new ReportCollector();
   hub.subscribe(report.listener);
+  const trace = options.traceFile ? new TraceCollector() : undefined;
+  if (trace) hub.subscribe(trace.listener);
   let result: RunResult | undefined;
   hub.subscribe((event) => {
     if (event.type === "result") result = event;
@@ -77,6 +82,9 @@ export async function runSession<T>(output: Output, options: SessionOptions, run
       output.out(`\n${formatSummary(result, palette, width).join("\n")}`);
     }
     for (const name of signals) process.off(name, onSignal);
+    if (trace && options.traceFile) {
+      await trace.write(options.traceFile).catch((error: unknown) => output.err(`warning: could not write the trace ${options.traceFile}: ${String(error)}`));
+    }
     if (options.reportFile) {
       await report
         .write(options.reportFile)

@@ -94,11 +94,16 @@ export class SettingsReader {
 
   /** A compile job count: a positive decimal integer up to MAX_JOBS. */
   jobs(name: string, config?: keyof ConfigValues): number | undefined {
+    return this.count(name, "jobs", config);
+  }
+
+  /** A count of something (jobs, builders): a positive decimal integer up to MAX_JOBS. */
+  count(name: string, what: string, config?: keyof ConfigValues): number | undefined {
     const raw = this.string(name, config ? { config } : {});
     if (raw === undefined) return undefined;
     const parsed = parseJobs(raw);
     if ("problem" in parsed)
-      throw new UsageError(`${this.origin(name, config)}: ${showValue(raw)} ${parsed.problem}; expected a whole number of jobs from 1 to ${MAX_JOBS}`);
+      throw new UsageError(`${this.origin(name, config)}: ${showValue(raw)} ${parsed.problem}; expected a whole number of ${what} from 1 to ${MAX_JOBS}`);
     return parsed.jobs;
   }
 
@@ -198,7 +203,7 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
   const runId = newRunId(common.preset.name);
   const givenWorkDir = reader.string("workDir");
   const workParent = reader.workRoot();
-  return {
+  const settings: BuildSettings = {
     ...common,
     runId,
     workDir: path.resolve(givenWorkDir ?? path.join(workParent, runId)),
@@ -208,7 +213,30 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
     keepWorkDir: reader.bool("keepWorkDir"),
     ...optional("cacheMaxBytes", cacheMaxBytes(reader)),
     allowMissingLibs: reader.bool("allowMissingLibs"),
+    ...optional("parallel", reader.count("parallel", "builders", "parallel")),
+    engines: reader.list("engine"),
+    failFast: reader.bool("failFast"),
+    only: reader.list("only"),
+    cachedOnly: reader.bool("cachedOnly"),
+    ...optional("traceFile", reader.string("trace")),
   };
+  checkFanOut(settings);
+  return settings;
+}
+
+/** Option combinations that cannot work, refused before anything runs. */
+function checkFanOut(settings: BuildSettings): void {
+  const fanOut = [settings.only.length ? "--only" : "", settings.cachedOnly ? "--cached-only" : ""].filter(Boolean);
+  if (fanOut.length === 2)
+    throw new UsageError("--only and --cached-only exclude each other", "the --only jobs compile; one --cached-only job then builds the image");
+  const [option] = fanOut;
+  if (option && settings.noCache) throw new UsageError(`${option} works through the cache, and --no-cache turns it off`);
+  if (option && settings.ciImage)
+    throw new UsageError(`${option} cannot be combined with --ci-image`, "the CI section needs every component compiled in one builder");
+  if (settings.strategy === "compose") {
+    const given = [...fanOut, settings.engines.length ? "--engine" : "", settings.parallel !== undefined ? "--parallel" : ""].filter(Boolean);
+    if (given.length) throw new UsageError(`${given.join(", ")}: only for --strategy build`, "compose copies published backends and compiles nothing");
+  }
 }
 
 /** Lower-case and short, because it becomes part of container names and image tags. */

@@ -39,6 +39,11 @@ export const CONFIG_KEYS = {
   },
   python: { description: "Python 3 interpreter that runs build.py (--python)", type: "string", format: "executable", defaultText: "python3" },
   jobs: { description: "parallel compile jobs (--jobs)", type: "integer", defaultText: "chosen from cores and memory" },
+  parallel: {
+    description: "builders compiling at once on each engine (--parallel)",
+    type: "integer",
+    defaultText: "chosen from each engine's cores and memory",
+  },
   githubOrganization: {
     description: "where build.py clones components from (--github-organization)",
     type: "string",

@@ -9,6 +9,11 @@ export { DockerCommandError };
  */
 
 export interface DockerOptions {
+  /**
+   * The Docker engine: a context name (`docker context ls`) or a host URL (unix://, tcp://,
+   * ssh://). Undefined: whatever the docker CLI uses by default (DOCKER_HOST, the current context).
+   */
+  engine?: string;
   signal?: AbortSignal;
   cwd?: string;
   env?: Record<string, string | undefined>;
@@ -31,10 +36,19 @@ export function dockerBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env.TRITON_BUILD_DOCKER || "docker";
 }
 
+/**
+ * The CLI's global flags that pick the engine, put before the command: `--context NAME`, or
+ * `--host URL` for an engine given as a URL.
+ */
+export function engineArgs(engine: string | undefined): string[] {
+  if (engine === undefined) return [];
+  return /^[a-z]+:\/\//.test(engine) ? ["--host", engine] : ["--context", engine];
+}
+
 /** Runs `docker ARGS`; never throws for a non-zero exit (callers decide), only for a missing CLI. */
 export async function docker(args: readonly string[], options: DockerOptions = {}): Promise<DockerResult> {
   const streaming = Boolean(options.onLine);
-  const subprocess = execa(dockerBinary(), args, {
+  const subprocess = execa(dockerBinary(), [...engineArgs(options.engine), ...args], {
     reject: false,
     cancelSignal: options.signal,
     forceKillAfterDelay: 5_000,
@@ -80,9 +94,9 @@ export async function dockerOk(args: readonly string[], options: DockerOptions =
  */
 export async function dockerPiped(
   args: readonly string[],
-  options: { signal?: AbortSignal; env?: Record<string, string | undefined>; onChunk: (chunk: Buffer) => Promise<void> | undefined },
+  options: { engine?: string; signal?: AbortSignal; env?: Record<string, string | undefined>; onChunk: (chunk: Buffer) => Promise<void> | undefined },
 ): Promise<number> {
-  const subprocess = execa(dockerBinary(), args, {
+  const subprocess = execa(dockerBinary(), [...engineArgs(options.engine), ...args], {
     reject: false,
     cancelSignal: options.signal,
     forceKillAfterDelay: 5_000,

@@ -1,4 +1,5 @@
 import { DockerCommandError, docker, dockerOk, dockerPiped, type DockerOptions } from "./cli.js";
+import { type Labelled, parseLabelledList } from "./labels.js";
 
 export interface ContainerSpec {
   name: string;
@@ -34,7 +35,7 @@ export async function copyIntoContainer(container: string, hostPath: string, con
 /** `docker start -a`: runs to the end, handing over its output as it comes; returns the container's exit code. */
 export async function startAttached(
   container: string,
-  options: { signal?: AbortSignal; onChunk: (chunk: Buffer) => Promise<void> | undefined },
+  options: { engine?: string; signal?: AbortSignal; onChunk: (chunk: Buffer) => Promise<void> | undefined },
 ): Promise<number> {
   return dockerPiped(["start", "-a", container], options);
 }
@@ -46,35 +47,29 @@ export async function removeContainer(container: string, options: DockerOptions 
   if (result.exitCode !== 0 && !/No such container/i.test(result.tail.join("\n"))) throw new DockerCommandError(args, result);
 }
 
+/** `docker kill`: stops a running container at once; one that is not running (or gone) is fine. */
+export async function killContainer(container: string, options: DockerOptions = {}): Promise<void> {
+  const result = await docker(["kill", container], options);
+  if (result.exitCode !== 0 && !/No such container|is not running/i.test(result.tail.join("\n"))) {
+    throw new DockerCommandError(["kill", container], result);
+  }
+}
+
 /** Containers with a label, with that label's and other labels' values. */
-export async function listLabelledContainers(label: string, options: DockerOptions = {}): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+export async function listLabelledContainers(label: string, options: DockerOptions = {}): Promise<Labelled[]> {
   const result = await dockerOk(["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}\t{{json .Labels}}"], options);
-  return result.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const [name = "", labels = ""] = line.split("\t");
-      return {
-        name,
-        labels: Object.fromEntries(
-          labels
-            .replace(/^"|"$/g, "")
-            .split(",")
-            .filter(Boolean)
-            .map((kv) => kv.split("=") as [string, string]),
-        ),
-      };
-    });
+  return parseLabelledList(result.stdout);
 }
 
 /** `docker run --rm`: a short command in a fresh container; returns exit code and output. */
 export async function runOnce(
   image: string,
   command: string[],
-  options: DockerOptions & { entrypoint?: string; name?: string } = {},
+  options: DockerOptions & { entrypoint?: string; name?: string; labels?: Record<string, string> } = {},
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const args = ["run", "--rm", "--network", "none"];
   if (options.name) args.push("--name", options.name);
+  for (const [name, value] of Object.entries(options.labels ?? {})) args.push("--label", `${name}=${value}`);
   if (options.entrypoint !== undefined) args.push("--entrypoint", options.entrypoint);
   args.push(image, ...command);
   const result = await docker(args, options);

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { execa } from "execa";
 import { cancellation, DockerCommandError, TarCommandError } from "../errors.js";
 import { brokenPipe } from "../util/process.js";
-import { dockerBinary, type DockerOptions } from "./cli.js";
+import { dockerBinary, engineArgs, type DockerOptions } from "./cli.js";
 
 /**
  * `docker cp CONTAINER:PATH - | tar -x -C DEST`: streams a directory out of a container (running
@@ -13,7 +13,7 @@ export async function copyOutOfContainer(container: string, containerPath: strin
   // stdout is the tar stream: it must flow to tar, never be buffered here (it can be GBs).
   const copyArgs = ["cp", `${container}:${containerPath}`, "-"];
   const tarArgs = ["-x", "--no-same-owner", "-C", destDir];
-  const copy = execa(dockerBinary(), copyArgs, {
+  const copy = execa(dockerBinary(), [...engineArgs(options.engine), ...copyArgs], {
     cancelSignal: options.signal,
     reject: false,
     stdin: "ignore",

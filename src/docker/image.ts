@@ -1,6 +1,6 @@
 import { execa } from "execa";
 import { DockerCommandError, TarCommandError } from "../errors.js";
-import { docker, dockerBinary, dockerOk, type DockerOptions } from "./cli.js";
+import { docker, dockerBinary, dockerOk, engineArgs, type DockerOptions } from "./cli.js";
 
 export interface ImageInfo {
   id: string;
@@ -41,10 +41,33 @@ export async function untagImage(ref: string, options: DockerOptions = {}): Prom
   await docker(["rmi", "--no-prune", ref], options);
 }
 
-/** `repository:tag` of every image whose reference matches a `docker image ls --filter reference=` pattern. */
-export async function listImageTags(pattern: string, options: DockerOptions = {}): Promise<string[]> {
-  const result = await dockerOk(["image", "ls", "--filter", `reference=${pattern}`, "--format", "{{.Repository}}:{{.Tag}}"], options);
+/**
+ * `repository:tag` of every image (dangling ones, which have none, left out), or of those whose
+ * reference matches a `docker image ls --filter reference=` pattern.
+ */
+export async function listImageTags(pattern?: string, options: DockerOptions = {}): Promise<string[]> {
+  const filter = pattern === undefined ? [] : ["--filter", `reference=${pattern}`];
+  const result = await dockerOk(["image", "ls", ...filter, "--format", "{{.Repository}}:{{.Tag}}"], options);
   return result.stdout.split("\n").filter((line) => line && !line.endsWith(":<none>"));
+}
+
+/** The tags of one repository on the engine, with when each one's image was made. */
+export async function listRepositoryTags(repository: string, options: DockerOptions = {}): Promise<Array<{ tag: string; createdAt: Date }>> {
+  const result = await dockerOk(["images", "--format", "{{.Tag}}\t{{.CreatedAt}}", repository], options);
+  return result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .flatMap((line) => {
+      const [tag = "", created = ""] = line.split("\t");
+      // "2026-12-03 12:09:19 +0000 UTC": the zone name after the offset is redundant
+      const createdAt = new Date(
+        created
+          .replace(/ [A-Z]+$/, "")
+          .replace(" ", "T")
+          .replace(" ", ""),
+      );
+      return tag && tag !== "<none>" && !Number.isNaN(createdAt.getTime()) ? [{ tag, createdAt }] : [];
+    });
 }
 
 export async function pullImage(ref: string, options: DockerOptions = {}): Promise<void> {
@@ -68,7 +91,7 @@ export async function importFiles(
   const changes = Object.entries(options.labels ?? {}).flatMap(([name, value]) => ["--change", `LABEL ${name}=${JSON.stringify(value)}`]);
   const tar = execa("tar", tarArgs, { cancelSignal: options.signal, reject: false, buffer: { stdout: false, stderr: true } });
   const importArgs = ["import", ...changes, "-", ref];
-  const imported = await tar.pipe(dockerBinary(), importArgs, {
+  const imported = await tar.pipe(dockerBinary(), [...engineArgs(options.engine), ...importArgs], {
     cancelSignal: options.signal,
     reject: false,
     ...(options.env ? { env: options.env } : {}),

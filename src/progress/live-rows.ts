@@ -11,8 +11,8 @@ export const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", 
 
 export type ComponentState =
   | { name: string; state: "waiting" }
-  | { name: string; state: "building"; startedAt: number; percent?: number; line?: string }
-  | { name: string; state: "done"; durationMs: number }
+  | { name: string; state: "building"; startedAt: number; percent?: number; line?: string; where?: string }
+  | { name: string; state: "done"; durationMs: number; where?: string }
   | { name: string; state: "failed" | "interrupted"; durationMs: number; logPath?: string }
   | { name: string; state: "restored"; source: "local" | "remote"; restoreMs: number; savedMs?: number }
   | { name: string; state: "not-run" };
@@ -55,10 +55,12 @@ export function componentRow(component: ComponentState, now: number, frame: numb
       return c.dim(`${INDENT}· ${name}  waiting`);
     case "building": {
       const percent = component.percent !== undefined ? `  ${c.dim(`[${component.percent}%]`)}` : "";
-      return `${INDENT}${c.cyan(SPINNER[frame % SPINNER.length] ?? "-")} ${name}  ${formatDuration(now - component.startedAt)}${percent}`;
+      // Where it compiles (engine/builder): a run spread over builders and engines stays readable.
+      const where = component.where ? `  ${c.dim(`on ${component.where}`)}` : "";
+      return `${INDENT}${c.cyan(SPINNER[frame % SPINNER.length] ?? "-")} ${name}  ${formatDuration(now - component.startedAt)}${percent}${where}`;
     }
     case "done":
-      return `${INDENT}${c.green("✔")} ${name}  ${c.dim(formatDuration(component.durationMs))}`;
+      return `${INDENT}${c.green("✔")} ${name}  ${c.dim(formatDuration(component.durationMs))}${component.where ? `  ${c.dim(`on ${component.where}`)}` : ""}`;
     case "failed":
       return `${INDENT}${c.red("✖")} ${name}  ${c.red(`failed after ${formatDuration(component.durationMs)}`)}${component.logPath ? c.dim(`  log: ${component.logPath}`) : ""}`;
     case "interrupted":

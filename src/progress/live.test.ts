@@ -87,6 +87,26 @@ describe("the live view", () => {
     live.end();
   });
 
+  it("components compiling at once each say which engine and builder they are on, also once finished", () => {
+    let now = 0;
+    const { terminal, live, feed } = view({ columns: 80, rows: 20 }, () => now);
+    feed([
+      ...compiling(["core", "python"]),
+      { type: "component-start", name: "core", engine: "default", builder: 1 },
+      { type: "component-start", name: "python", engine: "gpu-box-2", builder: 2 },
+    ]);
+    now = 1500;
+    nextFrame();
+    expect(terminal.screen.filter((row) => row.includes(" on "))).toEqual([
+      expect.stringMatching(/^ {4}\S core {2}1\.5s {2}on default\/1$/),
+      expect.stringMatching(/^ {4}\S python {2}1\.5s {2}on gpu-box-2\/2$/),
+    ]);
+    feed([{ type: "component-end", name: "python", status: "ok", durationMs: 1500 }]);
+    nextFrame();
+    expect(terminal.screen).toContain("    ✔ python  1.5s  on gpu-box-2/2");
+    live.end();
+  });
+
   it("Ctrl-C: the running row becomes its interrupted row, waiting ones 'not run'; the notice comes first, nothing stale", () => {
     let now = 0;
     const { terminal, live, feed } = view(undefined, () => now);

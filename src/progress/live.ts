@@ -65,7 +65,12 @@ export class LiveView {
         this.endPhase(event.phase, finishedPhaseRow(this.title(event.phase), event.status, event.durationMs, this.phaseDetail(event), this.c));
         break;
       case "component-start":
-        this.setComponent({ name: event.name, state: "building", startedAt: this.now() });
+        this.setComponent({
+          name: event.name,
+          state: "building",
+          startedAt: this.now(),
+          ...(event.engine !== undefined ? { where: `${event.engine}/${event.builder ?? 1}` } : {}),
+        });
         break;
       case "component-output": {
         const component = this.components.find((c) => c.name === event.name);
@@ -78,7 +83,11 @@ export class LiveView {
       case "component-end":
         if (event.status === "failed" || event.status === "interrupted") {
           this.setComponent({ name: event.name, state: event.status, durationMs: event.durationMs, ...(event.logPath ? { logPath: event.logPath } : {}) });
-        } else this.setComponent({ name: event.name, state: "done", durationMs: event.durationMs });
+        } else {
+          const running = this.components.find((c) => c.name === event.name);
+          const where = running?.state === "building" ? running.where : undefined;
+          this.setComponent({ name: event.name, state: "done", durationMs: event.durationMs, ...(where ? { where } : {}) });
+        }
         break;
       case "component-cached":
         this.restored.add(event.name);

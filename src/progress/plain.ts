@@ -53,7 +53,7 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         else line(`done   ${title(event.phase)} in ${formatDuration(event.durationMs)}`);
         break;
       case "component-start":
-        line(`build  ${event.name}`);
+        line(`build  ${event.name}${event.engine !== undefined ? ` on ${event.engine}/${event.builder ?? 1}` : ""}`);
         break;
       case "component-output":
         if (options.verbose) line(`  [${event.name}] ${event.line}`);

@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { COMPOSE_PHASE_TITLES, PHASE_TITLES, type BuildEvent } from "../run/events.js";
+import { COMPOSE_PHASE_TITLES, PHASE_TITLES, type BuildEvent, type RunResult } from "../run/events.js";
+import { RunTally } from "../run/tally.js";
 import { EventHub } from "./event-hub.js";
 import { createNdjsonRenderer } from "./ndjson.js";
 import { createPlainRenderer } from "./plain.js";
 import { ReportCollector } from "./report.js";
+import { formatSummary } from "./summary.js";
+import { TraceCollector } from "./trace.js";
 
 /** A result event with nothing tallied, for renderers that only look at a few fields. */
 const result = (fields: Partial<Extract<BuildEvent, { type: "result" }>> & { status: "ok" | "failed" | "interrupted"; durationMs: number }): BuildEvent => ({
@@ -126,10 +129,82 @@ describe("ReportCollector", () => {
       phases: [{ phase: "builder", status: "ok", durationMs: 1500 }],
     });
     expect(collector.report.components).toEqual([
-      { name: "core", kind: "core", status: "built", durationMs: 1200, logPath: "/w/logs/core.log" },
+      {
+        name: "core",
+        kind: "core",
+        status: "built",
+        durationMs: 1200,
+        logPath: "/w/logs/core.log",
+        startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        endedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
       { name: "python", kind: "backend", status: "cached", restoreMs: 30, savedMs: 5000, cacheSource: "local" },
       { name: "ci", kind: "ci", status: "skipped" },
     ]);
+  });
+});
+
+describe("where components compiled", () => {
+  const PARALLEL: BuildEvent[] = [
+    { type: "run-start", runId: "r2", preset: "p", strategy: "build", phases: ["builder"], workDir: "/w" },
+    { type: "component-start", name: "core", engine: "default", builder: 1 },
+    { type: "component-start", name: "python", engine: "gpu-box-2", builder: 2 },
+    { type: "component-end", name: "python", status: "ok", durationMs: 10 },
+    { type: "component-end", name: "core", status: "ok", durationMs: 20 },
+  ];
+
+  it("the report gives each component's engine, builder, start and end", () => {
+    const collector = new ReportCollector();
+    PARALLEL.forEach(collector.listener);
+    const python = collector.report.components.find((c) => c.name === "python");
+    expect(python).toMatchObject({ engine: "gpu-box-2", builder: 2, status: "built" });
+    expect(Date.parse(python?.endedAt ?? "")).toBeGreaterThanOrEqual(Date.parse(python?.startedAt ?? ""));
+  });
+
+  it("the result event and the closing summary give each component's engine, builder, start and end", () => {
+    const results: RunResult[] = [];
+    const tally = new RunTally((event) => {
+      if (event.type === "result") results.push(event);
+    });
+    PARALLEL.forEach(tally.emit);
+    tally.finish({ status: "ok" });
+    const python = results[0]?.components.find((c) => c.name === "python");
+    expect(python).toMatchObject({ engine: "gpu-box-2", builder: 2, outcome: "built" });
+    expect(Date.parse(python?.endedAt ?? "")).toBeGreaterThanOrEqual(Date.parse(python?.startedAt ?? ""));
+    expect(formatSummary(results[0] as RunResult).filter((l) => / on /.test(l))).toEqual([
+      "Components  core    built  on default/1    20ms",
+      "            python  built  on gpu-box-2/2  10ms",
+    ]);
+  });
+
+  it("plain lines say where each component compiles", () => {
+    const lines: string[] = [];
+    PARALLEL.forEach(createPlainRenderer((l) => lines.push(l), { verbose: false }));
+    expect(lines.filter((l) => l.includes("build  "))).toEqual([
+      expect.stringMatching(/ build {2}core on default\/1$/),
+      expect.stringMatching(/ build {2}python on gpu-box-2\/2$/),
+    ]);
+  });
+
+  it("the trace has one complete event per component, on its engine's builder lane", () => {
+    let now = 0;
+    const trace = new TraceCollector(() => now);
+    for (const event of PARALLEL) {
+      now += 5;
+      trace.listener(event);
+    }
+    const { traceEvents } = trace.trace();
+    const components = traceEvents.filter((e) => e.ph === "X" && e.cat === "component");
+    expect(components.map((e) => ({ name: e.name, ts: e.ts, dur: e.dur }))).toEqual([
+      { name: "python", ts: 15_000, dur: 5_000 },
+      { name: "core", ts: 10_000, dur: 15_000 },
+    ]);
+    const lane = (pid: number, tid: number) => traceEvents.find((e) => e.ph === "M" && e.name === "thread_name" && e.pid === pid && e.tid === tid)?.args?.name;
+    const engine = (pid: number) => traceEvents.find((e) => e.ph === "M" && e.name === "process_name" && e.pid === pid)?.args?.name;
+    const [python, core] = components;
+    expect([engine(python?.pid ?? 0), lane(python?.pid ?? 0, python?.tid ?? 0)]).toEqual(["engine gpu-box-2", "builder 2"]);
+    expect([engine(core?.pid ?? 0), lane(core?.pid ?? 0, core?.tid ?? 0)]).toEqual(["engine default", "builder 1"]);
+    expect(JSON.parse(JSON.stringify(trace.trace())).traceEvents).toHaveLength(traceEvents.length);
   });
 });
 

@@ -47,8 +47,17 @@ export class ReportCollector {
           ...(event.savedMs !== undefined ? { savedMs: Math.round(event.savedMs) } : {}),
         });
         break;
+      case "component-start": {
+        const component = this.component(event.name);
+        if (event.engine !== undefined) component.engine = event.engine;
+        if (event.builder !== undefined) component.builder = event.builder;
+        component.startedAt = new Date().toISOString();
+        delete component.endedAt;
+        break;
+      }
       case "component-end": {
         const component = this.component(event.name);
+        component.endedAt = new Date().toISOString();
         component.status = event.status === "failed" || event.status === "interrupted" ? event.status : "built";
         component.durationMs = Math.round(event.durationMs);
         if (event.logPath) component.logPath = event.logPath;

@@ -47,6 +47,11 @@ describe("the closing summary", () => {
     expect(lines).toContain("            Collect install tree and cache it");
   });
 
+  it("a run that builds no image (--only) says it succeeded without one", () => {
+    const { image: _, ...withoutImage } = RESULT;
+    expect(formatSummary(withoutImage)[0]).toBe("Result      ok, no image (components compiled and cached only)");
+  });
+
   it("a failed run says so and in which component; on a terminal rows are cut, the log dir never", () => {
     const logDir = `/very/long/${"x".repeat(80)}/logs`;
     const { image: _, ...withoutImage } = RESULT;

@@ -14,6 +14,9 @@ export function formatSummary(result: RunResult, c: Palette = NO_COLOURS, width 
     const id = result.image.id.replace(/^sha256:/, "").slice(0, 12);
     const details = [id, result.image.sizeBytes !== undefined ? formatBytes(result.image.sizeBytes) : undefined].filter(Boolean).join(", ");
     rows.push(["Image", `${c.bold(result.image.tag)}  ${c.dim(details)}`]);
+  } else if (result.status === "ok") {
+    // --only: the components were compiled and cached; the image is another job's.
+    rows.push(["Result", `${c.green("ok")}, no image (components compiled and cached only)`]);
   } else {
     const what = result.status === "interrupted" ? c.yellow("interrupted") : c.red("failed");
     rows.push(["Result", `${what}${result.failedComponent ? ` in ${result.failedComponent}` : ""}`]);
@@ -45,10 +48,16 @@ const OUTCOME_WORDS: Record<ComponentResult["outcome"], string> = {
   skipped: "skipped",
 };
 
-/** One row per component: name, what happened, from where, how long, what it saved. */
+/** One row per component: name, what happened, from where or on which engine, how long, what it saved. */
 function componentRows(components: ComponentResult[], c: Palette): string[] {
   const cells = components.map((component) => {
-    const from = component.outcome === "restored" && component.source ? `${component.source} cache` : "";
+    // Restored: from which cache; compiled: on which engine and builder.
+    const from =
+      component.outcome === "restored" && component.source
+        ? `${component.source} cache`
+        : component.engine !== undefined
+          ? `on ${component.engine}/${component.builder ?? 1}`
+          : "";
     const time = component.durationMs !== undefined ? formatDuration(component.durationMs) : "";
     const saved = component.savedMs ? `saved ${formatDuration(component.savedMs)}` : "";
     return [component.name, OUTCOME_WORDS[component.outcome], from, time, saved];

@@ -39,7 +39,8 @@ export type BuildEvent =
   | { type: "phase-output"; phase: Phase; line: string; step?: { current: number; total: number } }
   /** `savedMs`: a skipped phase's estimated cost, from what the cache recorded when it last ran. */
   | { type: "phase-end"; phase: Phase; status: Status; durationMs: number; detail?: string; savedMs?: number }
-  | { type: "component-start"; name: string }
+  /** `engine` and `builder` say where it compiles: the engine's name and the builder's number on it. */
+  | { type: "component-start"; name: string; engine?: string; builder?: number }
   | { type: "component-output"; name: string; line: string; percent?: number }
   | { type: "component-end"; name: string; status: Status; durationMs: number; logPath?: string; detail?: string }
   | { type: "component-cached"; name: string; restoreMs: number; savedMs?: number; source: "local" | "remote" }
@@ -82,6 +83,12 @@ export interface ComponentResult {
   durationMs?: number;
   /** restored: the build time the cache recorded for it. */
   savedMs?: number;
+  /** Where it compiled (its last attempt): the engine, and the builder's number on it. */
+  engine?: string;
+  builder?: number;
+  /** When it began and ended compiling (its last attempt), as ISO times. */
+  startedAt?: string;
+  endedAt?: string;
   logPath?: string;
   /** skipped or not-run: why. */
   reason?: string;

@@ -1,22 +1,25 @@
 import { BuildError, DockerCommandError, EnvironmentError, InterruptedError, isTritonBuildError } from "../errors.js";
 import { isDaemonUnreachable } from "../docker/cli.js";
 import { unmappedPathError } from "../util/fs-errors.js";
-import type { RunTally } from "./tally.js";
+import type { RunEnding } from "./tally.js";
 
 /**
- * How a run ends when it fails: the result event, and an error a user can act on. Failures of a
- * docker or git command are expected (a registry refuses, a clone fails) and are reported as
- * such, not as a bug in triton-build.
+ * How a run ends when it fails: the error a user can act on, and how its result event says it
+ * ended (the caller emits that event after its clean-up). Failures of a docker or git command are
+ * expected (a registry refuses, a clone fails) and are reported as such, not as a bug in
+ * triton-build.
  */
-export function failRun(error: unknown, context: { tally: RunTally; signal: AbortSignal }): Error {
-  const interrupted = context.signal.aborted || error instanceof InterruptedError;
+export function runFailure(error: unknown, signal: AbortSignal): { failure: Error; ending: RunEnding } {
+  const interrupted = signal.aborted || error instanceof InterruptedError;
   const failure = interrupted ? (error instanceof InterruptedError ? error : new InterruptedError()) : expectedFailure(error);
-  context.tally.finish({
-    status: interrupted ? "interrupted" : "failed",
-    error: failure.message,
-    ...(failure instanceof BuildError && failure.component ? { failedComponent: failure.component } : {}),
-  });
-  return failure;
+  return {
+    failure,
+    ending: {
+      status: interrupted ? "interrupted" : "failed",
+      error: failure.message,
+      ...(failure instanceof BuildError && failure.component ? { failedComponent: failure.component } : {}),
+    },
+  };
 }
 
 /**

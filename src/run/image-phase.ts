@@ -1,4 +1,5 @@
 import { createWriteStream } from "node:fs";
+import type { DockerEngine } from "../docker/engine.js";
 import { BuildError, DockerCommandError } from "../errors.js";
 import { buildImage, type ImageBuildRequest } from "../docker/image-build.js";
 import type { Emit, Phase } from "./events.js";
@@ -7,13 +8,14 @@ import { expectedFailure } from "./failure.js";
 /** One `docker build` as a phase: step progress as events, full output in its log file. */
 export async function buildImageWithLog(
   request: ImageBuildRequest,
-  context: { phase: Phase; logPath: string; what: string; hint?: string; signal: AbortSignal; emit: Emit },
+  context: { phase: Phase; logPath: string; what: string; hint?: string; signal: AbortSignal; emit: Emit; engine?: Pick<DockerEngine, "buildImage"> },
 ): Promise<string> {
   const log = createWriteStream(context.logPath);
   let logError: Error | undefined;
   log.on("error", (error) => (logError ??= error));
   try {
-    return await buildImage(request, {
+    const build = context.engine ? context.engine.buildImage.bind(context.engine) : buildImage;
+    return await build(request, {
       signal: context.signal,
       onLine: (line) => void (logError ? undefined : log.write(`${line}\n`)),
       onProgress: (step, line) => context.emit({ type: "phase-output", phase: context.phase, line, step }),

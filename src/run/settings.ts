@@ -38,4 +38,16 @@ export interface BuildSettings extends CommonSettings {
   cacheMaxBytes?: number;
   keepWorkDir: boolean;
   allowMissingLibs: boolean;
+  /** Builders per engine at once (--parallel); undefined: what fits each engine's cores and memory. */
+  parallel?: number;
+  /** Docker engines to build on (--engine, context names); [] is the docker CLI's default engine. */
+  engines: string[];
+  /** Stop the other builders when one component fails. */
+  failFast: boolean;
+  /** Compile and cache only these components; no final image (CI fan-out). [] is every component. */
+  only: string[];
+  /** Build the final image from the cache alone; a missing entry fails the build. */
+  cachedOnly: boolean;
+  /** Write the run's timeline here (Chrome trace event format). */
+  traceFile?: string;
 }

@@ -102,10 +102,26 @@ export class RunTally {
           ...(event.savedMs !== undefined ? { savedMs: event.savedMs } : {}),
         });
         break;
+      case "component-start": {
+        // Where and when it compiles; a retry on another engine replaces the earlier attempt's.
+        const { endedAt: _endedAt, ...known } = this.components.get(event.name) ?? { name: event.name, kind: "unknown", outcome: "not-run" };
+        this.components.set(event.name, {
+          ...known,
+          ...(event.engine !== undefined ? { engine: event.engine } : {}),
+          ...(event.builder !== undefined ? { builder: event.builder } : {}),
+          startedAt: new Date().toISOString(),
+        });
+        break;
+      }
       case "component-end": {
         const done = this.strategy === "compose" ? "copied" : "built";
         const outcome = event.status === "failed" || event.status === "interrupted" ? event.status : done;
-        this.update(event.name, { outcome, durationMs: event.durationMs, ...(event.logPath ? { logPath: event.logPath } : {}) });
+        this.update(event.name, {
+          outcome,
+          durationMs: event.durationMs,
+          endedAt: new Date().toISOString(),
+          ...(event.logPath ? { logPath: event.logPath } : {}),
+        });
         break;
       }
       default:

@@ -3,6 +3,7 @@ import { access, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { CommandError, EnvironmentError, errorMessage, firstErrorLine, SourceError } from "../errors.js";
 import { fileSystemErrorCode, makeDirs, usingPath } from "../util/fs-errors.js";
+import { mirrorTempDir, removeStaleMirrorTemps } from "./mirror-temp.js";
 import { withLock } from "../util/lock.js";
 import { retry } from "../util/retry.js";
 import * as gitCmd from "./git.js";
@@ -62,7 +63,9 @@ async function updateMirror(url: string, mirrorDir: string, options: SourceOptio
   if (!exists && !isRemoteSource(url) && !(await pathExists(url))) {
     throw new SourceError(`source ${url} does not exist`, "pass --source with a git URL or the path of a server repository checkout");
   }
-  const target = exists ? mirrorDir : `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
+  // Half-fetched mirrors of runs killed with -9 (the caller's lock makes this the only writer).
+  await removeStaleMirrorTemps(mirrorDir);
+  const target = exists ? mirrorDir : mirrorTempDir(mirrorDir);
   if (!exists) await makeDirs(path.dirname(mirrorDir));
   try {
     if (!exists) await gitCmd.initBareMirror(target, url, { signal: options.signal });

@@ -44,6 +44,8 @@ describe("file-system failures in a chosen directory", () => {
     expect(fileSystemErrorCode(tar("Cannot write: No space left on device"))).toBe("ENOSPC");
     expect(fileSystemErrorCode(tar("Cannot mkdir: Read-only file system"))).toBe("EROFS");
     expect(fileSystemErrorCode(tar("Cannot open: Permission denied"))).toBe("EACCES");
+    // captured from `docker cp ... | tar -x` into a full 1 MB tmpfs
+    expect(fileSystemErrorCode(tar("install/backends/python/weights.bin: Wrote only 1024 of 10240 bytes"))).toBe("ENOSPC");
     // git says it of a server that refuses a key: not a directory of this machine
     const ssh = new GitCommandError(["fetch"], {
       status: 128,

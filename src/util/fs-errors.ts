@@ -43,6 +43,8 @@ const FAILURE_TEXT: Array<{ code: string; pattern: RegExp; tarOnly?: boolean }> 
   { code: "EDQUOT", pattern: /Disk quota exceeded/i },
   { code: "EROFS", pattern: /Read-only file system/i },
   { code: "EACCES", pattern: /Permission denied/i, tarOnly: true },
+  // GNU tar's words for a write the file system cut short: it is full (ENOSPC otherwise names itself).
+  { code: "ENOSPC", pattern: /Wrote only \d+ of \d+ bytes/, tarOnly: true },
 ];
 
 /** The errno code of a file-system failure; undefined for any other error (spawn failures included). */

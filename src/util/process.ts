@@ -31,6 +31,11 @@ export function processHost(): string {
   return identity;
 }
 
+/** A short, file-name-safe tag of processHost(), for names that carry a pid. */
+export function processHostTag(): string {
+  return createHash("sha256").update(processHost()).digest("hex").slice(0, 8);
+}
+
 /**
  * Whether a command that wrote into a pipe failed only because its reader went away (tar could
  * not write to a full disk and exited): its failure is then the reader's, not its own.

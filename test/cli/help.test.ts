@@ -35,10 +35,12 @@ describe("help that teaches", () => {
       "Source options",
       "Component options",
       "Cache and remote cache options",
+      "Builder and engine options",
       "Output options",
       "Compose options",
       "Advanced options",
     ]);
+    expect(group(stdout, "Builder and engine options:").map((o) => o.split(" ")[0])).toEqual(["--parallel", "--engine", "--fail-fast"]);
     expect(group(stdout, "Source options:").map((o) => o.split(" ")[0])).toEqual(["--source", "--ref", "--github-organization", "--offline"]);
     expect(group(stdout, "Compose options:").map((o) => o.split(" ")[0])).toEqual(["--strategy", "--allow-missing-libs"]);
     expect(group(stdout, "Component options:").some((o) => o.startsWith("-p, --preset"))).toBe(true);

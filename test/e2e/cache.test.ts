@@ -85,6 +85,7 @@ describe("component cache on the real engine", () => {
     expect(cachedEvents.map((e) => e.name)).toEqual(["core", "python", "onnxruntime", "checksum"]);
     expect(cachedEvents.every((e) => typeof e.savedMs === "number" && (e.savedMs as number) > 0)).toBe(true);
     // This run's builder would be triton-build-builder-<runId>; other runs may share the daemon.
+    expect(second.report.runId).toMatch(/^\d{8}-\d{6}-cached-[0-9a-f]{6}$/);
     expect((await containersCreated(before, after)).filter((n) => n.includes(second.report.runId))).toEqual([]);
 
     // every file, directory and symlink, with modes: restored components get build.py's chmod too
@@ -158,10 +159,11 @@ describe("component cache on the real engine", () => {
     const cache = path.join(temp, "cache-resume");
     const failed = await build("fails", ["--backend", "onnxruntime:fail-on-purpose"], cache);
     expect(failed.exitCode).toBe(1);
-    expect(statuses(failed.report)).toMatchObject({ core: "built", python: "built", onnxruntime: "failed" });
+    // A failing component does not stop the others: checksum, after it in the plan, finishes too.
+    expect(statuses(failed.report)).toMatchObject({ core: "built", python: "built", onnxruntime: "failed", checksum: "built" });
     const fixed = await build("fixed", [], cache);
     expect(fixed.exitCode, fixed.stderr).toBe(0);
-    expect(statuses(fixed.report)).toEqual({ core: "cached", python: "cached", onnxruntime: "built", checksum: "built", ci: "skipped" });
+    expect(statuses(fixed.report)).toEqual({ core: "cached", python: "cached", onnxruntime: "built", checksum: "cached", ci: "skipped" });
     // Entries stored by the failed run never got build.py's closing chmod; the image must not show
     // it. Core was compiled by another run than the first image's: its `tar zcf` of the third-party
     // sources carries that run's timestamps (as build.py's does), so only that file's bytes differ.
@@ -217,6 +219,8 @@ describe("kill -9 while entries are written", () => {
     }
     await child;
     expect(killedMidWrite).toBe(true);
+    // The checks below look for what that run left by its id: it must have been read.
+    expect(runId, "the killed run's id, from its --json output").toMatch(/^\d{8}-\d{6}-big-[0-9a-f]{6}$/);
 
     const listed = JSON.parse((await runCli(["cache", "ls", "--cache-dir", cache, "--json"], { tempDir: dir })).stdout) as Array<{
       component: { name: string };
@@ -229,7 +233,7 @@ describe("kill -9 while entries are written", () => {
     const next = await runCli(["--preset", bigPreset, ...big.args(), "--cache-dir", cache, "--tag", tag], { tempDir: dir });
     expect(next.exitCode, next.stderr).toBe(0);
     // the killed run's builder container is removed by the next run
-    expect(await containersNamed(runId ?? "none")).toEqual([]);
+    expect(await containersNamed(runId as string)).toEqual([]);
     // and its buildbase tag, so the layers can go with `docker image prune`
     expect((await execa("docker", ["image", "inspect", `triton-build/buildbase:${runId}`], { reject: false })).exitCode).not.toBe(0);
     const weights = (await imageFiles(tag)).get("backends/onnxruntime/weights.bin");

@@ -220,7 +220,8 @@ describe("control: --buildpy-arg is the raw pass-through to build.py", () => {
     const name = `injected-${randomBytes(4).toString("hex")}`;
     const workDir = path.join(temp, "work-control");
     const presetFile = await world.preset(`control-${randomBytes(3).toString("hex")}`, "backends: [ensemble, python]\n");
-    // The builder's install tree is copied back to the work dir: a directory the payload made there shows it ran.
+    // python's builder's install tree is copied back to the work dir (parts/python, kept with
+    // --keep-work-dir): a directory the payload made there shows it ran.
     const payload = `--backend=python:r24.05$(${mkdirPayload(`/tmp/tritonbuild/install/${name}`)})`;
     const result = await runCli(
       [
@@ -238,7 +239,9 @@ describe("control: --buildpy-arg is the raw pass-through to build.py", () => {
       { tempDir: temp },
     );
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(await readFile(path.join(workDir, "scripts", "cmake_build"), "utf8")).toContain(`-b r24.05$(${mkdirPayload(`/tmp/tritonbuild/install/${name}`)})`);
-    expect(await exists(path.join(workDir, "server", "build", "install", name))).toBe(true);
+    expect(await readFile(path.join(workDir, "scripts", "cmake_build.python"), "utf8")).toContain(
+      `-b r24.05$(${mkdirPayload(`/tmp/tritonbuild/install/${name}`)})`,
+    );
+    expect(await exists(path.join(workDir, "parts", "python", "install", name))).toBe(true);
   });
 });

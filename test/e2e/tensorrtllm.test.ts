@@ -27,11 +27,26 @@ afterAll(async () => {
 });
 
 describe("TensorRT-LLM builds on the real engine", () => {
-  it("the CUDA architectures and the job count reach build_wheel.py", async () => {
+  it("the CUDA architectures and the job count reach build_wheel.py (one builder: it gets every job)", async () => {
     const tag = world.tag("trtllm");
     const workDir = path.join(temp, "work-trtllm");
     const result = await runCli(
-      ["--preset", preset, ...world.args(), "--no-cache", "--cuda-arch", "80-real;90-real", "--jobs", "3", "--tag", tag, "--work-dir", workDir],
+      [
+        "--preset",
+        preset,
+        ...world.args(),
+        "--no-cache",
+        "--cuda-arch",
+        "80-real;90-real",
+        "--jobs",
+        "3",
+        "--parallel",
+        "1",
+        "--tag",
+        tag,
+        "--work-dir",
+        workDir,
+      ],
       {
         tempDir: temp,
       },

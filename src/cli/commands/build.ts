@@ -25,6 +25,15 @@ export function buildCommand(output: Output): Command {
           ["machine-readable events (schema/events.schema.json in the package)", "triton-build --preset ./my-preset.yaml --no-pull --json > events.ndjson"],
           ["minutes instead of hours: copy backends between published images", "triton-build --preset trtllm-onnx --strategy compose"],
           ["what would be built, without building", "triton-build --preset trtllm-onnx --dry-run"],
+          [
+            "over two Docker engines, with a timeline to open in Perfetto",
+            "triton-build --preset trtllm-onnx --engine default --engine gpu-box-2 --trace build.trace.json",
+          ],
+          [
+            "CI fan-out: one job per component (plan --json lists them as fanOut)...",
+            "triton-build --preset trtllm-onnx --only onnxruntime --remote-cache-mode readwrite",
+          ],
+          ["...then one job builds the image from the cache", "triton-build --preset trtllm-onnx --cached-only"],
         ])}
 
 Each component's log: <work-dir>/logs/<component>.log.
@@ -51,6 +60,7 @@ ${EXIT_CODES_HELP}`,
             ...(compose ? { phaseTitles: COMPOSE_PHASE_TITLES } : {}),
             stdoutIsTTY: Boolean(process.stdout.isTTY),
             ...(settings.reportFile ? { reportFile: settings.reportFile } : {}),
+            ...(settings.traceFile ? { traceFile: settings.traceFile } : {}),
           },
           (emit, signal) => (compose ? runCompose({ settings, emit, signal }) : runBuild({ settings, emit, signal })),
         );

@@ -108,6 +108,8 @@ export function planJson(plan: Plan, decisions: Map<string, CacheDecision>, reso
         ...(c.name === "tensorrtllm" ? { buildWheel: buildWheelLine(c.lines) ?? null } : {}),
       };
     }),
+    /** What CI fans out: one `build --only NAME` job per entry, then one `build --cached-only` job. */
+    fanOut: plan.components.filter((c) => c.action === "build" && c.kind !== "ci").map((c) => c.name),
     dockerSteps: plan.dockerSteps.map((s) => ({ kind: s.kind, command: s.command })),
     warnings: plan.warnings,
   };

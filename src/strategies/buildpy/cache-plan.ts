@@ -2,6 +2,7 @@ import { componentKeyInputs, createKeyContext } from "../../cache/inputs.js";
 import { cacheKey, diffInputs, unresolvedReason, type KeyInputs } from "../../cache/key.js";
 import type { Manifest } from "../../cache/manifest.js";
 import type { LocalCache } from "../../cache/store.js";
+import type { DockerEngine } from "../../docker/engine.js";
 import type { Plan, PlannedComponent } from "./plan.js";
 
 /** Hit or miss of one component, with its key and, for a miss, why. */
@@ -15,12 +16,16 @@ export interface CacheDecision {
   manifest?: Manifest;
   /** Where a hit came from. */
   source?: "local" | "remote";
+  /** How long this component compiled when its newest entry was made (for handing out work longest first). */
+  lastBuildMs?: number;
 }
 
 export interface CachePlanOptions {
   offline: boolean;
   pull: boolean;
   signal?: AbortSignal;
+  /** The engine whose base image and platform the keys name (the first engine); default: the docker CLI's. */
+  engine?: Pick<DockerEngine, "info" | "inspectImage">;
   /** Said once per plan, e.g. that the component repositories cannot be reached. */
   onWarning?: (message: string) => void;
 }
@@ -34,6 +39,7 @@ export async function planCache(plan: Plan, cache: LocalCache, options: CachePla
     offline: options.offline,
     pull: options.pull,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.engine ? { engine: options.engine } : {}),
   });
   const buildable = plan.components.filter((c) => c.action === "build" && c.kind !== "ci");
   // Every manifest is read once, not once per missed component.
@@ -45,7 +51,12 @@ export async function planCache(plan: Plan, cache: LocalCache, options: CachePla
   const decisions = await Promise.all(buildable.map((component) => decide(component, context, cache, newest.get(component.name))));
   const warning = unreachableReposWarning(context.unreachable ?? new Map());
   if (warning) options.onWarning?.(warning);
-  return new Map(decisions.map((d) => [d.name, d]));
+  return new Map(
+    decisions.map((d) => {
+      const lastBuildMs = d.manifest?.buildDurationMs ?? newest.get(d.name)?.buildDurationMs;
+      return [d.name, lastBuildMs === undefined ? d : { ...d, lastBuildMs }];
+    }),
+  );
 }
 
 async function decide(

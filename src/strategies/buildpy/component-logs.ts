@@ -44,7 +44,7 @@ export class ComponentLogDemux {
     private readonly logDir: string,
     private readonly nonce: string,
     private readonly emit: Emit,
-    private readonly options: { everyLine?: boolean; now?: () => number } = {},
+    private readonly options: { everyLine?: boolean; now?: () => number; where?: { engine: string; builder: number } } = {},
   ) {}
 
   private now(): number {
@@ -110,7 +110,7 @@ export class ComponentLogDemux {
       this.streamFor(marker.name);
       this.timings.push(this.current);
       this.lastPercent = undefined;
-      this.emit({ type: "component-start", name: marker.name });
+      this.emit({ type: "component-start", name: marker.name, ...this.options.where });
       return;
     }
     const timing = this.timings.find((t) => t.name === marker.name && t.endedAt === undefined);

@@ -1,3 +1,4 @@
+import type { DockerEngine } from "../../docker/engine.js";
 import type { Emit } from "../../run/events.js";
 import { createPlan, type Plan } from "./plan.js";
 import { resolveResources, type BuildResources } from "./resources.js";
@@ -12,12 +13,15 @@ export async function planFor(
   checkoutDir: string,
   emit: Emit,
   signal?: AbortSignal,
+  /** The engine that compiles; default: the docker CLI's. */
+  engine?: Pick<DockerEngine, "info">,
 ): Promise<{ plan: Plan; resources: BuildResources }> {
   const resources = await resolveResources({
     preset: settings.preset,
     ...(settings.jobs !== undefined ? { jobs: settings.jobs } : {}),
     ...(settings.cudaArch ? { cudaArch: settings.cudaArch } : {}),
     ...(signal ? { signal } : {}),
+    ...(engine ? { engine } : {}),
   });
   emit({ type: "info", message: resources.jobsReason });
   if (resources.cudaArchReason) emit({ type: "info", message: resources.cudaArchReason });

@@ -3,7 +3,7 @@ import { loadPreset } from "../../presets/load.js";
 import { planBuildpyArgv } from "./plan.js";
 import { recipeImageTag } from "./images.js";
 import { applyOverrides } from "../../presets/overrides.js";
-import { noRecipeReason } from "./execute.js";
+import { noRecipeReason } from "./steps/recipe-images.js";
 
 describe("planBuildpyArgv", () => {
   const options = { interactive: false, pull: true, jobs: 4 };

@@ -1,5 +1,6 @@
 import os from "node:os";
 import { normalizeCudaArch } from "../../buildpy/tensorrtllm.js";
+import type { DockerEngine } from "../../docker/engine.js";
 import { daemonInfo } from "../../docker/system.js";
 import { architecturesFor, queryComputeCapabilities } from "../../gpu/nvidia-smi.js";
 import { usesTensorrtllm, type Preset } from "../../presets/model.js";
@@ -28,7 +29,14 @@ export function defaultJobs(cpus: number, memoryBytes: number, tensorrtllm: bool
   return { jobs, reason: `${jobs} parallel job(s), limited by ${limit}; set --jobs to change` };
 }
 
-export async function resolveResources(input: { preset: Preset; jobs?: number; cudaArch?: string; signal?: AbortSignal }): Promise<BuildResources> {
+export async function resolveResources(input: {
+  preset: Preset;
+  jobs?: number;
+  cudaArch?: string;
+  signal?: AbortSignal;
+  /** The engine that compiles (the first one): the default is sized for it. */
+  engine?: Pick<DockerEngine, "info">;
+}): Promise<BuildResources> {
   let jobs: number;
   let jobsReason: string;
   if (input.jobs !== undefined) {
@@ -36,7 +44,8 @@ export async function resolveResources(input: { preset: Preset; jobs?: number; c
     jobsReason = `${jobs} parallel job(s), from --jobs`;
   } else {
     // The builder container runs where the Docker daemon is: size the default for that machine.
-    const daemon = await daemonInfo(input.signal ? { signal: input.signal } : {}).catch(() => undefined);
+    const options = input.signal ? { signal: input.signal } : {};
+    const daemon = await (input.engine ? input.engine.info(options) : daemonInfo(options)).catch(() => undefined);
     const chosen = defaultJobs(daemon?.cpus ?? os.cpus().length, daemon?.memoryBytes ?? os.totalmem(), usesTensorrtllm(input.preset));
     jobs = chosen.jobs;
     jobsReason = chosen.reason;

@@ -3,11 +3,14 @@ import path from "node:path";
 import { COMPOSE_PHASE_TITLES, type Emit, type Phase } from "../../run/events.js";
 import { timedPhase } from "../../run/phase.js";
 import { openRunDir, runDirLayout, type RunDir } from "../../run/run-dir.js";
-import { RunTally } from "../../run/tally.js";
+import { RunTally, type RunEnding } from "../../run/tally.js";
 import type { BuildSettings } from "../../run/settings.js";
 import { buildImageWithLog } from "../../run/image-phase.js";
+import { dockerEngine } from "../../docker/engine.js";
 import { inspectImage, tagImage, untagImage } from "../../docker/image.js";
-import { failRun } from "../../run/failure.js";
+import { removeDeadRuns, runLabels, takeLease } from "../../run/leftovers.js";
+import { runNames } from "../../run/names.js";
+import { runFailure } from "../../run/failure.js";
 import { daemonInfo } from "../../docker/system.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "./plan.js";
 import { checkLibraries, readSourceImages, requireOneRelease } from "./verify.js";
@@ -29,14 +32,21 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
   const { settings, signal } = input;
   const tally = new RunTally(input.emit, runDirLayout(settings.workDir).logs);
   const emit = tally.emit;
-  const tempTag = `triton-build/compose:${settings.runId}`;
+  const tempTag = runNames(settings.runId).compose;
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "compose", phases: COMPOSE_PHASES, workDir: settings.workDir });
   let openedRunDir: RunDir | undefined;
+  let endLease: (() => Promise<void>) | undefined;
+  // The result event comes after the clean-up, so the run's duration is all of its work.
+  let ending: RunEnding | undefined;
   try {
     // Inside the try: a missing daemon still ends the run with its result event and report.
     await daemonInfo({ signal });
     const runDir = await openRunDir(settings.workDir);
     openedRunDir = runDir;
+    // What runs killed with -9 left on the engine goes; this run's own tag is found the same way.
+    const engine = dockerEngine();
+    await removeDeadRuns(engine, emit, signal);
+    endLease = await takeLease(engine, runNames(settings.runId), settings.runId);
     const { plan, dockerfilePath } = await timedPhase(emit, composePhase("plan"), async () => {
       const plan = planCompose(settings.preset, settings);
       for (const message of plan.warnings) emit({ type: "warning", message });
@@ -77,20 +87,27 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       }
     });
 
-    await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal));
+    await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal, runLabels(settings.runId)));
 
     await timedPhase(emit, composePhase("tag"), async () => {
       await tagImage(tempTag, settings.tag, { signal });
       emit({ type: "phase-output", phase: "tag", line: settings.tag });
     });
     const sizeBytes = (await inspectImage(settings.tag, { signal }))?.size;
-    tally.finish({ status: "ok", image: { tag: settings.tag, id: imageId, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } });
+    ending = { status: "ok", image: { tag: settings.tag, id: imageId, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } };
     return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
-    throw failRun(error, { tally, signal });
+    const failed = runFailure(error, signal);
+    ending = failed.ending;
+    throw failed.failure;
   } finally {
-    await untagImage(tempTag).catch(() => undefined);
-    await openedRunDir?.release();
+    try {
+      await untagImage(tempTag).catch(() => undefined);
+      await endLease?.().catch(() => undefined);
+      await openedRunDir?.release();
+    } finally {
+      if (ending) tally.finish(ending);
+    }
   }
 }
 

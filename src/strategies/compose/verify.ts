@@ -73,12 +73,13 @@ export async function checkLibraries(
   allowMissing: boolean,
   emit: Emit,
   signal: AbortSignal,
+  labels: Record<string, string> = {},
 ): Promise<UnresolvedDependency[]> {
   if (plan.copies.length === 0) {
     emit({ type: "libraries-checked", checked: 0, unresolved: [] });
     return [];
   }
-  const result = await runOnce(image, ["-c", LDD_SCRIPT, "sh", ...plan.copies.map((c) => c.path)], { entrypoint: "sh", signal });
+  const result = await runOnce(image, ["-c", LDD_SCRIPT, "sh", ...plan.copies.map((c) => c.path)], { entrypoint: "sh", signal, labels });
   const tool = missingTool(result.stderr);
   if (tool) {
     throw new BuildError(`cannot check the copied libraries: the composed image has no ${tool} (the base image ${plan.base.image} lacks it)`, {

@@ -1,4 +1,4 @@
-import { runOnce } from "../../../docker/container.js";
+import type { DockerEngine } from "../../../docker/engine.js";
 import { EnvironmentError } from "../../../errors.js";
 
 /**
@@ -6,8 +6,17 @@ import { EnvironmentError } from "../../../errors.js";
  * gets pointer files and the build fails hours later ("The batch manager library is truncated or
  * incomplete"). Checked right after the build image exists, before anything compiles.
  */
-export async function requireGitLfsInImage(image: string, baseImage: string | undefined, signal?: AbortSignal): Promise<void> {
-  const result = await runOnce(image, ["-c", "git lfs version"], { entrypoint: "sh", ...(signal ? { signal } : {}) });
+export async function requireGitLfsInImage(
+  engine: DockerEngine,
+  image: string,
+  baseImage: string | undefined,
+  options: { labels: Record<string, string>; signal?: AbortSignal },
+): Promise<void> {
+  const result = await engine.runOnce(image, ["-c", "git lfs version"], {
+    entrypoint: "sh",
+    labels: options.labels,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   if (result.exitCode === 0) return;
   throw new EnvironmentError(
     `the build image${baseImage ? ` (from ${baseImage})` : ""} has no git-lfs, which TensorRT-LLM's sources need (${(result.stderr || result.stdout).trim().split("\n").pop() ?? "git lfs failed"})`,

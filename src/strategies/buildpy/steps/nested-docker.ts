@@ -1,6 +1,5 @@
 import { shellQuote } from "../../../buildpy/argv.js";
-import { listImageTags, untagImage } from "../../../docker/image.js";
-import { listLabelledContainers, removeContainer } from "../../../docker/container.js";
+import type { DockerEngine } from "../../../docker/engine.js";
 
 /**
  * Some r24.05 backends run Docker themselves, on the host's daemon through the socket the builder
@@ -201,10 +200,11 @@ exit $status
  * Removes what the wrapper made for one run: per-run image tags (layers stay for the next run's
  * cache) and nested containers a failed build left behind.
  */
-export async function removeNestedObjects(runId: string): Promise<void> {
-  const containers = await listLabelledContainers(`triton-build.run=${runId}`).catch(() => []);
+export async function removeNestedObjects(engine: DockerEngine, runId: string): Promise<void> {
+  const containers = await engine.listLabelledContainers(`triton-build.run=${runId}`).catch(() => []);
   for (const container of containers) {
-    if (NESTED_CONTAINERS.some((name) => container.name.startsWith(`${name}-${runId}-`))) await removeContainer(container.name).catch(() => undefined);
+    if (NESTED_CONTAINERS.some((name) => container.name.startsWith(`${name}-${runId}-`))) await engine.removeContainer(container.name).catch(() => undefined);
   }
-  for (const tag of await listImageTags(`triton-build/*:${runId}-*`).catch(() => [])) await untagImage(tag).catch(() => undefined);
+  const tags = (await engine.listImageReferences().catch(() => [] as string[])).filter((ref) => ref.startsWith("triton-build/") && ref.includes(`:${runId}-`));
+  for (const tag of tags) await engine.untagImage(tag).catch(() => undefined);
 }
