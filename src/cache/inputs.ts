@@ -1,6 +1,7 @@
 import type { CmakeSection } from "../buildpy/cmake-build.js";
 import { inspectImage } from "../docker/image.js";
-import { manifestDigest, parseRepository, splitImageReference } from "../docker/registry.js";
+import { parseRepository, splitImageReference } from "../docker/registry.js";
+import { manifestDigest } from "../registry/lookup.js";
 import { daemonInfo } from "../docker/system.js";
 import { lsRemote } from "../source/git.js";
 import { CACHE_FORMAT, normalizeSection, sectionOrganization, sectionSources, sha256, type KeyInputs, type SourceInput } from "./key.js";

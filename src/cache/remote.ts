@@ -6,7 +6,7 @@ import { DockerCommandError } from "../docker/cli.js";
 import { createContainer, removeContainer } from "../docker/container.js";
 import { copyOutOfContainer } from "../docker/copy-out.js";
 import { importFiles, pullImage, pushImage, removeImage } from "../docker/image.js";
-import { tagExists } from "../docker/registry.js";
+import { tagExists } from "../registry/lookup.js";
 import { CacheIntegrityError } from "../errors.js";
 import { signatureProblem, signManifest } from "./signing.js";
 import type { LocalCache } from "./store.js";

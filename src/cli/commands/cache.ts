@@ -5,7 +5,7 @@ import type { KeyInputs } from "../../cache/key.js";
 import { LocalCache } from "../../cache/store.js";
 import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
 import { parseEntryTag } from "../../cache/remote.js";
-import { listTags } from "../../docker/registry.js";
+import { listTags } from "../../registry/lookup.js";
 import { EnvironmentError, UsageError } from "../../errors.js";
 import { formatBytes, formatDuration } from "../../progress/format.js";
 import { parseDuration, parseSize } from "../../util/units.js";
