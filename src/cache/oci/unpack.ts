@@ -1,0 +1,254 @@
+import { createHash, type Hash } from "node:crypto";
+import { constants } from "node:fs";
+import { type FileHandle, mkdir, open, symlink } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { CacheIntegrityError } from "../../errors.js";
+import { isSafeRelativePath, type Manifest } from "../manifest.js";
+import { type ReadMember, readTar, type TarEvent, TarFormatError } from "./tar.js";
+
+/**
+ * Writes what arrives from a registry into a temporary entry directory, in one pass per layer:
+ * gunzip, tar, and each file's sha256 checked against the entry's manifest while it is written.
+ * Only regular files (permission bits only), directories and symlinks listed in the manifest are
+ * created; anything else (a device node, a FIFO, a hard link, setuid bits, a path outside files/,
+ * a file the manifest does not list or lists with another size) stops the extraction with a
+ * CacheIntegrityError. Files are created exclusively and never through a symlink: symlinks are
+ * made last, when every file is written. The temp dir is the caller's to remove on failure and to
+ * hand to the cache's adopt on success.
+ *
+ * Entries of format 1 (no manifest known before the files arrive) are extracted with the same
+ * refusals, without the per-file checks: the cache's adopt checks every file of them afterwards.
+ */
+
+/** An entry manifest larger than this is refused (one of 100,000 files is about 20 MB). */
+const MAX_MANIFEST_BYTES = 64 * 2 ** 20;
+const WRITE_BATCH = 1024 * 1024;
+
+/** The decompressed bytes of a gzip layer (a series of gzip members). */
+export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const stream = createGunzip({ chunkSize: 256 * 1024 });
+  const feeding = pipeline(Readable.from(source, { objectMode: false }), stream);
+  feeding.catch(() => undefined);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    await feeding;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code?.startsWith("Z_")) throw new CacheIntegrityError(`a layer is not valid gzip (${(error as Error).message})`);
+    throw error;
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** The tar events of a layer, with a malformed archive reported as the entry's fault. */
+export async function* layerEvents(compressed: AsyncIterable<Buffer>): AsyncGenerator<TarEvent> {
+  try {
+    yield* readTar(gunzip(compressed));
+  } catch (error) {
+    if (error instanceof TarFormatError) throw new CacheIntegrityError(`a layer is not a valid tar archive: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Reads the first member of the first layer, which must be manifest.json, and returns its bytes;
+ * the iterator is left at the next member.
+ */
+export async function readManifestMember(events: AsyncIterator<TarEvent>): Promise<Buffer> {
+  const first = await events.next();
+  const member = first.done ? undefined : first.value.event === "member" ? first.value.member : undefined;
+  if (!member || normalise(member.path) !== "manifest.json" || member.kind !== "file") {
+    throw new CacheIntegrityError("the first layer does not start with manifest.json");
+  }
+  if (member.size > MAX_MANIFEST_BYTES) throw new CacheIntegrityError(`manifest.json is ${member.size} bytes`);
+  const parts: Buffer[] = [];
+  for (;;) {
+    const next = await events.next();
+    if (next.done) throw new CacheIntegrityError("the first layer ends inside manifest.json");
+    if (next.value.event === "end") return Buffer.concat(parts);
+    if (next.value.event === "data") parts.push(next.value.chunk);
+  }
+}
+
+type Expected = { kind: "file"; file: Manifest["files"][number] } | { kind: "dir" } | { kind: "symlink"; target: string };
+
+/** One entry being extracted, possibly from several layers at once. */
+export class EntryExtraction {
+  private readonly expected = new Map<string, Expected>();
+  private readonly written = new Set<string>();
+  private readonly links: Array<{ path: string; target: string }> = [];
+  private readonly dirsMade = new Set<string>();
+
+  /** `manifest` undefined: an entry of format 1, whose manifest.json arrives among the files. */
+  constructor(
+    readonly dir: string,
+    private readonly manifest: Manifest | undefined,
+  ) {
+    if (!manifest) return;
+    for (const file of manifest.files) this.expected.set(file.path, { kind: "file", file });
+    for (const dir of manifest.dirs) this.expected.set(dir.path, { kind: "dir" });
+    for (const link of manifest.symlinks) this.expected.set(link.path, { kind: "symlink", target: link.target });
+    // Directories above the roots (backends/ of backends/onnxruntime) hold nothing of their own.
+    for (const root of manifest.roots) {
+      const parts = root.split("/");
+      for (let i = 1; i < parts.length; i++)
+        if (!this.expected.has(parts.slice(0, i).join("/"))) this.expected.set(parts.slice(0, i).join("/"), { kind: "dir" });
+    }
+  }
+
+  /** Writes every member of one layer's events; throws at the first thing an entry may not hold. */
+  async extract(events: AsyncIterable<TarEvent> | AsyncIterator<TarEvent>, signal?: AbortSignal): Promise<void> {
+    const iterable: AsyncIterable<TarEvent> = Symbol.asyncIterator in events ? events : { [Symbol.asyncIterator]: () => events };
+    let file: FileWrite | undefined;
+    try {
+      for await (const event of iterable) {
+        if (event.event === "member") {
+          signal?.throwIfAborted();
+          file = await this.begin(event.member);
+        } else if (event.event === "data") {
+          if (file) await file.write(event.chunk);
+        } else if (file) {
+          await file.finish();
+          file = undefined;
+        }
+      }
+    } finally {
+      await file?.abandon();
+    }
+  }
+
+  /** After every layer: each listed file arrived, and the symlinks are made. */
+  async finish(): Promise<void> {
+    if (this.manifest) {
+      const missing = this.manifest.files.find((f) => !this.written.has(f.path));
+      if (missing) throw new CacheIntegrityError(`${missing.path} is in the manifest but not in any layer`);
+      for (const dir of this.manifest.dirs) await this.makeDir(dir.path);
+    }
+    for (const link of this.links) {
+      await this.makeDir(path.posix.dirname(link.path));
+      await symlink(link.target, path.join(this.dir, "files", link.path)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "EEXIST") throw new CacheIntegrityError(`${link.path} is both a symlink and something else`);
+        throw error;
+      });
+    }
+  }
+
+  private async begin(member: ReadMember): Promise<FileWrite | undefined> {
+    const name = normalise(member.path);
+    if (name === "manifest.json" && !this.manifest && member.kind === "file") {
+      if (this.written.has(name) || member.size > MAX_MANIFEST_BYTES) throw new CacheIntegrityError("manifest.json is there twice, or too large");
+      this.written.add(name);
+      return FileWrite.create(path.join(this.dir, name), 0o644, undefined);
+    }
+    if (name === "files" && member.kind === "dir") return undefined;
+    const relative = name.startsWith("files/") ? name.slice("files/".length) : undefined;
+    if (relative === undefined || !isSafeRelativePath(relative)) throw new CacheIntegrityError(`a layer holds '${member.path}', outside files/`);
+    if (member.kind !== "file" && member.kind !== "dir" && member.kind !== "symlink") {
+      throw new CacheIntegrityError(
+        `${relative} is a ${member.kind} (tar type '${member.typeflag}'): an entry holds only regular files, directories and symlinks`,
+      );
+    }
+    if (member.kind !== "symlink" && member.mode & 0o7000) {
+      throw new CacheIntegrityError(`${relative} has mode ${member.mode.toString(8)}: setuid, setgid and sticky bits are refused`);
+    }
+    const expected = this.expected.get(relative);
+    if (this.manifest) {
+      if (!expected) throw new CacheIntegrityError(`${relative} is not in the entry's manifest`);
+      if (expected.kind !== member.kind) throw new CacheIntegrityError(`${relative} is a ${member.kind}, the manifest says ${expected.kind}`);
+    }
+    if (member.kind === "dir") {
+      await this.makeDir(relative);
+      return undefined;
+    }
+    if (member.kind === "symlink") {
+      if (expected?.kind === "symlink" && expected.target !== member.linkname)
+        throw new CacheIntegrityError(`${relative} points to another target than its manifest says`);
+      if (this.links.some((l) => l.path === relative)) throw new CacheIntegrityError(`${relative} is in the layers twice`);
+      this.links.push({ path: relative, target: member.linkname });
+      return undefined;
+    }
+    if (this.written.has(relative)) throw new CacheIntegrityError(`${relative} is in the layers twice`);
+    this.written.add(relative);
+    const listed = expected?.kind === "file" ? expected.file : undefined;
+    if (listed && listed.size !== member.size) throw new CacheIntegrityError(`${relative} is ${member.size} bytes, the manifest says ${listed.size}`);
+    await this.makeDir(path.posix.dirname(relative));
+    return FileWrite.create(path.join(this.dir, "files", relative), (listed?.mode ?? member.mode) & 0o777, listed);
+  }
+
+  private async makeDir(relative: string): Promise<void> {
+    if (relative === "." || this.dirsMade.has(relative)) return;
+    await mkdir(path.join(this.dir, "files", relative), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "EEXIST" || error.code === "ENOTDIR") throw new CacheIntegrityError(`${relative} is both a directory and a file`);
+      throw error;
+    });
+    this.dirsMade.add(relative);
+  }
+}
+
+/** One file being written: created exclusively, never through a link, hashed as it is written. */
+class FileWrite {
+  private readonly hash: Hash = createHash("sha256");
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private size = 0;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly target: string,
+    private readonly mode: number,
+    private readonly listed: Manifest["files"][number] | undefined,
+  ) {}
+
+  static async create(target: string, mode: number, listed: Manifest["files"][number] | undefined): Promise<FileWrite> {
+    const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "EEXIST" || error.code === "ELOOP" || error.code === "EISDIR") throw new CacheIntegrityError(`${target} is in the layers twice`);
+        throw error;
+      },
+    );
+    return new FileWrite(handle, target, mode, listed);
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= WRITE_BATCH) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.pending.length) return;
+    const parts = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.handle.writev(parts);
+  }
+
+  async finish(): Promise<void> {
+    try {
+      await this.flush();
+      if (this.listed && (this.size !== this.listed.size || this.hash.digest("hex") !== this.listed.sha256)) {
+        throw new CacheIntegrityError(`${this.listed.path} does not match its sha256`);
+      }
+      await this.handle.chmod(this.mode);
+    } finally {
+      await this.handle.close();
+    }
+  }
+
+  async abandon(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+
+  toString(): string {
+    return this.target;
+  }
+}
+
+function normalise(name: string): string {
+  return name.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+}
