@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { LocalCache } from "../../src/cache/store.js";
-import { RemoteCache } from "../../src/cache/remote.js";
+import { DockerRemoteCache } from "../../src/cache/remote-docker.js";
 import { cacheKey, type KeyInputs } from "../../src/cache/key.js";
 import { CLI, cliEnv } from "../../test/helpers/cli.js";
 import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE, PROJECT_ROOT } from "../../test/helpers/fixture-repo.js";
@@ -267,11 +267,15 @@ async function remoteRows(temp: string): Promise<Row[]> {
       await registry.wipe();
       rawPush.push((await timed(() => execa("docker", ["push", raw]))).ms / 1000);
       await registry.wipe();
-      const remote = new RemoteCache(`${registry.address}/bench-${i}`, "readwrite", undefined, () => undefined, `bench${i}`);
+      const remote = new DockerRemoteCache(`${registry.address}/bench-${i}`, "readwrite", `bench${i}`);
+      const component = { name: "synthetic", kind: "backend" };
+      const entry = await synthetic.cache.outgoing(synthetic.key);
+      if (!entry) throw new Error("the synthetic entry is missing");
       push.push(
         (
           await timed(async () => {
-            if ((await remote.push("synthetic", synthetic!.key, synthetic!.cache)) !== "pushed") throw new Error("remote push failed");
+            const pushed = await remote.push(component, synthetic!.key, entry, { replace: false });
+            if (pushed.status !== "pushed") throw new Error(`remote push failed: ${JSON.stringify(pushed)}`);
           })
         ).ms / 1000,
       );
@@ -279,7 +283,8 @@ async function remoteRows(temp: string): Promise<Row[]> {
       pull.push(
         (
           await timed(async () => {
-            if (!(await remote.fetch("synthetic", synthetic!.key, fresh))) throw new Error("remote fetch failed");
+            const fetched = await remote.fetch(component, synthetic!.key, fresh.incoming(synthetic!.key));
+            if (fetched.status !== "hit") throw new Error(`remote fetch failed: ${JSON.stringify(fetched)}`);
           })
         ).ms / 1000,
       );

@@ -185,9 +185,11 @@ describe("LocalCache.adopt", () => {
     const seen: Manifest[] = [];
     const tmp = await arrived();
     await expectRefused(
-      cache.adopt(tmp, key, (manifest) => {
-        seen.push(manifest);
-        return signatureProblem(manifest, "fleet-secret");
+      cache.adopt(tmp, key, {
+        check: (manifest) => {
+          seen.push(manifest);
+          return signatureProblem(manifest, "fleet-secret");
+        },
       }),
       tmp,
       /^the entry is not signed$/,
@@ -201,13 +203,9 @@ describe("LocalCache.adopt", () => {
       m.signature = signManifest(unsigned, secret);
     };
     const wrong = await arrived(signWith("another-secret"));
-    await expectRefused(
-      cache.adopt(wrong, key, (m) => signatureProblem(m, "fleet-secret")),
-      wrong,
-      /signature does not match/,
-    );
+    await expectRefused(cache.adopt(wrong, key, { check: (m) => signatureProblem(m, "fleet-secret") }), wrong, /signature does not match/);
     const right = await arrived(signWith("fleet-secret"));
-    expect((await cache.adopt(right, key, (m) => signatureProblem(m, "fleet-secret"))).key).toBe(key);
+    expect((await cache.adopt(right, key, { check: (m) => signatureProblem(m, "fleet-secret") })).key).toBe(key);
   });
 
   it("refuses a temp dir without a readable manifest", async () => {

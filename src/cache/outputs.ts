@@ -6,7 +6,8 @@ import path from "node:path";
  * `repoagents/<name>`, `caches/<name>`, and for core everything else.
  */
 
-const COMPONENT_DIRS: Record<string, string> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
+/** Where each kind of component but core installs: `<dir>/<name>`. */
+export const COMPONENT_DIRS: Readonly<Record<string, string>> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
 const NOT_CORE = new Set(Object.values(COMPONENT_DIRS));
 
 /** Top-level output paths (relative to the install root) of a component, given what the tree holds. */

@@ -7,9 +7,11 @@ import { DockerCommandError } from "../docker/cli.js";
 import { importFiles, pullImage, pushImage, removeImage } from "../docker/image.js";
 import { RegistryError } from "../registry/errors.js";
 import { tagExists } from "../registry/lookup.js";
+import { CacheEventReporter } from "../run/cache-events.js";
 import { cacheKey, type KeyInputs } from "./key.js";
 import type { Manifest } from "./manifest.js";
-import { RemoteCache, type RemoteMode } from "./remote.js";
+import type { RemoteMode } from "./remote.js";
+import { DockerRemoteCache } from "./remote-docker.js";
 import { signatureProblem } from "./signing.js";
 import { LocalCache } from "./store.js";
 
@@ -55,8 +57,33 @@ const ANSWERS = {
   denied: "denied: requested access to the resource is denied",
 };
 
-function remote(mode: RemoteMode, secret?: string): RemoteCache {
-  return new RemoteCache(REPO, mode, secret, (event) => events.push(event), "run1");
+const components: Record<string, { name: string; kind: string }> = {
+  onnxruntime: { name: "onnxruntime", kind: "backend" },
+  python: { name: "python", kind: "backend" },
+};
+
+/**
+ * The docker transport as a run uses it: outcomes turned into events by the run's reporter, the
+ * entry taken from (and adopted into) the local cache; answers as the old API gave them.
+ */
+function remote(mode: RemoteMode, secret?: string) {
+  const transport = new DockerRemoteCache(REPO, mode, "run1");
+  const report = new CacheEventReporter((event) => events.push(event), REPO);
+  return {
+    async fetch(name: string, key: string, into: LocalCache, signal?: AbortSignal): Promise<boolean> {
+      const component = components[name]!;
+      const outcome = await transport.fetch(component, key, into.incoming(key, { signingKey: secret }), signal);
+      report.fetched(name, transport.reference(name, key), outcome);
+      return outcome.status === "hit";
+    },
+    async push(name: string, key: string, from: LocalCache): Promise<string> {
+      const entry = await from.outgoing(key, { signingKey: secret });
+      if (!entry) return "skipped";
+      const outcome = await transport.push(components[name]!, key, entry, { replace: false });
+      report.remote(outcome);
+      return outcome.status === "unavailable" ? "skipped" : outcome.status;
+    },
+  };
 }
 
 const warnings = () => events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
@@ -197,6 +224,7 @@ describe("RemoteCache.push", () => {
   });
 
   it("an entry the local cache does not have is skipped", async () => {
+    expect(await local.outgoing("0".repeat(64))).toBeUndefined();
     expect(await remote("readwrite").push("onnxruntime", "0".repeat(64), local)).toBe("skipped");
     expect(tagExists).not.toHaveBeenCalled();
   });

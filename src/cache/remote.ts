@@ -1,154 +1,108 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import type { Emit } from "../run/events.js";
-import { DockerCommandError } from "../docker/cli.js";
-import { createContainer, removeContainer } from "../docker/container.js";
-import { copyOutOfContainer } from "../docker/copy-out.js";
-import { importFiles, pullImage, pushImage, removeImage } from "../docker/image.js";
-import { tagExists } from "../registry/lookup.js";
-import { CacheIntegrityError } from "../errors.js";
-import { signatureProblem, signManifest } from "./signing.js";
-import type { LocalCache } from "./store.js";
+import type { Manifest } from "./manifest.js";
+import type { CacheComponent } from "./validate.js";
 
 /**
- * The shared cache in an OCI registry the fleet already runs: an entry is a one-layer image
- * `<repo>:<component>-<key>` (manifest.json and files/ at its root, metadata in labels), pushed
- * and pulled with the docker CLI and the machine's `docker login` credentials.
- *
- * It never fails a build: the first time the registry is down, refuses access or times out,
- * one warning is printed and the rest of the run goes on without that side of it (a second
- * problem on the other side is an info line, not another warning).
+ * The shared cache, as the run sees it: an interface, so the transport (today the docker CLI,
+ * remote-docker.ts) can change without the run noticing, and tests can hand the run a fake.
+ * Every call returns an outcome as data; nothing here emits events or fails a build: the run
+ * decides what to tell the user. An entry that arrives is never trusted by the transport: it
+ * writes the bytes into the EntrySink the local cache gives it, and the local cache's adopt
+ * checks them (validate.ts), whichever way they came.
  */
 
 export type RemoteMode = "read" | "readwrite";
 
-const PULL_PUSH_TIMEOUT_MS = 30 * 60_000;
-
-/** Registry answers that mean "no such entry" rather than "cannot use the registry". */
-const MISSING = /manifest unknown|not found|does not exist|name unknown|repository name not known/i;
-/** Answers that mean the registry is down or unreachable: neither reading nor writing can work. */
-const UNREACHABLE = /connection refused|no such host|timeout|timed out|i\/o timeout|network is unreachable|EOF|server misbehaving|cannot reach/i;
-
-export class RemoteCache {
-  private cannotRead: string | undefined;
-  private cannotWrite: string | undefined;
-  private warned = false;
-
-  constructor(
-    readonly repository: string,
-    readonly mode: RemoteMode,
-    private readonly secret: string | undefined,
-    private readonly emit: Emit,
-    private readonly runId: string,
-  ) {}
-
-  reference(name: string, key: string): string {
-    return `${this.repository}:${name}-${key}`;
-  }
-
-  /**
-   * One warning per run, then the run goes on without that side of the registry: a registry
-   * that is down loses both; refused reads (some registries say "denied" for a repository that
-   * does not exist yet) still leave pushes to try, so a new shared cache can be seeded. If pushes
-   * then fail too, that is said as information: the user already has the warning.
-   */
-  private giveUp(side: "read" | "write", error: unknown): void {
-    const reason =
-      String((error as Error)?.message ?? error)
-        .trim()
-        .split("\n")
-        .pop() || "unknown error";
-    const both = UNREACHABLE.test(reason);
-    const newRead = (side === "read" || both) && this.cannotRead === undefined;
-    const newWrite = (side === "write" || both) && this.cannotWrite === undefined;
-    if (newRead) this.cannotRead = reason;
-    if (newWrite) this.cannotWrite = reason;
-    if (!newRead && !newWrite) return;
-    const what = newRead && newWrite ? "is unavailable" : newRead ? "cannot be read" : "cannot be written";
-    const message = `remote cache ${this.repository} ${what} (${reason}); continuing without it`;
-    this.emit(this.warned ? { type: "info", message } : { type: "warning", message });
-    this.warned = true;
-  }
-
-  /** Brings an entry from the registry into the local cache; false when the registry has none (or is unusable). */
-  async fetch(name: string, key: string, local: LocalCache, signal?: AbortSignal): Promise<boolean> {
-    if (this.cannotRead !== undefined) return false;
-    const ref = this.reference(name, key);
-    try {
-      await pullImage(ref, { ...(signal ? { signal } : {}), timeoutMs: PULL_PUSH_TIMEOUT_MS });
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      const text = error instanceof DockerCommandError ? error.tail.join("\n") : String(error);
-      if (MISSING.test(text) && !/unauthorized|authentication required/i.test(text)) return false;
-      this.giveUp("read", new Error(text));
-      return false;
-    }
-    const container = `triton-build-cache-${this.runId}-${name}`;
-    const tmp = await local.newTempDir(key);
-    try {
-      // Not cancelled: a create the daemon finishes after Ctrl-C would outlive the clean-up below.
-      await createContainer({ name: container, image: ref, tty: false, command: ["entry"] });
-      signal?.throwIfAborted();
-      await copyOutOfContainer(container, "/manifest.json", tmp, signal ? { signal } : {});
-      await copyOutOfContainer(container, "/files", tmp, signal ? { signal } : {});
-      await local.adopt(tmp, key, (manifest) => (this.secret ? signatureProblem(manifest, this.secret) : undefined), signal);
-      return true;
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      const problem = error instanceof CacheIntegrityError ? error.message : String((error as Error)?.message ?? error);
-      this.emit({ type: "warning", component: name, message: `remote cache entry ${ref} was not used: ${problem}` });
-      return false;
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-      await removeContainer(container).catch(() => undefined);
-      await removeImage(ref).catch(() => undefined);
-    }
-  }
-
-  /** Pushes a local entry, unless this is a read-only run or the registry already has that tag. */
-  async push(name: string, key: string, local: LocalCache, signal?: AbortSignal): Promise<"pushed" | "exists" | "skipped"> {
-    if (this.mode !== "readwrite" || this.cannotWrite !== undefined) return "skipped";
-    const manifest = await local.get(key);
-    if (!manifest) return "skipped";
-    const ref = this.reference(name, key);
-    const scratch = await mkdtemp(path.join(os.tmpdir(), "triton-build-push-"));
-    try {
-      if (await tagExists(this.repository, `${name}-${key}`, signal)) return "exists";
-      const signed = this.secret ? { ...manifest, signature: signManifest(manifest, this.secret) } : manifest;
-      await writeFile(path.join(scratch, "manifest.json"), `${JSON.stringify(signed, null, 1)}\n`);
-      await importFiles(
-        [
-          { dir: scratch, paths: ["manifest.json"] },
-          { dir: local.entryDir(key), paths: ["files"] },
-        ],
-        ref,
-        {
-          ...(signal ? { signal } : {}),
-          labels: {
-            "org.triton-build.key": key,
-            "org.triton-build.component": name,
-            "org.triton-build.kind": manifest.component.kind,
-            "org.triton-build.bytes": String(manifest.totalBytes),
-            "org.triton-build.signed": this.secret ? "hmac-sha256" : "no",
-          },
-        },
-      );
-      await pushImage(ref, { ...(signal ? { signal } : {}), timeoutMs: PULL_PUSH_TIMEOUT_MS });
-      return "pushed";
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      this.giveUp("write", error);
-      return "skipped";
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-      await removeImage(ref).catch(() => undefined);
-    }
-  }
+/** This run stopped using a side of the registry (both: it is down). Only the first problem per side says so. */
+export interface RemoteUnavailable {
+  status: "unavailable";
+  reason: string;
+  /** Which sides this problem newly turned off. */
+  lost: "read" | "write" | "both";
 }
 
-/** `<component>-<key>` tags of a remote cache, as listed by the registry. */
-export function parseEntryTag(tag: string): { name: string; key: string } | undefined {
-  const match = /^(.+)-([0-9a-f]{64})$/.exec(tag);
-  return match?.[1] && match[2] ? { name: match[1], key: match[2] } : undefined;
+/** Not tried: a read-only run, or a side given up earlier in this run. */
+export interface RemoteSkipped {
+  status: "skipped";
+  reason: string;
+}
+
+export type HasOutcome = { status: "present" } | { status: "absent" } | RemoteUnavailable | RemoteSkipped;
+
+export type FetchOutcome =
+  /** Adopted into the local cache, every check passed. */
+  | { status: "hit"; manifest: Manifest }
+  /** The registry has no entry under that tag. */
+  | { status: "miss" }
+  /** It arrived and was refused (integrity, signature, layout): a rebuilt entry should replace it. */
+  | { status: "rejected"; reason: string }
+  /** It could not be brought in, for a reason that is not the entry's (a local disk, a docker failure). */
+  | { status: "failed"; reason: string }
+  | RemoteUnavailable
+  | RemoteSkipped;
+
+export type PushOutcome =
+  | { status: "pushed" }
+  /** Pushed over a tag whose entry this run had rejected. */
+  | { status: "replaced" }
+  /** The registry already has that tag; nothing was sent. */
+  | { status: "exists" }
+  | RemoteUnavailable
+  | RemoteSkipped;
+
+/** Where a fetched entry goes: the transport fills `tempDir()` with manifest.json and files/, then calls adopt. */
+export interface EntrySink {
+  tempDir(): Promise<string>;
+  /** Checks the entry and moves it into the local cache, or throws CacheIntegrityError; removes the dir either way. */
+  adopt(dir: string, signal?: AbortSignal): Promise<Manifest>;
+}
+
+/** What a push sends: the manifest (signed when a key is set) and the entry's files/ directory. */
+export interface OutgoingEntry {
+  manifest: Manifest;
+  filesDir: string;
+}
+
+export interface RemoteCache {
+  readonly repository: string;
+  readonly mode: RemoteMode;
+  /** How the user can name one entry, e.g. `registry/repo:<component>-<key>`. */
+  reference(component: string, key: string): string;
+  has(component: CacheComponent, key: string, signal?: AbortSignal): Promise<HasOutcome>;
+  fetch(component: CacheComponent, key: string, into: EntrySink, signal?: AbortSignal): Promise<FetchOutcome>;
+  /** `replace`: push even when the tag exists (its entry was rejected); otherwise an existing tag is left alone. */
+  push(component: CacheComponent, key: string, entry: OutgoingEntry, options: { replace: boolean }, signal?: AbortSignal): Promise<PushOutcome>;
+}
+
+/**
+ * The give-up policy every transport shares: after the first time the registry is down, refuses
+ * access or times out, this run goes on without that side of it. A registry that is down loses
+ * both; refused reads (some registries say "denied" for a repository that does not exist yet)
+ * still leave pushes to try, so a new shared cache can be seeded.
+ */
+export class RemoteSides {
+  private cannotRead: string | undefined;
+  private cannotWrite: string | undefined;
+
+  constructor(readonly mode: RemoteMode) {}
+
+  /** A skipped outcome when reads are off for this run, else undefined. */
+  readSkipped(): RemoteSkipped | undefined {
+    return this.cannotRead === undefined ? undefined : { status: "skipped", reason: `the remote cache cannot be read (${this.cannotRead})` };
+  }
+
+  /** A skipped outcome when this run may not or cannot push, else undefined. */
+  writeSkipped(): RemoteSkipped | undefined {
+    if (this.mode !== "readwrite") return { status: "skipped", reason: "read-only remote cache" };
+    return this.cannotWrite === undefined ? undefined : { status: "skipped", reason: `the remote cache cannot be written (${this.cannotWrite})` };
+  }
+
+  /** Turns off `side` (or both, when `unreachable`): unavailable the first time a side is lost, skipped after. */
+  giveUp(side: "read" | "write", reason: string, unreachable: boolean): RemoteUnavailable | RemoteSkipped {
+    const newRead = (side === "read" || unreachable) && this.cannotRead === undefined;
+    const newWrite = (side === "write" || unreachable) && this.cannotWrite === undefined;
+    if (newRead) this.cannotRead = reason;
+    if (newWrite) this.cannotWrite = reason;
+    if (!newRead && !newWrite) return { status: "skipped", reason };
+    return { status: "unavailable", reason, lost: newRead && newWrite ? "both" : newRead ? "read" : "write" };
+  }
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseEntryTag } from "../cache/remote.js";
+import { parseEntryTag } from "../cache/entry-tag.js";
 import { allowsPlainHttp, dockerCredentials, parseRepository } from "./registry.js";
 
 let dir: string;

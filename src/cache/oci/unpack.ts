@@ -6,7 +6,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { CacheIntegrityError } from "../../errors.js";
-import { isSafeRelativePath, type Manifest } from "../manifest.js";
+import type { Manifest } from "../manifest.js";
+import { isSafeRelativePath } from "../validate.js";
 import { type ReadMember, readTar, type TarEvent, TarFormatError } from "./tar.js";
 
 /**

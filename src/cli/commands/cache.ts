@@ -4,7 +4,7 @@ import { planCache } from "../../strategies/buildpy/cache-plan.js";
 import type { KeyInputs } from "../../cache/key.js";
 import { LocalCache } from "../../cache/store.js";
 import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
-import { parseEntryTag } from "../../cache/remote.js";
+import { parseEntryTag } from "../../cache/entry-tag.js";
 import { listTags } from "../../registry/lookup.js";
 import { EnvironmentError, UsageError } from "../../errors.js";
 import { formatBytes, formatDuration } from "../../progress/format.js";
@@ -162,23 +162,10 @@ export function cacheCommand(output: Output): Command {
     .description("re-hash every entry; evict the ones that do not match their manifest")
     .addHelpText("after", "\nExample:\n  triton-build cache verify")
     .action(async (_opts, cmd: Command) => {
-      const cache = cacheFor(await settingsReader(cmd));
-      const entries = await cache.list();
-      let bad = 0;
-      for (const entry of entries) {
-        const problem = await cache.check(entry.manifest.key);
-        if (!problem) continue;
-        bad++;
-        await cache.evict(entry.manifest.key);
-        output.out(`evicted ${entry.manifest.key.slice(0, 12)} (${entry.manifest.component.name}): ${problem}`);
-      }
-      for (const key of await cache.broken()) {
-        bad++;
-        await cache.evict(key);
-        output.out(`evicted ${key.slice(0, 12)}: no readable manifest`);
-      }
-      const cleaned = await cache.cleanTemp();
-      output.out(`${entries.length} entries checked, ${bad} evicted${cleaned ? `, ${cleaned} unfinished write(s) removed` : ""}`);
+      const report = await cacheFor(await settingsReader(cmd)).verify();
+      for (const item of report.evicted) output.out(`evicted ${item.label}${item.component ? ` (${item.component})` : ""}: ${item.problem}`);
+      const cleaned = report.cleaned ? `, ${report.cleaned} unfinished write(s) removed` : "";
+      output.out(`${report.checked} entries checked, ${report.evicted.length} evicted${cleaned}`);
     });
 
   sub("prune")

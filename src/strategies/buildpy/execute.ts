@@ -2,8 +2,11 @@ import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { rewriteCmakeBuild } from "../../buildpy/rewrite.js";
-import { RemoteCache } from "../../cache/remote.js";
+import type { RemoteCache } from "../../cache/remote.js";
+import { DockerRemoteCache } from "../../cache/remote-docker.js";
 import { LocalCache } from "../../cache/store.js";
+import { CacheTiers } from "../../cache/tiers.js";
+import { CacheEventReporter } from "../../run/cache-events.js";
 import { removeContainer } from "../../docker/container.js";
 import { copyOutOfContainer } from "../../docker/copy-out.js";
 import { tagImage, untagImage } from "../../docker/image.js";
@@ -30,6 +33,8 @@ export interface BuildRunInput {
   settings: BuildSettings;
   emit: Emit;
   signal: AbortSignal;
+  /** The shared cache; by default the one settings name, over the docker CLI. */
+  remoteCache?: RemoteCache;
 }
 
 export interface BuildOutcome {
@@ -68,7 +73,9 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const cleanup: Array<() => Promise<void>> = [];
   const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
   const remote =
-    cache && settings.remoteCache ? new RemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.cacheSigningKey, emit, settings.runId) : undefined;
+    input.remoteCache ?? (settings.remoteCache ? new DockerRemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.runId) : undefined);
+  const tiers = cache ? new CacheTiers(cache, remote, settings.cacheSigningKey) : undefined;
+  const report = new CacheEventReporter(emit, remote?.repository);
   let openedRunDir: RunDir | undefined;
   try {
     // Fail at once (exit 3) when there is no Docker daemon, not after the checkout and planning.
@@ -86,7 +93,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     const restoredRoot = path.join(runDir.root, "restored", "install");
     const candidates = plan.components.filter((c) => c.action === "build");
 
-    const { decisions, cached, restoredRoots } = await lookUpAndRestore({ settings, plan, cache, remote, restoredRoot, emit, signal });
+    const { decisions, cached, restoredRoots } = await lookUpAndRestore({ settings, plan, cache: tiers, report, restoredRoot, emit, signal });
     const toBuild = candidates.filter((c) => !cached.has(c.name));
     emit({
       type: "plan",
@@ -106,7 +113,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     } else {
       const outcome = await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
       const builderFailed = Boolean(outcome.failed) || outcome.exitCode !== 0;
-      const collect = collectAndStore({ settings, toBuild, outcome, builderFailed, decisions, cache, remote, runDir, names, emit, signal });
+      const collect = collectAndStore({ settings, toBuild, outcome, builderFailed, decisions, cache: tiers, report, runDir, names, emit, signal });
       if (!builderFailed) await collect;
       else {
         // The builder's failure is what the user must see; collecting what finished is a bonus.
@@ -151,15 +158,15 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
 
 interface CacheContext {
   settings: BuildSettings;
-  cache: LocalCache | undefined;
-  remote: RemoteCache | undefined;
+  cache: CacheTiers | undefined;
+  report: CacheEventReporter;
   emit: Emit;
   signal: AbortSignal;
 }
 
 /** Cache keys for every component, and the hits restored (local first, then the remote cache). */
 async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRoot: string }) {
-  const { settings, plan, cache, remote, restoredRoot, emit, signal } = context;
+  const { settings, plan, cache, report, restoredRoot, emit, signal } = context;
   let decisions = new Map<string, CacheDecision>();
   const cached = new Set<string>();
   const restoredRoots: string[] = [];
@@ -168,11 +175,11 @@ async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRo
   } else if (settings.ciImage) {
     // The CI section copies from other components' build dirs, which a restore does not recreate.
     skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
-    decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
+    decisions = await planCache(plan, cache.local, { offline: settings.offline, pull: settings.pull, signal });
   } else {
     await timedPhase(emit, "restore", async () => {
-      decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull, signal });
-      for (const restored of await restoreHits({ decisions, cache, ...(remote ? { remote } : {}), installRoot: restoredRoot, emit, signal })) {
+      decisions = await planCache(plan, cache.local, { offline: settings.offline, pull: settings.pull, signal });
+      for (const restored of await restoreHits({ decisions, cache, report, installRoot: restoredRoot, emit, signal })) {
         cached.add(restored.name);
         restoredRoots.push(...restored.roots);
       }
@@ -192,7 +199,7 @@ function collectAndStore(
     names: ReturnType<typeof runNames>;
   },
 ): Promise<void> {
-  const { settings, toBuild, outcome, builderFailed, decisions, cache, remote, runDir, names, emit, signal } = context;
+  const { settings, toBuild, outcome, builderFailed, decisions, cache, report, runDir, names, emit, signal } = context;
   const installRoot = path.join(runDir.buildDir, "install");
   return timedPhase(emit, "collect", async () => {
     const finished = new Set(outcome.finished.map((f) => f.name));
@@ -204,7 +211,7 @@ function collectAndStore(
         outcome,
         decisions,
         cache,
-        ...(remote ? { remote } : {}),
+        report,
         installRoot,
         emit,
         signal,

@@ -1,6 +1,5 @@
-import type { RemoteCache } from "../../../cache/remote.js";
-import { EntryGoneError, type LocalCache } from "../../../cache/store.js";
-import { CacheIntegrityError } from "../../../errors.js";
+import type { CacheTiers } from "../../../cache/tiers.js";
+import type { CacheEventReporter } from "../../../run/cache-events.js";
 import type { CacheDecision } from "../cache-plan.js";
 import type { Emit } from "../../../run/events.js";
 import type { PlannedComponent } from "../plan.js";
@@ -9,8 +8,8 @@ import type { BuilderOutcome } from "./builder.js";
 /** What both cache steps work with. */
 export interface CacheStepInput {
   decisions: Map<string, CacheDecision>;
-  cache: LocalCache;
-  remote?: RemoteCache;
+  cache: CacheTiers;
+  report: CacheEventReporter;
   installRoot: string;
   emit: Emit;
   signal?: AbortSignal;
@@ -32,48 +31,16 @@ export async function restoreHits(input: CacheStepInput): Promise<Array<{ name: 
 }
 
 async function restoreOne(input: CacheStepInput, decision: CacheDecision): Promise<string[] | undefined> {
-  const { key } = decision;
-  if (!key) return undefined;
-  const sources: Array<"local" | "remote"> = decision.hit ? ["local"] : [];
-  if (input.remote) sources.push("remote");
-  for (const [index, source] of sources.entries()) {
-    if (source === "remote" && !(await input.remote?.fetch(decision.name, key, input.cache, input.signal))) return undefined;
-    const next = sources[index + 1] === "remote" ? "trying the remote cache" : "building it instead";
-    try {
-      const result = await input.cache.restore(key, input.installRoot, input.signal);
-      Object.assign(decision, { hit: true, source, ...(source === "remote" ? { reason: "pulled from the remote cache" } : {}) });
-      input.emit({
-        type: "component-cached",
-        name: decision.name,
-        restoreMs: result.ms,
-        ...(result.manifest.buildDurationMs !== undefined ? { savedMs: result.manifest.buildDurationMs } : {}),
-        source,
-      });
-      return result.manifest.roots;
-    } catch (error) {
-      input.signal?.throwIfAborted();
-      decision.hit = false;
-      const message = String((error as Error)?.message ?? error);
-      if (error instanceof CacheIntegrityError) {
-        await input.cache.evict(key).catch(() => undefined);
-        decision.reason = `entry evicted: ${message}`;
-        input.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name} is corrupt and was evicted (${message}); ${next}` });
-        continue;
-      }
-      if (error instanceof EntryGoneError) {
-        decision.reason = message;
-        input.emit({ type: "warning", component: decision.name, message: `cache entry of ${decision.name}: ${message}; ${next}` });
-        continue;
-      }
-      // Not the entry's fault (e.g. a full disk): keep it for the next run.
-      decision.reason = `restore failed: ${message}`;
-      input.emit({
-        type: "warning",
-        component: decision.name,
-        message: `could not restore ${decision.name} from the cache (${decision.reason}); building it instead`,
-      });
-      return undefined;
+  const { key, inputs } = decision;
+  if (!key || !inputs) return undefined;
+  const steps = await input.cache.restore(inputs.component, key, input.installRoot, { localHit: decision.hit, signal: input.signal });
+  for (const step of steps) {
+    const reason = input.report.restoreStep(decision.name, step);
+    if (step.status === "restored") {
+      Object.assign(decision, { hit: true, source: step.source, ...(step.source === "remote" ? { reason: "pulled from the remote cache" } : {}) });
+      return step.result.manifest.roots;
     }
+    if (reason !== undefined) Object.assign(decision, { hit: false, reason });
   }
   return undefined;
 }
@@ -89,7 +56,7 @@ export async function storeBuilt(input: CacheStepInput & { components: PlannedCo
     }
     const durationMs = input.outcome.finished.find((f) => f.name === component.name)?.durationMs;
     try {
-      const result = await input.cache.store({
+      const step = await input.cache.store({
         key: decision.key,
         inputs: decision.inputs,
         component: { name: component.name, kind: component.kind, ...(component.tag ? { tag: component.tag } : {}) },
@@ -97,14 +64,7 @@ export async function storeBuilt(input: CacheStepInput & { components: PlannedCo
         ...(durationMs !== undefined ? { buildDurationMs: durationMs } : {}),
         ...(input.signal ? { signal: input.signal } : {}),
       });
-      if (result === "stored") input.emit({ type: "phase-output", phase: "collect", line: `cached ${component.name} as ${decision.key.slice(0, 12)}` });
-      if (result === "empty") {
-        input.emit({ type: "warning", component: component.name, message: `${component.name} installed no files; nothing to cache` });
-        continue;
-      }
-      const pushed = await input.remote?.push(component.name, decision.key, input.cache, input.signal);
-      if (pushed === "pushed")
-        input.emit({ type: "phase-output", phase: "collect", line: `pushed ${component.name} to ${input.remote?.reference(component.name, decision.key)}` });
+      input.report.stored(component.name, decision.key, step, input.cache.remote?.reference(component.name, decision.key));
     } catch (error) {
       input.signal?.throwIfAborted();
       input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });

@@ -1,0 +1,65 @@
+import { createHash, randomBytes } from "node:crypto";
+import path from "node:path";
+import { processHost } from "../util/process.js";
+
+/**
+ * Where everything of the local component cache lives, content-addressed under `<cache-dir>/components/v1/`:
+ *   entries/<k2>/<key>/{manifest.json, files/..., last-used}   committed entries
+ *   tmp/<key>.<host>.<pid>.<random>/                           entries being written or received
+ *   tmp/evicted-<name>.<random>/                                entries being removed
+ *   locks/<key>.lock                                            one writer per key
+ *   runs.ndjson                                                 one line per build, for `cache stats`
+ * Only paths and names: nothing here touches the disk.
+ */
+
+export const CACHE_LAYOUT_VERSION = "v1";
+
+export class CacheLayout {
+  /** `<cache-dir>/components/v1`. */
+  readonly root: string;
+
+  constructor(readonly cacheDir: string) {
+    this.root = path.join(cacheDir, "components", CACHE_LAYOUT_VERSION);
+  }
+
+  get entriesDir(): string {
+    return path.join(this.root, "entries");
+  }
+
+  get tmpDir(): string {
+    return path.join(this.root, "tmp");
+  }
+
+  get runLog(): string {
+    return path.join(this.root, "runs.ndjson");
+  }
+
+  entryDir(key: string): string {
+    return path.join(this.entriesDir, key.slice(0, 2), key);
+  }
+
+  lockTarget(key: string): string {
+    return path.join(this.root, "locks", key);
+  }
+
+  /** A fresh name in tmp/ for an entry of `key` that this process writes. */
+  newTempPath(key: string): string {
+    return path.join(this.tmpDir, `${key}.${hostTag()}.${process.pid}.${randomBytes(4).toString("hex")}`);
+  }
+
+  /** A fresh name in tmp/ that an entry dir is renamed to before it is removed. */
+  trashPath(name: string): string {
+    return path.join(this.tmpDir, `evicted-${name}.${randomBytes(4).toString("hex")}`);
+  }
+}
+
+/** The writer of a tmp/ name made by newTempPath: its host tag and pid; undefined for other names. */
+export function parseTempName(name: string): { host: string; pid: number } | undefined {
+  const match = /^[0-9a-f]{64}\.([0-9a-f]{8})\.(\d+)\./.exec(name);
+  return match?.[1] && match[2] ? { host: match[1], pid: Number(match[2]) } : undefined;
+}
+
+/** This host (and PID namespace), as tmp/ names carry it: a pid is only judged where it was made. */
+export function hostTag(): string {
+  return createHash("sha256").update(processHost()).digest("hex").slice(0, 8);
+}
