@@ -11,6 +11,22 @@ export interface AdoptOptions {
   /** One more check of the manifest, e.g. its signature: a problem refuses the entry. */
   check?: (manifest: Manifest) => string | undefined;
   signal?: AbortSignal;
+  /**
+   * The transport checked every file's sha256 against this manifest while it wrote the file into
+   * the temp dir (and nothing else wrote there): the hashes are not read again. Every other check
+   * still runs.
+   */
+  hashesChecked?: boolean;
+}
+
+/**
+ * What is wrong with the manifest of an entry that arrives for `key`, before any of its files do:
+ * its key, that its inputs hash to it, the extra check (the signature), and its layout.
+ */
+export function incomingManifestProblem(manifest: Manifest, key: string, check?: (manifest: Manifest) => string | undefined): string | undefined {
+  if (manifest.key !== key) return `it says it is ${manifest.key.slice(0, 12)}, not ${key.slice(0, 12)}`;
+  if (cacheKey(manifest.inputs) !== key) return "its key inputs do not hash to its key";
+  return check?.(manifest) ?? manifestProblem(manifest, { key });
 }
 
 /**
@@ -23,10 +39,9 @@ export async function adoptEntry(layout: CacheLayout, tmp: string, key: string, 
   try {
     const manifest = await readManifest(path.join(tmp, "manifest.json"));
     if (!manifest) throw new CacheIntegrityError("no readable manifest.json");
-    if (manifest.key !== key) throw new CacheIntegrityError(`it says it is ${manifest.key.slice(0, 12)}, not ${key.slice(0, 12)}`);
-    if (cacheKey(manifest.inputs) !== key) throw new CacheIntegrityError("its key inputs do not hash to its key");
     const problem =
-      options.check?.(manifest) ?? manifestProblem(manifest, { key }) ?? (await entryFilesProblem(tmp, manifest, { hashes: true, signal: options.signal }));
+      incomingManifestProblem(manifest, key, options.check) ??
+      (await entryFilesProblem(tmp, manifest, { hashes: !options.hashesChecked, signal: options.signal }));
     if (problem) throw new CacheIntegrityError(problem);
     await commitEntry(layout, key, tmp);
     return manifest;

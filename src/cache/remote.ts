@@ -52,8 +52,16 @@ export type PushOutcome =
 /** Where a fetched entry goes: the transport fills `tempDir()` with manifest.json and files/, then calls adopt. */
 export interface EntrySink {
   tempDir(): Promise<string>;
-  /** Checks the entry and moves it into the local cache, or throws CacheIntegrityError; removes the dir either way. */
-  adopt(dir: string, signal?: AbortSignal): Promise<Manifest>;
+  /**
+   * What is wrong with an entry's manifest (key, signature, layout), for a transport that has it
+   * before the files: it can refuse the entry before writing any of them. adopt checks it again.
+   */
+  precheck(manifest: Manifest): string | undefined;
+  /**
+   * Checks the entry and moves it into the local cache, or throws CacheIntegrityError; removes the
+   * dir either way. `hashesChecked`: the transport checked each file's sha256 as it wrote it.
+   */
+  adopt(dir: string, signal?: AbortSignal, options?: { hashesChecked?: boolean }): Promise<Manifest>;
 }
 
 /** What a push sends: the manifest (signed when a key is set) and the entry's files/ directory. */

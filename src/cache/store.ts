@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { adoptEntry, type AdoptOptions } from "./adopt.js";
+import { adoptEntry, type AdoptOptions, incomingManifestProblem } from "./adopt.js";
 import { committedManifest, touchEntry } from "./commit.js";
 import { clear, cleanTemp, evictEntry, type EntryInfo, type PruneResult, prune, scanEntries } from "./gc.js";
 import { CacheLayout } from "./layout.js";
@@ -79,10 +79,11 @@ export class LocalCache {
    */
   incoming(key: string, options: { signingKey?: string | undefined } = {}): EntrySink {
     const { signingKey } = options;
+    const check = signingKey ? (manifest: Manifest) => signatureProblem(manifest, signingKey) : undefined;
     return {
       tempDir: () => this.newTempDir(key),
-      adopt: (dir, signal) =>
-        this.adopt(dir, key, { signal, ...(signingKey ? { check: (manifest: Manifest) => signatureProblem(manifest, signingKey) } : {}) }),
+      precheck: (manifest) => incomingManifestProblem(manifest, key, check),
+      adopt: (dir, signal, adoptOptions) => this.adopt(dir, key, { signal, ...(check ? { check } : {}), ...adoptOptions }),
     };
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Command } from "commander";
-import { DEFAULT_CACHE_DIR, DEFAULT_WORK_PARENT, envVarName } from "../config/keys.js";
+import { DEFAULT_CACHE_DIR, DEFAULT_STALL_TIMEOUT_SECONDS, DEFAULT_WORK_PARENT, envVarName } from "../config/keys.js";
 import { normalizeCudaArch } from "../buildpy/tensorrtllm.js";
 import { isImageRepository, readConfig, type ConfigValues } from "../config/store.js";
 import { UsageError } from "../errors.js";
@@ -138,6 +138,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     noCache: reader.negated("cache"),
     ...optional("remoteCache", remoteCache(reader)),
     remoteCacheMode: reader.choice("remoteCacheMode", ["read", "readwrite"] as const, "read", "remoteCacheMode"),
+    remoteCacheStallTimeout: reader.integer("remoteCacheStallTimeout", "remoteCacheStallTimeout") ?? DEFAULT_STALL_TIMEOUT_SECONDS,
     ...optional("cudaArch", cudaArch),
     ...optional("cacheSigningKey", reader.env.TRITON_BUILD_CACHE_KEY || undefined),
   };

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor, RegistryClient } from "../../registry/client.js";
 import { CacheIntegrityError } from "../../errors.js";
@@ -68,7 +68,8 @@ export type FetchResult =
 /**
  * Fetches the entry under `tag` into `dir` (an empty temporary entry directory). For format 2 the
  * manifest is read first and handed to `check` (key, signature, layout: throw a
- * CacheIntegrityError to refuse the entry before any file is written), then every layer is
+ * CacheIntegrityError to refuse the entry before any file is written) and written to
+ * `dir/manifest.json` as it arrived, then every layer is
  * extracted with each file's sha256 checked as it is written (`filesVerified`). For format 1 the
  * files arrive before the manifest: they are extracted with the same refusals and the caller must
  * check every file. Registry failures throw RegistryError; a bad entry throws CacheIntegrityError.
@@ -98,8 +99,10 @@ export async function fetchEntry(
   const events = layerEvents(client.blob(first, signal))[Symbol.asyncIterator]();
   let manifest: Manifest;
   try {
-    manifest = parseManifest(await readManifestMember(events));
+    const bytes = await readManifestMember(events);
+    manifest = parseManifest(bytes);
     check(manifest);
+    await writeFile(path.join(dir, "manifest.json"), bytes, { flag: "wx" });
   } catch (error) {
     controller.abort(error);
     await events.return?.(undefined);

@@ -3,7 +3,7 @@ import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { rewriteCmakeBuild } from "../../buildpy/rewrite.js";
 import type { RemoteCache } from "../../cache/remote.js";
-import { DockerRemoteCache } from "../../cache/remote-docker.js";
+import { OciRemoteCache } from "../../cache/remote-oci.js";
 import { LocalCache } from "../../cache/store.js";
 import { CacheTiers } from "../../cache/tiers.js";
 import { CacheEventReporter } from "../../run/cache-events.js";
@@ -73,7 +73,10 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   const cleanup: Array<() => Promise<void>> = [];
   const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
   const remote =
-    input.remoteCache ?? (settings.remoteCache ? new DockerRemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.runId) : undefined);
+    input.remoteCache ??
+    (settings.remoteCache
+      ? new OciRemoteCache(settings.remoteCache, settings.remoteCacheMode, { stallTimeoutMs: settings.remoteCacheStallTimeout * 1000 })
+      : undefined);
   const tiers = cache ? new CacheTiers(cache, remote, settings.cacheSigningKey) : undefined;
   const report = new CacheEventReporter(emit, remote?.repository);
   let openedRunDir: RunDir | undefined;
