@@ -159,7 +159,7 @@ async function main(): Promise<void> {
 
   // 5. remote push and pull vs raw docker push / pull, a realistic 1 GiB entry (5L: 4 GiB)
   if (ROWS.has("5")) rows.push(...(await remoteRows(temp, REMOTE_MB, ["5a", "5b"])));
-  if (ROWS.has("5L")) rows.push(...(await remoteRows(temp, REMOTE_LARGE_MB, ["5c", "5d"])));
+  if (ROWS.has("5L")) rows.push(...(await remoteRows(temp, REMOTE_LARGE_MB, ["5c", "5d"], LARGE_RUNS)));
 
   // 6. plan with a warm mirror
   if (ROWS.has("6")) {
@@ -257,6 +257,8 @@ async function restoreRow(temp: string): Promise<Row> {
 /** MB of the realistic entry of rows 5a/5b, and of the large one of rows 5c/5d (BENCH_ROWS=5L). */
 const REMOTE_MB = Number(process.env.BENCH_REMOTE_MB ?? 1024);
 const REMOTE_LARGE_MB = Number(process.env.BENCH_REMOTE_LARGE_MB ?? 4096);
+/** Runs of the large entry (BENCH_LARGE_RUNS, default 1: each takes minutes). */
+const LARGE_RUNS = Math.max(1, Number(process.env.BENCH_LARGE_RUNS ?? 1));
 
 /**
  * 5. The remote cache against raw docker push / pull of an equivalent one-layer image (the
@@ -265,7 +267,7 @@ const REMOTE_LARGE_MB = Number(process.env.BENCH_REMOTE_LARGE_MB ?? 4096);
  * on the same disk), each push to an emptied registry. Ours: push = OciRemoteCache.push from the
  * local cache; pull = fetch into an empty local cache and restore into an install tree.
  */
-async function remoteRows(temp: string, megabytes: number, rowNames: [string, string]): Promise<Row[]> {
+async function remoteRows(temp: string, megabytes: number, rowNames: [string, string], runs = RUNS): Promise<Row[]> {
   const label = megabytes >= 1024 ? `${megabytes / 1024} GiB` : `${megabytes} MB`;
   log(`remote cache push/pull of a realistic ${label} component`);
   const work = path.join(temp, `remote-${megabytes}`);
@@ -292,8 +294,8 @@ async function remoteRows(temp: string, megabytes: number, rowNames: [string, st
   const pull: number[] = [];
   const rawPull: number[] = [];
   try {
-    for (let i = 0; i < RUNS; i++) {
-      log(`${label}: run ${i + 1}/${RUNS}`);
+    for (let i = 0; i < runs; i++) {
+      log(`${label}: run ${i + 1}/${runs}`);
       // Each push goes to an empty registry: it deduplicates blobs, which would hide the upload.
       await registry.wipe();
       rawPush.push((await timed(() => execa("docker", ["push", raw], { env: dockerEnv }))).ms / 1000);
@@ -324,6 +326,9 @@ async function remoteRows(temp: string, megabytes: number, rowNames: [string, st
       await execa("docker", ["push", raw], { env: dockerEnv });
       await execa("docker", ["rmi", raw], { env: dockerEnv });
       rawPull.push((await timed(() => execa("docker", ["pull", "-q", raw], { env: dockerEnv }))).ms / 1000);
+      log(
+        `${label}: push ${push.at(-1)?.toFixed(1)} s vs docker push ${rawPush.at(-1)?.toFixed(1)} s; pull ${pull.at(-1)?.toFixed(1)} s vs docker pull ${rawPull.at(-1)?.toFixed(1)} s`,
+      );
     }
   } finally {
     await execa("docker", ["rmi", raw], { reject: false });
