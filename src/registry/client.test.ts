@@ -1,11 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, copyFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, removeTempDir } from "../../test/helpers/cli.js";
-import { makeTestCa } from "../../test/helpers/pki.js";
 import { startRegistryProxy, type RegistryProxy } from "../../test/helpers/registry-proxy.js";
-import { startTestRegistry, type TestRegistry, writeDockerConfig } from "../../test/helpers/registry.js";
+import { startTestRegistry, startTlsTestRegistry, type TestRegistry, writeDockerConfig } from "../../test/helpers/registry.js";
 import { RegistryClient, type RegistryClientOptions } from "./client.js";
 import { RegistryError } from "./errors.js";
 
@@ -249,13 +247,7 @@ describe("RegistryClient over TLS", () => {
   let registry: TestRegistry;
   let certs: string;
   beforeAll(async () => {
-    const pki = path.join(temp, "pki");
-    await mkdir(pki, { recursive: true });
-    const ca = await makeTestCa(pki);
-    registry = await startTestRegistry(path.join(temp, "tls"), { tls: { ...(await ca.issue("registry")), ca: ca.caCert } });
-    certs = path.join(temp, "certs.d");
-    await mkdir(path.join(certs, registry.address), { recursive: true });
-    await copyFile(ca.caCert, path.join(certs, registry.address, "ca.crt"));
+    ({ registry, certs } = await startTlsTestRegistry(path.join(temp, "tls")));
   });
   afterAll(() => registry?.close());
 

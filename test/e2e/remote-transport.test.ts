@@ -1,11 +1,10 @@
-import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, removeTempDir, runCli, startCli } from "../helpers/cli.js";
-import { makeTestCa } from "../helpers/pki.js";
 import { type RegistryProxy, startRegistryProxy } from "../helpers/registry-proxy.js";
-import { startTestRegistry, type TestRegistry, writeDockerConfig } from "../helpers/registry.js";
+import { startTestRegistry, startTlsTestRegistry, type TestRegistry, writeDockerConfig } from "../helpers/registry.js";
 import { containersNamed, createWorld, imageFiles, parseNdjson, treeDifferences, type World } from "../helpers/world.js";
 
 // The remote cache over the distribution API, through the CLI: a registry served over TLS with a
@@ -60,13 +59,7 @@ describe("a registry over TLS with a test CA in a certs directory, and Bearer to
   let certs: string;
 
   beforeAll(async () => {
-    const pki = path.join(temp, "pki");
-    await mkdir(pki, { recursive: true });
-    const ca = await makeTestCa(pki);
-    registry = await startTestRegistry(path.join(temp, "tls-registry"), { tls: { ...(await ca.issue("registry")), ca: ca.caCert }, auth: "token" });
-    certs = path.join(temp, "certs.d");
-    await mkdir(path.join(certs, registry.address), { recursive: true });
-    await copyFile(ca.caCert, path.join(certs, registry.address, "ca.crt"));
+    ({ registry, certs } = await startTlsTestRegistry(path.join(temp, "tls"), { auth: "token" }));
   });
   afterAll(() => registry?.close());
 

@@ -3,13 +3,13 @@
 // optionally served over TLS; and a DOCKER_CONFIG of the test's own holding its credentials, as
 // `docker login` writes them.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
-import { selfSigned } from "./pki.js";
+import { makeTestCa, selfSigned } from "./pki.js";
 import { startTokenServer, type TokenServer } from "./token-server.js";
 
 export interface TestRegistryOptions {
@@ -168,6 +168,21 @@ export async function startTestRegistry(dir: string, options: TestRegistryOption
   };
   await registry.start();
   return registry;
+}
+
+/**
+ * A test registry over TLS with a certificate from a test CA made here, and a certs directory (as
+ * /etc/docker/certs.d is laid out) that trusts that CA for it: `<certs>/<host:port>/ca.crt`.
+ */
+export async function startTlsTestRegistry(dir: string, options: Omit<TestRegistryOptions, "tls"> = {}): Promise<{ registry: TestRegistry; certs: string }> {
+  const pki = path.join(dir, "pki");
+  await mkdir(pki, { recursive: true });
+  const ca = await makeTestCa(pki);
+  const registry = await startTestRegistry(path.join(dir, "registry"), { ...options, tls: { ...(await ca.issue("registry")), ca: ca.caCert } });
+  const certs = path.join(dir, "certs.d");
+  await mkdir(path.join(certs, registry.address), { recursive: true });
+  await copyFile(ca.caCert, path.join(certs, registry.address, "ca.crt"));
+  return { registry, certs };
 }
 
 function request(url: string, authorization: string | undefined, agent: http.Agent): Promise<{ status: number; body: string }> {
