@@ -315,7 +315,7 @@ async function remoteRows(temp: string, megabytes: number, rowNames: [string, st
       pull.push(
         (
           await timed(async () => {
-            const fetched = await remote.fetch(component, key, fresh.incoming(key));
+            const fetched = await remote.fetch(component, key, fresh.incoming(key, component));
             if (fetched.status !== "hit") throw new Error(`remote fetch failed: ${JSON.stringify(fetched)}`);
             await fresh.restore(key, restored);
           })

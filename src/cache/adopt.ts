@@ -5,9 +5,11 @@ import { commitEntry } from "./commit.js";
 import { cacheKey } from "./key.js";
 import type { CacheLayout } from "./layout.js";
 import { readManifest, type Manifest } from "./manifest.js";
-import { entryFilesProblem, manifestProblem } from "./validate.js";
+import { entryFilesProblem, manifestProblem, type CacheComponent } from "./validate.js";
 
 export interface AdoptOptions {
+  /** The component whose key this is (from the plan, or the registry tag it came under). */
+  component?: CacheComponent;
   /** One more check of the manifest, e.g. its signature: a problem refuses the entry. */
   check?: (manifest: Manifest) => string | undefined;
   signal?: AbortSignal;
@@ -21,18 +23,23 @@ export interface AdoptOptions {
 
 /**
  * What is wrong with the manifest of an entry that arrives for `key`, before any of its files do:
- * its key, that its inputs hash to it, the extra check (the signature), and its layout.
+ * its key, that its inputs hash to it, the extra check (the signature), that it holds the
+ * component its key is for, and its layout.
  */
-export function incomingManifestProblem(manifest: Manifest, key: string, check?: (manifest: Manifest) => string | undefined): string | undefined {
+export function incomingManifestProblem(
+  manifest: Manifest,
+  key: string,
+  options: { check?: ((manifest: Manifest) => string | undefined) | undefined; component?: CacheComponent | undefined } = {},
+): string | undefined {
   if (manifest.key !== key) return `it says it is ${manifest.key.slice(0, 12)}, not ${key.slice(0, 12)}`;
   if (cacheKey(manifest.inputs) !== key) return "its key inputs do not hash to its key";
-  return check?.(manifest) ?? manifestProblem(manifest, { key });
+  return options.check?.(manifest) ?? inputsComponentProblem(manifest) ?? manifestProblem(manifest, { key, component: options.component });
 }
 
 /**
  * Moves an entry that arrived from elsewhere (a registry, by whatever transport) from a temp dir
- * into the cache, after checking that its inputs hash to its key, the extra check (the
- * signature), what validate.ts checks, and every file's hash. Refusals are CacheIntegrityErrors. The
+ * into the cache, after checking everything validate.ts checks, that its inputs hash to its key,
+ * the extra check (the signature), and every file's hash. Refusals are CacheIntegrityErrors. The
  * temp dir is removed either way.
  */
 export async function adoptEntry(layout: CacheLayout, tmp: string, key: string, options: AdoptOptions = {}): Promise<Manifest> {
@@ -40,7 +47,7 @@ export async function adoptEntry(layout: CacheLayout, tmp: string, key: string, 
     const manifest = await readManifest(path.join(tmp, "manifest.json"));
     if (!manifest) throw new CacheIntegrityError("no readable manifest.json");
     const problem =
-      incomingManifestProblem(manifest, key, options.check) ??
+      incomingManifestProblem(manifest, key, { check: options.check, component: options.component }) ??
       (await entryFilesProblem(tmp, manifest, { hashes: !options.hashesChecked, signal: options.signal }));
     if (problem) throw new CacheIntegrityError(problem);
     await commitEntry(layout, key, tmp);
@@ -48,4 +55,12 @@ export async function adoptEntry(layout: CacheLayout, tmp: string, key: string, 
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The key's inputs name the component the key is for: the entry must hold that one. */
+function inputsComponentProblem(manifest: Manifest): string | undefined {
+  const keyed = manifest.inputs.component;
+  const held = manifest.component;
+  if (keyed?.name === held.name && keyed.kind === held.kind) return undefined;
+  return `it holds ${held.kind} '${held.name}', but its key is for ${keyed?.kind} '${keyed?.name}'`;
 }

@@ -1,7 +1,8 @@
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
+import { pathError } from "../util/fs-errors.js";
 import { isProcessAlive } from "../util/process.js";
-import { hostTag, parseTempName, type CacheLayout } from "./layout.js";
+import { hostTag, isEntryName, parseTempName, type CacheLayout } from "./layout.js";
 import { readManifest, type Manifest } from "./manifest.js";
 
 /**
@@ -15,20 +16,44 @@ export interface EntryInfo {
   lastUsed: Date;
 }
 
-/** A dir under entries/ without a readable manifest (e.g. cut short by a power loss). */
+/** Something under entries/ that is not an entry: misnamed, or without a readable manifest. */
 export interface JunkEntry {
   dir: string;
+  /** The key, or the path under entries/ when the name is not one. */
   name: string;
   problem: string;
 }
 
-/** Every committed entry, and the entry dirs without a readable manifest. */
+/**
+ * Every committed entry, and everything else under entries/. A cache dir that does not exist is
+ * an empty cache; one that cannot be read (a file, no permission) is an environment error naming it.
+ */
 export async function scanEntries(layout: CacheLayout): Promise<{ entries: EntryInfo[]; junk: JunkEntry[] }> {
   const entries: EntryInfo[] = [];
   const junk: JunkEntry[] = [];
-  for (const prefix of await readdir(layout.entriesDir).catch(() => [] as string[])) {
-    for (const name of await readdir(path.join(layout.entriesDir, prefix)).catch(() => [] as string[])) {
-      const dir = path.join(layout.entriesDir, prefix, name);
+  let prefixes: string[];
+  try {
+    prefixes = await readdir(layout.entriesDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries, junk };
+    throw pathError(error, layout.role);
+  }
+  for (const prefix of prefixes.sort()) {
+    const prefixDir = path.join(layout.entriesDir, prefix);
+    const isDir = await lstat(prefixDir).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
+    if (!isDir || !/^[0-9a-f]{2}$/.test(prefix)) {
+      junk.push({ dir: prefixDir, name: prefix, problem: "not a cache entry" });
+      continue;
+    }
+    for (const name of (await readdir(prefixDir)).sort()) {
+      const dir = path.join(prefixDir, name);
+      if (!isEntryName(prefix, name)) {
+        junk.push({ dir, name: `${prefix}/${name}`, problem: "not a cache entry" });
+        continue;
+      }
       const manifest = await readManifest(path.join(dir, "manifest.json"));
       if (manifest?.key !== name) {
         junk.push({ dir, name, problem: "no readable manifest" });
@@ -46,8 +71,12 @@ export async function scanEntries(layout: CacheLayout): Promise<{ entries: Entry
 
 /** Removes an entry at once: renamed away first, so no reader finds half of it. */
 export async function evictEntry(layout: CacheLayout, key: string): Promise<void> {
-  const dir = layout.entryDir(key);
-  const trash = layout.trashPath(key);
+  await evictPath(layout, layout.entryDir(key), key);
+}
+
+/** Removes anything under entries/ the same way (a link is removed, never followed). */
+export async function evictPath(layout: CacheLayout, dir: string, name: string): Promise<void> {
+  const trash = layout.trashPath(name.replace(/[^\w.-]/g, "_"));
   await mkdir(path.dirname(trash), { recursive: true });
   try {
     await rename(dir, trash);
@@ -89,7 +118,7 @@ export interface PruneResult {
 export async function prune(layout: CacheLayout, options: { maxBytes?: number; olderThanMs?: number; now?: number }): Promise<PruneResult> {
   await cleanTemp(layout);
   const { entries, junk } = await scanEntries(layout);
-  for (const item of junk) await evictEntry(layout, item.name);
+  for (const item of junk) await evictPath(layout, item.dir, item.name);
   const now = options.now ?? Date.now();
   entries.sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime());
   const removed: EntryInfo[] = [];
@@ -105,11 +134,11 @@ export async function prune(layout: CacheLayout, options: { maxBytes?: number; o
   return { removed, freedBytes: removed.reduce((sum, e) => sum + e.manifest.totalBytes, 0), keptBytes: total };
 }
 
-/** Removes every entry, broken ones too, and tmp/; returns how many entries there were. */
+/** Removes every entry and everything else under entries/ and tmp/; returns how many entries there were. */
 export async function clear(layout: CacheLayout): Promise<number> {
   const { entries, junk } = await scanEntries(layout);
   for (const entry of entries) await evictEntry(layout, entry.manifest.key);
-  for (const item of junk) await evictEntry(layout, item.name);
+  for (const item of junk) await evictPath(layout, item.dir, item.name);
   await cleanTemp(layout);
   return entries.length;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
 import { processHost } from "../util/process.js";
+import type { PathRole } from "../util/fs-errors.js";
 
 /**
  * Where everything of the local component cache lives, content-addressed under `<cache-dir>/components/v1/`:
@@ -13,6 +14,8 @@ import { processHost } from "../util/process.js";
  */
 
 export const CACHE_LAYOUT_VERSION = "v1";
+
+const KEY = /^[0-9a-f]{64}$/;
 
 export class CacheLayout {
   /** `<cache-dir>/components/v1`. */
@@ -51,6 +54,16 @@ export class CacheLayout {
   trashPath(name: string): string {
     return path.join(this.tmpDir, `evicted-${name}.${randomBytes(4).toString("hex")}`);
   }
+
+  /** How errors name this cache's directory (see util/fs-errors). */
+  get role(): PathRole {
+    return { what: "cache dir", path: this.cacheDir, option: "--cache-dir DIR" };
+  }
+}
+
+/** Whether a name under entries/<k2>/ is a key that belongs under that prefix. */
+export function isEntryName(prefix: string, name: string): boolean {
+  return KEY.test(name) && name.slice(0, 2) === prefix;
 }
 
 /** The writer of a tmp/ name made by newTempPath: its host tag and pid; undefined for other names. */

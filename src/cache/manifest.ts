@@ -1,13 +1,18 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import type { KeyInputs } from "./key.js";
+import { openRegularFile } from "./regular-file.js";
 
 /** The manifest's own layout version (the key has its own, CACHE_FORMAT). */
 export const MANIFEST_FORMAT = 1;
 
+/** Far more than any real component's manifest needs (a file list of a few MB), far less than memory. */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+
 /**
  * What a cache entry holds and where it came from; written last, so it marks a complete entry.
- * The schema only checks the shape; what the values may be is checked by validate.ts.
+ * It lists every path of the entry with its type: files with mode, size and sha256, symlinks
+ * with their target, directories with mode. The schema only checks the shape; what the values
+ * may be (paths, modes, links) is checked by validate.ts.
  */
 export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
@@ -27,10 +32,17 @@ export const manifestSchema = z.object({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 
+/** The manifest in `file`, or undefined when it is missing, not a regular file, too large or not a manifest. */
 export async function readManifest(file: string): Promise<Manifest | undefined> {
   try {
-    const parsed = manifestSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
-    return parsed.success ? parsed.data : undefined;
+    const handle = await openRegularFile(file);
+    try {
+      if ((await handle.stat()).size > MAX_MANIFEST_BYTES) return undefined;
+      const parsed = manifestSchema.safeParse(JSON.parse(await handle.readFile("utf8")));
+      return parsed.success ? parsed.data : undefined;
+    } finally {
+      await handle.close();
+    }
   } catch {
     return undefined;
   }

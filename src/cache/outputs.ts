@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
 
@@ -24,13 +25,19 @@ export async function outputRoots(kind: string, name: string, installRoot: strin
 
 export interface TreeEntry {
   path: string;
-  type: "file" | "symlink" | "dir";
+  /** "other": a device node, FIFO or socket (`what` says which). */
+  type: "file" | "symlink" | "dir" | "other";
   size: number;
+  /** Permission and special bits (setuid, setgid, sticky). */
   mode: number;
   target?: string;
+  what?: string;
 }
 
-/** Every file, symlink and directory under the given roots, sorted, paths relative to `base`. */
+/**
+ * Every node under the given roots, sorted, paths relative to `base`; links are not followed.
+ * Callers decide what to do with "other" nodes (a store leaves them out, a check refuses them).
+ */
 export async function walkTree(base: string, roots: readonly string[]): Promise<TreeEntry[]> {
   const entries: TreeEntry[] = [];
   const visit = async (relative: string): Promise<void> => {
@@ -43,10 +50,20 @@ export async function walkTree(base: string, roots: readonly string[]): Promise<
       for (const child of (await readdir(absolute)).sort()) await visit(path.posix.join(relative, child));
     } else if (info.isFile()) {
       entries.push({ path: relative, type: "file", size: info.size, mode: info.mode & 0o7777 });
+    } else {
+      entries.push({ path: relative, type: "other", size: 0, mode: info.mode & 0o7777, what: nodeKind(info) });
     }
   };
   for (const root of roots) await visit(root);
   return entries;
+}
+
+function nodeKind(info: Stats): string {
+  if (info.isCharacterDevice()) return "character device";
+  if (info.isBlockDevice()) return "block device";
+  if (info.isFIFO()) return "FIFO";
+  if (info.isSocket()) return "socket";
+  return "special file";
 }
 
 async function exists(p: string): Promise<boolean> {

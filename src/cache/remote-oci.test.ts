@@ -71,7 +71,7 @@ describe("OciRemoteCache", () => {
   it("a tag the registry lacks is a quiet miss, and the registry is still used for pushes", async () => {
     const cache = remote("readwrite");
     expect(await cache.has(COMPONENT, KEY)).toEqual({ status: "absent" });
-    expect(await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY))).toEqual({ status: "miss" });
+    expect(await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY, COMPONENT))).toEqual({ status: "miss" });
     expect(await pushSource(cache)).toEqual({ status: "pushed" });
     expect(await cache.has(COMPONENT, KEY)).toEqual({ status: "present" });
   });
@@ -87,7 +87,7 @@ describe("OciRemoteCache", () => {
   it("what machine A pushed, machine B (an empty cache, read mode) adopts with identical files", async () => {
     await pushSource(remote("readwrite"));
     const b = emptyCache();
-    const outcome = await remote("read").fetch(COMPONENT, KEY, b.incoming(KEY));
+    const outcome = await remote("read").fetch(COMPONENT, KEY, b.incoming(KEY, COMPONENT));
     expect(outcome).toMatchObject({ status: "hit", manifest: { key: KEY } });
     expect(await readFile(path.join(b.entryDir(KEY), "files", LIB), "utf8")).toBe("library bytes");
     expect(await b.check(KEY)).toBeUndefined();
@@ -110,11 +110,11 @@ describe("OciRemoteCache", () => {
 
   it("a registry that is down: 'unavailable' for both sides once, then skipped", async () => {
     const cache = remote("readwrite", { reference: "127.0.0.1:9/triton-cache" });
-    const first = await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY));
+    const first = await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY, COMPONENT));
     expect(first).toMatchObject({ status: "unavailable", lost: "both" });
     expect((first as { reason: string }).reason).toMatch(/^cannot reach 127\.0\.0\.1:9: .*ECONNREFUSED/);
     expect(await pushSource(cache)).toMatchObject({ status: "skipped" });
-    expect(await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY))).toMatchObject({ status: "skipped" });
+    expect(await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY, COMPONENT))).toMatchObject({ status: "skipped" });
   });
 
   it("credentials the registry refuses: reading is lost first, then writing, each said once", async () => {
@@ -122,7 +122,7 @@ describe("OciRemoteCache", () => {
       env: await writeDockerConfig(path.join(temp, "wrong"), registry.address, "ci", "wrong-password"),
       insecure: LOOPBACK,
     });
-    const read = await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY));
+    const read = await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY, COMPONENT));
     expect(read).toMatchObject({ status: "unavailable", lost: "read" });
     expect((read as { reason: string }).reason).toContain(`refused the stored credentials (check \`docker login ${registry.address}\`)`);
     expect(await pushSource(cache)).toMatchObject({ status: "unavailable", lost: "write" });
@@ -143,7 +143,7 @@ describe("OciRemoteCache", () => {
       });
       const b = emptyCache();
       const started = performance.now();
-      const outcome = await cache.fetch(COMPONENT, KEY, b.incoming(KEY));
+      const outcome = await cache.fetch(COMPONENT, KEY, b.incoming(KEY, COMPONENT));
       const elapsed = performance.now() - started;
       expect(outcome).toMatchObject({ status: "unavailable", lost: "both" });
       expect((outcome as { reason: string }).reason).toMatch(/no progress for 0\.8 s$/);
@@ -173,11 +173,11 @@ describe("OciRemoteCache", () => {
     await pushCraftedEntry(registry, `remote-oci-${counter}`, `onnxruntime-${KEY}`, work);
 
     const b = emptyCache();
-    const outcome = await remote("read").fetch(COMPONENT, KEY, b.incoming(KEY, { signingKey: secret }));
+    const outcome = await remote("read").fetch(COMPONENT, KEY, b.incoming(KEY, COMPONENT, { signingKey: secret }));
     expect(outcome).toEqual({ status: "rejected", reason: "the entry's signature does not match (altered, or signed with another key)" });
     expect(await b.get(KEY)).toBeUndefined();
     // Without the key the same entry is used: that is what the key protects against.
-    expect((await remote("read").fetch(COMPONENT, KEY, b.incoming(KEY))).status).toBe("hit");
+    expect((await remote("read").fetch(COMPONENT, KEY, b.incoming(KEY, COMPONENT))).status).toBe("hit");
   });
 
   it("an entry whose manifest names another component is rejected before its files are fetched", async () => {
@@ -186,7 +186,7 @@ describe("OciRemoteCache", () => {
     const manifest = JSON.parse(await readFile(path.join(work, "manifest.json"), "utf8"));
     await writeFile(path.join(work, "manifest.json"), JSON.stringify({ ...manifest, key: "b".repeat(64) }));
     await pushCraftedEntry(registry, `remote-oci-${counter}`, `onnxruntime-${KEY}`, work);
-    const outcome = await remote("read").fetch(COMPONENT, KEY, emptyCache().incoming(KEY));
+    const outcome = await remote("read").fetch(COMPONENT, KEY, emptyCache().incoming(KEY, COMPONENT));
     expect(outcome).toEqual({ status: "rejected", reason: `it says it is ${"b".repeat(12)}, not ${KEY.slice(0, 12)}` });
   });
 });

@@ -72,7 +72,7 @@ function remote(mode: RemoteMode, secret?: string) {
   return {
     async fetch(name: string, key: string, into: LocalCache, signal?: AbortSignal): Promise<boolean> {
       const component = components[name]!;
-      const outcome = await transport.fetch(component, key, into.incoming(key, { signingKey: secret }), signal);
+      const outcome = await transport.fetch(component, key, into.incoming(key, component, { signingKey: secret }), signal);
       report.fetched(name, transport.reference(name, key), outcome);
       return outcome.status === "hit";
     },

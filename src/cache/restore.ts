@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, rename, rm, stat, symlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import { CacheIntegrityError } from "../errors.js";
 import { committedManifest, touchEntry } from "./commit.js";
 import { copyWithHash } from "./hash-copy.js";
 import type { CacheLayout } from "./layout.js";
 import type { Manifest } from "./manifest.js";
-import { manifestProblem } from "./validate.js";
+import { isNotRegularFile } from "./regular-file.js";
+import { entryFilesProblem, manifestProblem, type CacheComponent } from "./validate.js";
 
 /** The entry was there when the run planned, and is gone now (a `cache prune` or `clear` meanwhile). */
 export class EntryGoneError extends Error {}
@@ -19,20 +20,25 @@ export interface RestoreResult {
 }
 
 export interface RestoreOptions {
+  /** The component whose key this is: an entry of another component is refused. */
+  component?: CacheComponent;
   signal?: AbortSignal;
 }
 
 /**
- * Restores an entry into the install tree: files are copied into a staging dir beside it with
- * their hashes checked on the way, and moved into place only when all are right. A problem of
- * the entry is a CacheIntegrityError.
+ * Restores an entry into the install tree. The entry is checked as one arriving from elsewhere
+ * (a cache dir can be shared over NFS): manifest, types, special bits, links; files are copied
+ * into a staging dir beside the install tree with their hashes checked on the way, given only the
+ * manifest's permission bits, and moved into place only when all are right. Any problem of the
+ * entry is a CacheIntegrityError.
  */
 export async function restoreEntry(layout: CacheLayout, key: string, installRoot: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const { signal } = options;
   const started = performance.now();
+  const entryDir = layout.entryDir(key);
   const manifest = await committedManifest(layout, key);
   if (!manifest) {
-    const exists = await stat(layout.entryDir(key)).then(
+    const exists = await lstat(entryDir).then(
       () => true,
       () => false,
     );
@@ -40,25 +46,21 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
     throw new CacheIntegrityError(`entry ${key.slice(0, 12)} has no readable manifest`);
   }
   const bad = (problem: string) => new CacheIntegrityError(`entry ${key.slice(0, 12)} of ${manifest.component.name}: ${problem}`);
-  const entryFiles = path.join(layout.entryDir(key), "files");
+  const problem = manifestProblem(manifest, { key, component: options.component }) ?? (await entryFilesProblem(entryDir, manifest, { hashes: false, signal }));
+  if (problem) throw bad(problem);
+  const entryFiles = path.join(entryDir, "files");
   const staging = path.join(path.dirname(installRoot), `.restore-${manifest.component.name}-${randomBytes(4).toString("hex")}`);
   try {
-    const problem = manifestProblem(manifest, { key });
-    if (problem) throw bad(problem);
     await mkdir(staging, { recursive: true });
     for (const dir of manifest.dirs) await mkdir(path.join(staging, dir.path), { recursive: true });
     for (const file of manifest.files) {
       signal?.throwIfAborted();
       const target = path.join(staging, file.path);
       await mkdir(path.dirname(target), { recursive: true });
-      // A missing source file is the entry's fault; a failing write (disk full) is not.
       const source = path.join(entryFiles, file.path);
-      const regular = await lstat(source).then(
-        (info) => info.isFile(),
-        () => true,
-      );
-      if (!regular) throw bad(`${file.path} is not a regular file`);
+      // A missing or swapped source file is the entry's fault; a failing write (disk full) is not.
       const copied = await copyWithHash(source, target, file.mode, signal).catch((error: NodeJS.ErrnoException) => {
+        if (isNotRegularFile(error)) throw bad(`${file.path} is not a regular file`);
         if (error.code === "ENOENT" && error.path === source) return undefined;
         throw error;
       });

@@ -16,7 +16,8 @@ const KEY_A = "a".repeat(64);
 const KEY_B = "b".repeat(64);
 const inputs = {
   format: 1,
-  component: { kind: "backend", name: "x" },
+  // The component most tests here store: check() holds an entry to the component its key is for.
+  component: { kind: "backend", name: "onnxruntime" },
   section: "s",
   sources: {},
   buildbase: { dockerfile: "d", baseImage: "i", baseImageId: "i" },

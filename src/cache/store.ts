@@ -10,6 +10,7 @@ import { restoreEntry, type RestoreOptions, type RestoreResult } from "./restore
 import { recentRuns, recordRun, type RunRecord } from "./run-log.js";
 import { signatureProblem, signManifest } from "./signing.js";
 import { checkEntry, type VerifyReport, verifyCache } from "./verify.js";
+import type { CacheComponent } from "./validate.js";
 import { storeEntry, type StoreRequest } from "./write.js";
 
 export type { EntryInfo } from "./gc.js";
@@ -51,7 +52,7 @@ export class LocalCache {
     return (await scanEntries(this.layout)).entries;
   }
 
-  /** Entry dirs whose manifest is missing or unreadable (e.g. cut short by a power loss). */
+  /** Names under entries/ that are no entry: a missing or unreadable manifest (e.g. cut short by a power loss), or a stray name. */
   async broken(): Promise<string[]> {
     return (await scanEntries(this.layout)).junk.map((item) => item.name);
   }
@@ -74,16 +75,16 @@ export class LocalCache {
   }
 
   /**
-   * Where a remote transport puts an entry it fetched: a temp dir here, then
+   * Where a remote transport puts an entry of `component` it fetched: a temp dir here, then
    * adopt with every check, the signature too when a signing key is set.
    */
-  incoming(key: string, options: { signingKey?: string | undefined } = {}): EntrySink {
+  incoming(key: string, component: CacheComponent, options: { signingKey?: string | undefined } = {}): EntrySink {
     const { signingKey } = options;
     const check = signingKey ? (manifest: Manifest) => signatureProblem(manifest, signingKey) : undefined;
     return {
       tempDir: () => this.newTempDir(key),
-      precheck: (manifest) => incomingManifestProblem(manifest, key, check),
-      adopt: (dir, signal, adoptOptions) => this.adopt(dir, key, { signal, ...(check ? { check } : {}), ...adoptOptions }),
+      precheck: (manifest) => incomingManifestProblem(manifest, key, { check, component }),
+      adopt: (dir, signal, adoptOptions) => this.adopt(dir, key, { component, signal, ...(check ? { check } : {}), ...adoptOptions }),
     };
   }
 
@@ -107,11 +108,11 @@ export class LocalCache {
   }
 
   /** Re-checks one entry, every file's hash included; returns the problem, or undefined when it is sound. */
-  check(key: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+  check(key: string, options: { component?: CacheComponent; signal?: AbortSignal } = {}): Promise<string | undefined> {
     return checkEntry(this.layout, key, options);
   }
 
-  /** Checks every entry, evicting the unsound ones and those without a readable manifest. */
+  /** Checks every entry, evicting the unsound ones and whatever under entries/ is no entry. */
   verify(signal?: AbortSignal): Promise<VerifyReport> {
     return verifyCache(this.layout, signal);
   }

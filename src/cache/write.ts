@@ -12,7 +12,8 @@ import { manifestProblem } from "./validate.js";
 /**
  * Storing a built component: its outputs are copied out of the install tree into a temp entry,
  * each file hashed on the way (the bytes are read once; restore checks them again), then
- * committed.
+ * committed. Device nodes, FIFOs and sockets in the install tree are left out, and files keep
+ * only their permission bits, so a stored entry never holds what an entry may not hold.
  */
 
 export interface StoreRequest {
@@ -34,7 +35,7 @@ export async function storeEntry(layout: CacheLayout, request: StoreRequest): Pr
   try {
     const manifest = await writeEntryFiles(tmp, request, roots);
     // An entry a restore would refuse (e.g. a symlink out of the component) is not stored at all.
-    const problem = manifestProblem(manifest, { key: request.key });
+    const problem = manifestProblem(manifest, { key: request.key, component: request.component });
     if (problem) throw new CacheIntegrityError(problem);
     await writeDurably(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
     return (await commitEntry(layout, request.key, tmp)) === "committed" ? "stored" : "exists";
@@ -62,14 +63,14 @@ async function writeEntryFiles(tmp: string, request: StoreRequest, roots: string
   for (const entry of await walkTree(request.installRoot, roots)) {
     request.signal?.throwIfAborted();
     const target = path.join(filesDir, entry.path);
-    const { mode } = entry;
+    const mode = entry.mode & 0o777;
     if (entry.type === "dir") {
       await mkdir(target, { recursive: true });
       manifest.dirs.push({ path: entry.path, mode });
     } else if (entry.type === "symlink") {
       await symlink(entry.target ?? "", target);
       manifest.symlinks.push({ path: entry.path, target: entry.target ?? "" });
-    } else {
+    } else if (entry.type === "file") {
       const { sha256, size } = await copyWithHash(path.join(request.installRoot, entry.path), target, mode, request.signal);
       await chmod(target, mode);
       manifest.files.push({ path: entry.path, size, sha256, mode });

@@ -334,6 +334,44 @@ describe("cache verify", () => {
   });
 });
 
+describe("cache verify: what is no entry (issue 12)", () => {
+  it("stray names under entries/ are removed, not only reported; sound entries stay", async () => {
+    const good = await addEntry({ name: "onnxruntime", bytes: 1500 });
+    const entries = path.join(cache.root, "entries");
+    // a directory whose name is no key, a key under the wrong prefix, a file where a prefix dir goes
+    await mkdir(path.join(entries, "zz", "junk", "deeper"), { recursive: true });
+    await writeFile(path.join(entries, "zz", "junk", "deeper", "x"), "x");
+    const misplaced = "cd".padEnd(64, "0");
+    await mkdir(path.join(entries, "ab", misplaced), { recursive: true });
+    await writeFile(path.join(entries, "stray-file"), "x");
+
+    const text = await ok("verify");
+    expect(text.split("\n")).toEqual([
+      `evicted entries/ab/${misplaced}: not a cache entry`,
+      "evicted entries/stray-file: not a cache entry",
+      "evicted entries/zz: not a cache entry",
+      "1 entries checked, 3 evicted",
+    ]);
+    // (empty prefix dirs stay, as after `cache clear`)
+    expect((await ls(entries)).filter((name) => name !== "ab").sort()).toEqual([good.slice(0, 2)]);
+    expect(await ls(path.join(entries, "ab"))).toEqual(good.startsWith("ab") ? [good] : []);
+    expect(await keysLeft()).toEqual([good]);
+    expect(await ok("verify")).toBe("1 entries checked, 0 evicted");
+  });
+});
+
+describe("a cache dir that is a file", () => {
+  it("every command is an environment error (exit 3) naming it, not 'the cache is empty'", async () => {
+    await writeFile(cacheDir, "not a directory\n");
+    for (const args of [["ls"], ["ls", "--json"], ["stats"], ["verify"], ["prune", "--max-size", "1GB"], ["clear"]]) {
+      const result = await cli(...args);
+      expectCleanFailure(result, 3, `cannot use the cache dir ${cacheDir}: a file stands where a directory is needed`);
+      expect(result.stdout, args.join(" ")).toBe("");
+    }
+    expect(await readFile(cacheDir, "utf8")).toBe("not a directory\n");
+  });
+});
+
 describe("cache prune", () => {
   /** alpha, beta, gamma stored in that order, 1000 bytes each; least recently used: beta, then gamma, then alpha. */
   async function threeEntries(): Promise<{ alpha: string; beta: string; gamma: string }> {

@@ -32,7 +32,16 @@ export async function pushCraftedEntry(target: CraftTarget, repository: string, 
   const tar =
     options.tar ??
     Buffer.from(
-      (await execa("tar", ["-c", ...(options.tarArgs ?? []), "-C", dir, ...(options.members ?? ["manifest.json", "files"])], { encoding: "buffer" })).stdout,
+      // -p: keep every mode bit (setuid included); device nodes, FIFOs and links go in as they are.
+      (
+        await execa(
+          "tar",
+          ["-c", "-p", "--owner=0", "--group=0", "--numeric-owner", ...(options.tarArgs ?? []), "-C", dir, ...(options.members ?? ["manifest.json", "files"])],
+          {
+            encoding: "buffer",
+          },
+        )
+      ).stdout,
     );
   if (options.format === "1") {
     const ref = `${target.address}/${repository}:${tag}`;

@@ -72,11 +72,12 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
   const cleanup: Array<() => Promise<void>> = [];
   const cache = settings.noCache ? undefined : new LocalCache(settings.cacheDir);
-  const remote =
-    input.remoteCache ??
-    (settings.remoteCache
-      ? new OciRemoteCache(settings.remoteCache, settings.remoteCacheMode, { stallTimeoutMs: settings.remoteCacheStallTimeout * 1000 })
-      : undefined);
+  const remote = !cache
+    ? undefined
+    : (input.remoteCache ??
+      (settings.remoteCache
+        ? new OciRemoteCache(settings.remoteCache, settings.remoteCacheMode, { stallTimeoutMs: settings.remoteCacheStallTimeout * 1000 })
+        : undefined));
   const tiers = cache ? new CacheTiers(cache, remote, settings.cacheSigningKey) : undefined;
   const report = new CacheEventReporter(emit, remote?.repository);
   let openedRunDir: RunDir | undefined;
