@@ -5,6 +5,17 @@
 
 export type ComponentKind = "core" | "backend" | "repoagent" | "cache" | "ci";
 
+/**
+ * Where build.py merges each kind of component into the install tree: `backends/<name>`,
+ * `repoagents/<name>`, `caches/<name>`; core contributes everything else. The one definition.
+ */
+export const INSTALL_DIRS: Readonly<Record<"backend" | "repoagent" | "cache", string>> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
+
+/** The install-tree directory of a component kind; undefined for core and ci. */
+export function installDirOf(kind: string): string | undefined {
+  return Object.hasOwn(INSTALL_DIRS, kind) ? INSTALL_DIRS[kind as keyof typeof INSTALL_DIRS] : undefined;
+}
+
 export interface CmakeSection {
   /** Component name: `core`, `ci`, or the backend / repository agent / response cache name. */
   name: string;

@@ -1,7 +1,7 @@
 /**
  * build.py's `docker_build` script as a list of steps. triton-build runs these steps itself
- * (unique names, no `-it` without a TTY, per-component caching), so this is for `plan` and for
- * checking that build.py wrote the Dockerfiles the executor expects.
+ * (unique names, no `-it` without a TTY, per-component caching), so this is for `plan`, which
+ * shows them.
  */
 
 export type DockerStepKind = "buildbase" | "remove-builder" | "run-builder" | "copy-out" | "final-image" | "cibase-image" | "cd" | "other";

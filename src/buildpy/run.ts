@@ -1,7 +1,7 @@
 import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { EnvironmentError, UsageError } from "../errors.js";
+import { cancellation, EnvironmentError, firstErrorLine, UsageError } from "../errors.js";
 
 /** The build.py adapter: the only code that runs the server repo's Python. */
 
@@ -40,7 +40,7 @@ export async function checkPython(python: string, options: RunOptions = {}): Pro
       );
     }
     throw new EnvironmentError(
-      `'${python}' does not run: ${lastLine(result.stderr) || `exit code ${result.exitCode}`}`,
+      `'${python}' does not run: ${firstErrorLine(result.stderr) || `exit code ${result.exitCode}`}`,
       "pass --python with a working Python 3",
     );
   }
@@ -53,9 +53,6 @@ export interface GeneratedScripts {
   cmakeBuild: string;
   dockerBuild: string;
   buildbaseDockerfile: string;
-  buildDir: string;
-  /** build.py's own log lines (it logs to stderr). */
-  log: string;
 }
 
 /** `python build.py --dryrun ARGV` in the checkout; returns what it wrote to `build/`. */
@@ -70,10 +67,10 @@ export async function runBuildpyDryrun(python: string, checkoutDir: string, argv
     env: options.env,
     timeout: 5 * 60_000,
   });
-  if (result.isCanceled) throw options.signal?.reason ?? new Error("build.py --dryrun was cancelled");
+  if (result.isCanceled) throw cancellation(options.signal, "build.py --dryrun");
   if (result.exitCode !== 0) {
-    const errorLine = result.stderr.split("\n").find((l) => l.startsWith("error: "));
-    if (errorLine) {
+    const errorLine = firstErrorLine(result.stderr);
+    if (errorLine.startsWith("error: ")) {
       throw new UsageError(
         `build.py rejected the command line: ${errorLine.slice("error: ".length)}`,
         "check the preset and the --buildpy-arg/--backend/--image options; `triton-build plan` prints the full build.py command line",
@@ -81,7 +78,7 @@ export async function runBuildpyDryrun(python: string, checkoutDir: string, argv
     }
     const usage = result.stderr.includes("usage: build.py");
     throw new UsageError(
-      `build.py --dryrun failed (exit ${result.exitCode ?? "signal"}): ${lastLine(result.stderr) || "no output"}`,
+      `build.py --dryrun failed (exit ${result.exitCode ?? "signal"}): ${errorLine || "no output"}`,
       usage
         ? "build.py does not know one of the arguments; check --buildpy-arg"
         : "run the printed build.py command by hand in the checkout to see its full output",
@@ -90,7 +87,7 @@ export async function runBuildpyDryrun(python: string, checkoutDir: string, argv
   const read = (name: string) => readFile(path.join(buildDir, name), "utf8");
   try {
     const [cmakeBuild, dockerBuild, buildbaseDockerfile] = await Promise.all([read("cmake_build"), read("docker_build"), read("Dockerfile.buildbase")]);
-    return { cmakeBuild, dockerBuild, buildbaseDockerfile, buildDir, log: result.stderr };
+    return { cmakeBuild, dockerBuild, buildbaseDockerfile };
   } catch (error) {
     throw new UsageError(
       `build.py --dryrun did not write build/cmake_build, build/docker_build and build/Dockerfile.buildbase: ${String(error)}`,
@@ -111,8 +108,4 @@ async function whyNotStarted(executable: string, result: { code?: string; timedO
     return isDirectory ? "is a directory, not a Python interpreter" : "cannot be run: it is not executable (EACCES)";
   }
   return `cannot be run: ${result.originalMessage ?? result.code ?? "unknown error"}`;
-}
-
-function lastLine(text: string): string {
-  return text.trim().split("\n").pop()?.trim() ?? "";
 }

@@ -3,6 +3,7 @@ import { inspectImage } from "../docker/image.js";
 import { parseRepository, splitImageReference } from "../docker/registry.js";
 import { manifestDigest } from "../registry/lookup.js";
 import { daemonInfo } from "../docker/system.js";
+import { firstErrorLine } from "../errors.js";
 import { lsRemote } from "../source/git.js";
 import { CACHE_FORMAT, normalizeSection, sectionOrganization, sectionSources, sha256, type KeyInputs, type SourceInput } from "./key.js";
 
@@ -84,7 +85,7 @@ async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?
     remote = await manifestDigest(repository, tag, signal);
     return remote ? { ref, id: remote } : { ref, id: null, error: "its registry has no such tag" };
   } catch (error) {
-    return { ref, id: null, error: String((error as Error)?.message ?? error).split("\n")[0] };
+    return { ref, id: null, error: firstErrorLine(error) };
   }
 }
 
@@ -103,11 +104,7 @@ function memoizedResolver(offline: boolean, signal?: AbortSignal): KeyContext["r
               return commit ? { url, ref, commit } : { url, ref, commit: null, error: "no such branch or tag" };
             } catch (error) {
               if (signal?.aborted) throw error;
-              const message =
-                String((error as Error)?.message ?? error)
-                  .split("\n")
-                  .find((l) => /fatal|error/i.test(l)) ?? String(error);
-              return { url, ref, commit: null, error: message.trim() };
+              return { url, ref, commit: null, error: firstErrorLine(error) };
             }
           });
       cache.set(id, pending);

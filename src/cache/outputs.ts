@@ -1,19 +1,20 @@
 import type { Stats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
+import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
 
 /**
  * Which paths of the merged install tree a component contributes: `backends/<name>`,
  * `repoagents/<name>`, `caches/<name>`, and for core everything else.
  */
 
-/** Where each kind of component but core installs: `<dir>/<name>`. */
-export const COMPONENT_DIRS: Readonly<Record<string, string>> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
+/** Where each kind of component but core installs: `<dir>/<name>` (build.py's layout, buildpy/cmake-build.ts). */
+export const COMPONENT_DIRS: Readonly<Record<string, string>> = INSTALL_DIRS;
 const NOT_CORE = new Set(Object.values(COMPONENT_DIRS));
 
 /** Top-level output paths (relative to the install root) of a component, given what the tree holds. */
 export async function outputRoots(kind: string, name: string, installRoot: string): Promise<string[]> {
-  const dir = COMPONENT_DIRS[kind];
+  const dir = installDirOf(kind);
   if (dir) {
     const root = `${dir}/${name}`;
     return (await exists(path.join(installRoot, root))) ? [root] : [];

@@ -15,14 +15,18 @@ export function addPlanOptions(command: Command): Command {
       "use this image for a build.py image (base, gpu-base, pytorch, tensorflow) or a published image (py3, trtllm, vllm) (repeatable)",
       collect,
     )
-    .option("--buildpy-arg <arg>", "pass an argument to build.py unchanged, e.g. --buildpy-arg=--build-type=Debug (repeatable)", collect)
+    .option(
+      "--buildpy-arg <arg>",
+      "pass an argument to build.py unchanged and unchecked, e.g. --buildpy-arg=--build-type=Debug; a raw pass-through that reaches build.py's script, so treat it as code (repeatable)",
+      collect,
+    )
     .option("--github-organization <url>", "where build.py clones components from (a mirror of github.com/triton-inference-server)")
     .addOption(
       new Option("--strategy <strategy>", "build: compile with build.py; compose: copy backends between published images").choices(["build", "compose"]),
     )
     .option("--ci-image", "keep build.py's CI artifacts section and build its cibase image")
     .option("--cuda-arch <list|auto>", "CUDA architectures for TensorRT-LLM, e.g. 90-real or '80-real;90-real'; auto reads the host's GPUs")
-    .option("-j, --jobs <n>", "parallel compile jobs (build.py -j and TensorRT-LLM's --job_count)")
+    .option("-j, --jobs <n>", "parallel compile jobs, 1 to 1024 (build.py -j and TensorRT-LLM's --job_count)")
     .option("--python <exe>", "Python 3 interpreter with `requests` that runs build.py (default python3)")
     .option("--cache-dir <dir>", "component cache and git mirrors (default: the platform cache dir)")
     .option("--no-cache", "neither read nor write the component cache")

@@ -1,5 +1,5 @@
-import { BuildError, isTritonBuildError } from "../errors.js";
-import { stripAnsi } from "../util/ansi.js";
+import { BuildError, CommandError, isTritonBuildError } from "../errors.js";
+import { stripVTControlCharacters } from "node:util";
 
 /** Where CLI commands write. Tests can swap it; nothing outside `cli/` and `progress/` prints. */
 export interface Output {
@@ -12,14 +12,27 @@ export const processOutput: Output = {
   err: (text) => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
 };
 
+/** How many of a failed command's last lines an error message shows (its log or --verbose has more). */
+const COMMAND_LINES_SHOWN = 10;
+
 /** `error: ...` and `hint: ...`; a stack trace only for a bug (an unexpected error) with --verbose. */
 export function formatError(error: unknown, verbose: boolean): string {
   if (isTritonBuildError(error)) {
     const lines = [`error: ${error.message}`];
     if (error instanceof BuildError) {
       if (error.logTail.length)
-        lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripAnsi), "---");
+        lines.push(`--- last ${error.logTail.length} lines of ${error.component ?? "the"} log ---`, ...error.logTail.map(stripVTControlCharacters), "---");
       if (error.logPath) lines.push(`full log: ${error.logPath}`);
+    }
+    const command = error instanceof CommandError ? error : error.cause instanceof CommandError ? error.cause : undefined;
+    if (command?.tail.length && !(error instanceof BuildError && error.logTail.length)) {
+      const shown = command.tail.slice(-COMMAND_LINES_SHOWN);
+      // Indented: only the message's own line starts with "error:", for scripts that look for it.
+      lines.push(
+        `--- last ${shown.length} lines of ${command.command} ${command.args[0] ?? ""} ---`,
+        ...shown.map((line) => `  ${stripVTControlCharacters(line)}`),
+        "---",
+      );
     }
     if (error.hint) lines.push(`hint: ${error.hint}`);
     if (verbose && error.cause) lines.push(`cause: ${String((error.cause as Error)?.stack ?? error.cause)}`);

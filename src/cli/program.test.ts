@@ -1,7 +1,8 @@
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { EnvironmentError } from "../errors.js";
-import { failureOutcome } from "./program.js";
+import { readFile } from "node:fs/promises";
+import { failureOutcome, VERSION } from "./program.js";
 
 describe("failureOutcome: how an error ends the process", () => {
   it("help and version end quietly with exit 0", () => {
@@ -25,5 +26,12 @@ describe("failureOutcome: how an error ends the process", () => {
       exitCode: 3,
       message: "error: docker is not running\nhint: start it",
     });
+  });
+});
+
+describe("--version", () => {
+  it("is package.json's version", async () => {
+    const packageJson = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    expect(VERSION).toBe(packageJson.version);
   });
 });

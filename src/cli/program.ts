@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode, isTritonBuildError, UsageError } from "../errors.js";
+import { expectedFailure } from "../run/failure.js";
 import { buildCommand } from "./commands/build.js";
 import { cacheCommand } from "./commands/cache.js";
 import { configCommand } from "./commands/config.js";
@@ -8,7 +10,8 @@ import { planCommand } from "./commands/plan.js";
 import { presetsCommand } from "./commands/presets.js";
 import { formatError, type Output } from "./output.js";
 
-export const VERSION = "0.1.0";
+/** The package's own version (package.json is shipped beside dist/ and src/). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 /** The whole command tree. `main.ts` runs it; nothing here exits the process. */
 export function createProgram(output: Output): Command {
@@ -60,8 +63,9 @@ export function translateCommanderError(error: unknown): unknown {
  * to print (none when commander already printed it, or only showed help).
  */
 export function failureOutcome(raw: unknown, verbose: boolean): { exitCode: number; message?: string } {
-  const error = translateCommanderError(raw);
-  if (error instanceof CommanderFinished) return { exitCode: error.exitCode };
+  const translated = translateCommanderError(raw);
+  if (translated instanceof CommanderFinished) return { exitCode: translated.exitCode };
+  const error = expectedFailure(translated);
   const exitCode = isTritonBuildError(error) ? error.exitCode : ExitCode.buildFailed;
   if ((error as { printed?: boolean } | undefined)?.printed) return { exitCode };
   return { exitCode, message: formatError(error, verbose) };

@@ -25,15 +25,15 @@ export interface SessionOptions {
  */
 export async function runSession<T>(output: Output, options: SessionOptions, run: (emit: Emit, signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  let firstSignalAt: number | undefined;
+  let signalled = false;
   const onSignal = (name: NodeJS.Signals) => {
-    // conf's atomic writer (when-exit) re-sends the first signal to this process right away; only
-    // a signal that comes later is the user asking to quit at once.
-    if (firstSignalAt !== undefined) {
-      if (Date.now() - firstSignalAt > 1000) requestExit(ExitCode.interrupted);
+    // Every second signal is the user's: nothing loaded during a run re-sends signals (conf,
+    // whose atomic writer does, is imported only by `config set`; see config/store.ts).
+    if (signalled) {
+      requestExit(ExitCode.interrupted);
       return;
     }
-    firstSignalAt = Date.now();
+    signalled = true;
     output.err(`\n${name}: stopping; removing this run's container (press Ctrl-C again to quit at once)`);
     controller.abort(new InterruptedError(`interrupted by ${name}`));
   };

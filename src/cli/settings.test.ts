@@ -49,11 +49,19 @@ describe("settings precedence: flag > env > config > preset > default", () => {
     expect(settings.preset.backends.map((b) => b.name)).toEqual(["ensemble", "onnxruntime", "tensorrtllm", "dali", "pytorch"]);
   });
 
-  it("integers and choices are checked", () => {
-    expect(reader(["--jobs", "4"]).integer("jobs", "jobs")).toBe(4);
-    expect(reader([], {}, { jobs: 3 }).integer("jobs", "jobs")).toBe(3);
-    expect(() => reader(["--jobs", "four"]).integer("jobs")).toThrow("--jobs four: expected a positive integer");
-    expect(() => reader([], {}, { jobs: "x" }).integer("jobs", "jobs")).toThrow("config jobs x: expected a positive integer");
+  it("job counts and choices are checked", () => {
+    expect(reader(["--jobs", "4"]).jobs("jobs", "jobs")).toBe(4);
+    expect(reader([], {}, { jobs: 3 }).jobs("jobs", "jobs")).toBe(3);
+    expect(reader(["--jobs", "1024"]).jobs("jobs")).toBe(1024);
+    expect(() => reader(["--jobs", "four"]).jobs("jobs")).toThrow(
+      "--jobs: 'four' is not a positive decimal integer; expected a whole number of jobs from 1 to 1024",
+    );
+    expect(() => reader([], {}, { jobs: "x" }).jobs("jobs", "jobs")).toThrow("config jobs: 'x' is not a positive decimal integer");
+    // Number() would take each of these: hexadecimal, exponent, out of range, zero, sign, spaces
+    for (const raw of ["0x10", "1e3", "99999999999", "1025", "0", "-1", "+4", " 4", "4.0", "04"]) {
+      expect(() => reader(["--jobs", raw]).jobs("jobs"), raw).toThrow(UsageError);
+    }
+    expect(() => reader([], { TRITON_BUILD_JOBS: "0x10" }).jobs("jobs")).toThrow("TRITON_BUILD_JOBS: '0x10' is not a positive decimal integer");
     expect(reader([], {}, { remoteCacheMode: "readwrite" }).choice("remoteCacheMode", ["read", "readwrite"], "read", "remoteCacheMode")).toBe("readwrite");
     expect(() => reader([], { TRITON_BUILD_REMOTE_CACHE_MODE: "write" }).choice("remoteCacheMode", ["read", "readwrite"], "read")).toThrow(
       "TRITON_BUILD_REMOTE_CACHE_MODE write: expected one of read, readwrite",

@@ -12,6 +12,7 @@ import { normalizeSourceUrl } from "../source/url.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { parseSize } from "../util/units.js";
 import { isValidImageReference, tagSafe } from "../docker/reference.js";
+import { gitRefProblem, hasReplacementCharacter, MAX_JOBS, parseJobs, repositoryUrlProblem, showValue } from "../presets/values.js";
 
 /**
  * Turns flags into typed settings. Precedence for every value: flag > TRITON_BUILD_* environment
@@ -29,13 +30,32 @@ export class SettingsReader {
 
   private fromFlag(name: string): unknown {
     const source = this.command.getOptionValueSource(name);
-    return source === "cli" ? (this.command.opts() as Raw)[name] : undefined;
+    const value = source === "cli" ? (this.command.opts() as Raw)[name] : undefined;
+    for (const item of Array.isArray(value) ? value : [value]) this.requireText(`--${kebab(name)}`, item);
+    return value;
+  }
+
+  private fromEnv(name: string): string | undefined {
+    const variable = envVarName(name);
+    const value = this.env[variable];
+    this.requireText(variable, value);
+    return value;
+  }
+
+  /**
+   * Node decodes argv and the environment as UTF-8 and turns bytes that are not UTF-8 into
+   * U+FFFD: a value holding it is not what the user typed, and is refused rather than used.
+   */
+  private requireText(origin: string, value: unknown): void {
+    if (typeof value === "string" && hasReplacementCharacter(value)) {
+      throw new UsageError(`${origin}: ${showValue(value)} holds bytes that are not valid UTF-8 (shown as U+FFFD)`, "pass the value as UTF-8 text");
+    }
   }
 
   string(name: string, options: { config?: keyof ConfigValues; fallback?: string } = {}): string | undefined {
     const flag = this.fromFlag(name);
     if (typeof flag === "string") return flag;
-    const env = this.env[envVarName(name)];
+    const env = this.fromEnv(name);
     if (env !== undefined && env !== "") return env;
     const config = options.config ? this.config[options.config] : undefined;
     if (config !== undefined) return String(config);
@@ -47,7 +67,7 @@ export class SettingsReader {
     const flag = this.fromFlag(name);
     if (typeof flag === "boolean") return flag;
     const envName = envVarName(name);
-    const env = this.env[envName];
+    const env = this.fromEnv(name);
     if (env === undefined || env === "") return defaultValue;
     if (/^(1|true|yes|on)$/i.test(env)) return true;
     if (/^(0|false|no|off)$/i.test(env)) return false;
@@ -68,15 +88,25 @@ export class SettingsReader {
   list(name: string, separators: RegExp = /[\s,]+/): string[] {
     const flag = this.fromFlag(name);
     if (Array.isArray(flag) && flag.length) return flag.map(String);
-    const env = this.env[envVarName(name)];
+    const env = this.fromEnv(name);
     return env ? env.split(separators).filter(Boolean) : [];
   }
 
-  integer(name: string, config?: keyof ConfigValues): number | undefined {
+  /** A compile job count: a positive decimal integer up to MAX_JOBS. */
+  jobs(name: string, config?: keyof ConfigValues): number | undefined {
     const raw = this.string(name, config ? { config } : {});
     if (raw === undefined) return undefined;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`${this.origin(name, config)} ${raw}: expected a positive integer`);
+    const parsed = parseJobs(raw);
+    if ("problem" in parsed)
+      throw new UsageError(`${this.origin(name, config)}: ${showValue(raw)} ${parsed.problem}; expected a whole number of jobs from 1 to ${MAX_JOBS}`);
+    return parsed.jobs;
+  }
+
+  /** A string value that `problem` accepts; otherwise a usage error naming where it came from. */
+  checked(name: string, problem: (value: string) => string | undefined, options: { config?: keyof ConfigValues; hint?: string } = {}): string | undefined {
+    const value = this.string(name, options.config ? { config: options.config } : {});
+    const found = value === undefined ? undefined : problem(value);
+    if (value !== undefined && found) throw new UsageError(`${this.origin(name, options.config)}: ${showValue(value)} ${found}`, options.hint);
     return value;
   }
 
@@ -86,8 +116,18 @@ export class SettingsReader {
     return raw as T;
   }
 
+  /** The component cache (and git mirrors) dir: --cache-dir, TRITON_BUILD_CACHE_DIR, config cacheDir, the platform's cache dir. */
+  cacheDir(): string {
+    return path.resolve(this.string("cacheDir", { config: "cacheDir" }) ?? DEFAULT_CACHE_DIR);
+  }
+
+  /** Where a run's own work dir is made unless --work-dir names one. */
+  workRoot(): string {
+    return path.resolve(this.string("workRoot", { config: "workRoot" }) ?? DEFAULT_WORK_PARENT);
+  }
+
   /** Where a value came from, for error messages: the flag, the variable or the config key. */
-  private origin(name: string, config?: keyof ConfigValues): string {
+  origin(name: string, config?: keyof ConfigValues): string {
     if (this.fromFlag(name) !== undefined) return `--${kebab(name)}`;
     if (this.env[envVarName(name)]) return envVarName(name);
     return config && this.config[config] !== undefined ? `config ${config}` : `--${kebab(name)}`;
@@ -110,6 +150,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
   const loaded = await loadPreset(presetArg);
   const preset = applyOverrides(loaded, {
     backends: reader.list("backend"),
+    backendsFrom: reader.origin("backend"),
     without: reader.list("without"),
     images: reader.list("image"),
     buildpyArgs: reader.list("buildpyArg", /\s+/),
@@ -123,14 +164,20 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     presetArg,
     preset,
     sourceUrl: normalizeSourceUrl(reader.string("source", { config: "source", fallback: release.serverRepo }) ?? release.serverRepo),
-    ref: reader.string("ref") ?? release.serverRef,
-    cacheDir: path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR),
+    ref: reader.checked("ref", gitRefProblem, { hint: "name a branch, tag or commit of the server repository, e.g. r24.05 or v2.46.0" }) ?? release.serverRef,
+    cacheDir: reader.cacheDir(),
     python: reader.string("python", { config: "python", fallback: "python3" }) ?? "python3",
     offline: reader.bool("offline"),
     pull: !reader.negated("pull"),
     interactive: Boolean(process.stdin.isTTY),
-    ...optional("jobs", reader.integer("jobs", "jobs")),
-    ...optional("githubOrganization", reader.string("githubOrganization", { config: "githubOrganization" })),
+    ...optional("jobs", reader.jobs("jobs", "jobs")),
+    ...optional(
+      "githubOrganization",
+      reader.checked("githubOrganization", repositoryUrlProblem, {
+        config: "githubOrganization",
+        hint: "e.g. https://github.com/triton-inference-server or file:///srv/mirrors/triton-inference-server",
+      }),
+    ),
     json: reader.bool("json"),
     verbose: reader.bool("verbose"),
     strategy: reader.choice("strategy", ["build", "compose"] as const, "build"),
@@ -138,7 +185,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     noCache: reader.negated("cache"),
     ...optional("remoteCache", remoteCache(reader)),
     remoteCacheMode: reader.choice("remoteCacheMode", ["read", "readwrite"] as const, "read", "remoteCacheMode"),
-    remoteCacheStallTimeout: reader.integer("remoteCacheStallTimeout", "remoteCacheStallTimeout") ?? DEFAULT_STALL_TIMEOUT_SECONDS,
+    remoteCacheStallTimeout: stallTimeoutSeconds(reader),
     ...optional("cudaArch", cudaArch),
     ...optional("cacheSigningKey", reader.env.TRITON_BUILD_CACHE_KEY || undefined),
   };
@@ -148,7 +195,7 @@ export async function resolveBuildSettings(reader: SettingsReader): Promise<Buil
   const common = await resolveCommonSettings(reader);
   const runId = newRunId(common.preset.name);
   const givenWorkDir = reader.string("workDir");
-  const workParent = reader.string("workRoot", { config: "workRoot", fallback: DEFAULT_WORK_PARENT }) ?? DEFAULT_WORK_PARENT;
+  const workParent = reader.workRoot();
   return {
     ...common,
     runId,
@@ -184,6 +231,19 @@ function cacheMaxBytes(reader: SettingsReader): number | undefined {
   const bytes = parseSize(raw);
   if (bytes === undefined) throw new UsageError(`cacheMaxSize ${raw}: expected a size such as 200GB`);
   return bytes;
+}
+
+/** Seconds without progress before a registry transfer is abandoned: 1 to MAX_JOBS, the bound config integers have. */
+function stallTimeoutSeconds(reader: SettingsReader): number {
+  const raw = reader.checked(
+    "remoteCacheStallTimeout",
+    (value) => {
+      const parsed = parseJobs(value);
+      return "problem" in parsed ? `${parsed.problem}; expected a whole number of seconds from 1 to ${MAX_JOBS}` : undefined;
+    },
+    { config: "remoteCacheStallTimeout" },
+  );
+  return raw === undefined ? DEFAULT_STALL_TIMEOUT_SECONDS : Number(raw);
 }
 
 function remoteCache(reader: SettingsReader): string | undefined {

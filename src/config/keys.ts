@@ -17,9 +17,10 @@ export interface ConfigKey {
   /**
    * How `config set` checks and stores a string: `path` is made absolute; `source` too unless it
    * is a URL; `executable` only when it names a path (has a '/'); `size` must parse as a size;
-   * `repository` must be an image repository (no tag).
+   * `repository` must be an image repository (no tag); `repository-url` a git URL without shell
+   * metacharacters (build.py writes it into its script).
    */
-  format?: "path" | "source" | "executable" | "size" | "repository";
+  format?: "path" | "source" | "executable" | "size" | "repository" | "repository-url";
 }
 
 export const CONFIG_KEYS = {
@@ -41,6 +42,7 @@ export const CONFIG_KEYS = {
   githubOrganization: {
     description: "where build.py clones components from (--github-organization)",
     type: "string",
+    format: "repository-url",
     defaultText: "https://github.com/triton-inference-server",
   },
   remoteCache: { description: "OCI registry repository of the shared cache (--remote-cache)", type: "string", format: "repository" },

@@ -1,5 +1,7 @@
 import { execa } from "execa";
-import { EnvironmentError } from "../errors.js";
+import { COMMAND_TAIL_LINES, cancellation, DockerCommandError, EnvironmentError } from "../errors.js";
+
+export { DockerCommandError };
 
 /**
  * How every docker command is run: the docker CLI (so DOCKER_HOST, contexts and `docker login`
@@ -25,8 +27,6 @@ export interface DockerResult {
   tail: string[];
 }
 
-const TAIL_LINES = 40;
-
 export function dockerBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env.TRITON_BUILD_DOCKER || "docker";
 }
@@ -51,16 +51,16 @@ export async function docker(args: readonly string[], options: DockerOptions = {
     for await (const line of subprocess.iterable({ from: "all" })) {
       const text = String(line).replace(/\r$/, "");
       tail.push(text);
-      if (tail.length > TAIL_LINES) tail.shift();
+      if (tail.length > COMMAND_TAIL_LINES) tail.shift();
       options.onLine?.(text);
     }
   }
   const result = await subprocess;
   if ((result as { code?: string }).code === "ENOENT") throw dockerMissing();
-  if (result.isCanceled) throw options.signal?.reason ?? new Error("docker command cancelled");
+  if (result.isCanceled) throw cancellation(options.signal, `docker ${args[0] ?? ""}`);
   const stdout = streaming ? tail.join("\n") : String(result.stdout ?? "");
   const stderr = streaming ? "" : String(result.stderr ?? "");
-  if (!streaming) tail.push(...`${stdout}\n${stderr}`.trim().split("\n").slice(-TAIL_LINES));
+  if (!streaming) tail.push(...`${stdout}\n${stderr}`.trim().split("\n").slice(-COMMAND_TAIL_LINES));
   // A command stopped by its timeout says nothing itself; this line is what callers report.
   if (result.timedOut) tail.push(`timed out after ${((options.timeoutMs ?? 0) / 1000).toFixed((options.timeoutMs ?? 0) < 10_000 ? 1 : 0)} s`);
   return { exitCode: result.exitCode ?? -1, stdout, stderr, tail };
@@ -100,23 +100,8 @@ export async function dockerPiped(
   }
   const result = await subprocess;
   if ((result as { code?: string }).code === "ENOENT") throw dockerMissing();
-  if (result.isCanceled) throw options.signal?.reason ?? new Error("docker command cancelled");
+  if (result.isCanceled) throw cancellation(options.signal, `docker ${args[0] ?? ""}`);
   return result.exitCode ?? -1;
-}
-
-export class DockerCommandError extends Error {
-  readonly exitCode: number;
-  readonly tail: string[];
-  constructor(args: readonly string[], result: DockerResult) {
-    const message =
-      result.tail
-        .filter((l) => l.trim())
-        .slice(-3)
-        .join(" | ") || `exit code ${result.exitCode}`;
-    super(`docker ${args.slice(0, 2).join(" ")} failed: ${message}`);
-    this.exitCode = result.exitCode;
-    this.tail = result.tail;
-  }
 }
 
 export function dockerMissing(): EnvironmentError {

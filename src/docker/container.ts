@@ -1,4 +1,4 @@
-import { docker, dockerOk, dockerPiped, type DockerOptions } from "./cli.js";
+import { DockerCommandError, docker, dockerOk, dockerPiped, type DockerOptions } from "./cli.js";
 
 export interface ContainerSpec {
   name: string;
@@ -41,10 +41,9 @@ export async function startAttached(
 
 /** `docker rm -f`; a container that is already gone is fine. */
 export async function removeContainer(container: string, options: DockerOptions = {}): Promise<void> {
-  const result = await docker(["rm", "-f", "-v", container], options);
-  if (result.exitCode !== 0 && !/No such container/i.test(result.tail.join("\n"))) {
-    throw new Error(`docker rm -f ${container} failed: ${result.tail.slice(-1)[0] ?? result.exitCode}`);
-  }
+  const args = ["rm", "-f", "-v", container];
+  const result = await docker(args, options);
+  if (result.exitCode !== 0 && !/No such container/i.test(result.tail.join("\n"))) throw new DockerCommandError(args, result);
 }
 
 /** Containers with a label, with that label's and other labels' values. */

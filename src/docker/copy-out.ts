@@ -1,5 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { execa } from "execa";
+import { cancellation, DockerCommandError, TarCommandError } from "../errors.js";
+import { brokenPipe } from "../util/process.js";
 import { dockerBinary, type DockerOptions } from "./cli.js";
 
 /**
@@ -9,21 +11,24 @@ import { dockerBinary, type DockerOptions } from "./cli.js";
 export async function copyOutOfContainer(container: string, containerPath: string, destDir: string, options: DockerOptions = {}): Promise<boolean> {
   await mkdir(destDir, { recursive: true });
   // stdout is the tar stream: it must flow to tar, never be buffered here (it can be GBs).
-  const copy = execa(dockerBinary(), ["cp", `${container}:${containerPath}`, "-"], {
+  const copyArgs = ["cp", `${container}:${containerPath}`, "-"];
+  const tarArgs = ["-x", "--no-same-owner", "-C", destDir];
+  const copy = execa(dockerBinary(), copyArgs, {
     cancelSignal: options.signal,
     reject: false,
     stdin: "ignore",
     buffer: { stdout: false, stderr: true },
     ...(options.env ? { env: options.env } : {}),
   });
-  const result = await copy.pipe("tar", ["-x", "--no-same-owner", "-C", destDir], { reject: false, cancelSignal: options.signal });
+  const result = await copy.pipe("tar", tarArgs, { reject: false, cancelSignal: options.signal });
   const source = await copy;
-  if (source.isCanceled || result.isCanceled) throw options.signal?.reason ?? new Error("copy cancelled");
+  if (source.isCanceled || result.isCanceled) throw cancellation(options.signal, "docker cp");
   const copyError = String(source.stderr ?? "");
-  if (source.exitCode !== 0) {
-    if (/Could not find the file|No such container:path/i.test(copyError)) return false;
-    throw new Error(`docker cp ${container}:${containerPath} failed: ${copyError.trim() || source.exitCode}`);
-  }
-  if (result.exitCode !== 0) throw new Error(`tar -x into ${destDir} failed: ${String(result.stderr).trim() || result.exitCode}`);
+  if (source.exitCode !== 0 && /Could not find the file|No such container:path/i.test(copyError)) return false;
+  const copyFailed = () => new DockerCommandError(copyArgs, { exitCode: source.exitCode ?? -1, tail: copyError.split("\n") });
+  // When tar cannot write (a full disk), docker cp fails only on the broken pipe: tar's is the error to report.
+  if (source.exitCode !== 0 && !brokenPipe(copyError, source.signal)) throw copyFailed();
+  if (result.exitCode !== 0) throw new TarCommandError(tarArgs, { status: result.exitCode, output: String(result.stderr ?? ""), directory: destDir });
+  if (source.exitCode !== 0) throw copyFailed();
   return true;
 }

@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import { DockerCommandError, TarCommandError } from "../errors.js";
 import { docker, dockerBinary, dockerOk, type DockerOptions } from "./cli.js";
 
 export interface ImageInfo {
@@ -60,14 +61,15 @@ export async function importFiles(
   const tarArgs = ["-c", "--owner=0", "--group=0", "--numeric-owner", ...parts.flatMap((p) => ["-C", p.dir, ...p.paths])];
   const changes = Object.entries(options.labels ?? {}).flatMap(([name, value]) => ["--change", `LABEL ${name}=${JSON.stringify(value)}`]);
   const tar = execa("tar", tarArgs, { cancelSignal: options.signal, reject: false, buffer: { stdout: false, stderr: true } });
-  const imported = await tar.pipe(dockerBinary(), ["import", ...changes, "-", ref], {
+  const importArgs = ["import", ...changes, "-", ref];
+  const imported = await tar.pipe(dockerBinary(), importArgs, {
     cancelSignal: options.signal,
     reject: false,
     ...(options.env ? { env: options.env } : {}),
   });
   const archived = await tar;
-  if (archived.exitCode !== 0) throw new Error(`tar of ${parts.map((p) => p.dir).join(", ")} failed: ${String(archived.stderr).trim()}`);
-  if (imported.exitCode !== 0) throw new Error(`docker import ${ref} failed: ${String(imported.stderr).trim()}`);
+  if (archived.exitCode !== 0) throw new TarCommandError(tarArgs, { status: archived.exitCode, output: String(archived.stderr ?? "") });
+  if (imported.exitCode !== 0) throw new DockerCommandError(importArgs, { exitCode: imported.exitCode ?? -1, tail: String(imported.stderr ?? "").split("\n") });
   return String(imported.stdout).trim();
 }
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { checkPython } from "../buildpy/run.js";
 import { daemonInfo } from "../docker/system.js";
-import { isTritonBuildError } from "../errors.js";
+import { errorMessage, isTritonBuildError } from "../errors.js";
 import { usesTensorrtllm, type Preset } from "../presets/model.js";
 import { gitLfsVersion, gitVersion } from "../source/git.js";
 
@@ -42,7 +42,7 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
     daemonHere = isLocalDaemon(info.hostName);
     results.push({ name: "docker", status: "ok", detail: `daemon ${info.serverVersion} (storage driver ${info.storageDriver}, data root ${info.rootDir})` });
   } catch (error) {
-    results.push({ name: "docker", status: "fail", detail: messageOf(error), fix: hintOf(error) ?? "install Docker and start the daemon" });
+    results.push({ name: "docker", status: "fail", detail: errorMessage(error), fix: hintOf(error) ?? "install Docker and start the daemon" });
   }
 
   const neededGb = usesTensorrtllm(input.preset) ? TRTLLM_DISK_GB : DEFAULT_DISK_GB;
@@ -55,7 +55,7 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
     const python = await checkPython(input.python);
     results.push({ name: "python", status: "ok", detail: `${python.executable} ${python.version} with requests` });
   } catch (error) {
-    results.push({ name: "python", status: "fail", detail: messageOf(error), fix: hintOf(error) ?? "install Python 3 with requests" });
+    results.push({ name: "python", status: "fail", detail: errorMessage(error), fix: hintOf(error) ?? "install Python 3 with requests" });
   }
 
   const git = await gitVersion();
@@ -88,7 +88,7 @@ async function diskCheck(name: string, dir: string, neededGb: number, why: strin
     if (freeGb < neededGb) return { name, status: "warn", detail: `${detail}; under ${neededGb} GB (${why})`, fix: `free space there, or point it elsewhere` };
     return { name, status: "ok", detail };
   } catch (error) {
-    return { name, status: "warn", detail: `cannot check ${dir}: ${messageOf(error)}` };
+    return { name, status: "warn", detail: `cannot check ${dir}: ${errorMessage(error)}` };
   }
 }
 
@@ -107,10 +107,6 @@ function isLocalDaemon(daemonHostName: string | undefined): boolean {
   if (daemonHostName) return daemonHostName === os.hostname();
   const host = process.env.DOCKER_HOST;
   return !host || host.startsWith("unix://");
-}
-
-function messageOf(error: unknown): string {
-  return String((error as Error)?.message ?? error);
 }
 
 function hintOf(error: unknown): string | undefined {

@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { EnvironmentError } from "../errors.js";
+import { cancellation, EnvironmentError } from "../errors.js";
 
 /** The nvidia-smi adapter: the compute capability of each GPU on this machine. */
 
@@ -22,7 +22,7 @@ export async function queryComputeCapabilities(options: NvidiaSmiOptions = {}): 
   if ((result as { code?: string }).code === "ENOENT") {
     throw new EnvironmentError("--cuda-arch auto: nvidia-smi not found, so there is no NVIDIA GPU to read", NO_GPU_HINT);
   }
-  if (result.isCanceled) throw options.signal?.reason ?? new Error("nvidia-smi cancelled");
+  if (result.isCanceled) throw cancellation(options.signal, "nvidia-smi");
   if (result.exitCode !== 0) {
     const output = `${String(result.stdout)}\n${String(result.stderr)}`.trim();
     const said = output.split("\n").pop() ?? `exit ${result.exitCode}`;

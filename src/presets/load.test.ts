@@ -1,6 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PresetError, UsageError } from "../errors.js";
 import { listBuiltinPresets, loadPreset } from "./load.js";
@@ -131,7 +133,7 @@ describe("user preset files", () => {
 
   it("rejects a tag with spaces and an image reference docker would refuse", async () => {
     const tags = await write("tags.yaml", `release: "24.05"\nbackends: [{name: python, tag: r 1}]\n`);
-    expect((await loadError(tags)).message).toContain("backends[0].tag: a git branch or tag without spaces");
+    expect((await loadError(tags)).message).toContain(`${tags}:2:32: backends[0].tag: 'r 1' contains a space, a shell metacharacter`);
     const file = await write("images.yaml", `release: "24.05"\nimages: {base: NOT VALID, gpu-base: {image: "x:"}}\n`);
     const error = await loadError(file);
     expect(error.message).toContain("images.base: 'NOT VALID' is not a valid image reference");
@@ -156,6 +158,86 @@ describe("user preset files", () => {
     const file = await write("twice.yaml", `release: "24.05"\nbackends: [python, {name: python, tag: r24.04}]\n`);
     const error = await loadError(file);
     expect(error.message).toContain(`${file}:2:20: backends[1]: backend 'python' is listed twice (also backends[0]); list it once, with its tag`);
+  });
+
+  it("every value build.py writes into cmake_build is refused at its line when the shell would act on it", async () => {
+    const file = await write(
+      "hostile.yaml",
+      [
+        'release: "24.05"',
+        "backends:",
+        '  - "onnxruntime:r24.05;mkdir${IFS}-p${IFS}/tmp/x;#"',
+        "  - {name: python, tag: '`touch /tmp/x`'}",
+        "repoAgents: ['checksum:--upload-pack=touch']",
+        "repoTags: {core: 'r24.05&&id'}",
+        'githubOrganization: "https://github.com/org;touch /tmp/x;#"',
+        "",
+      ].join("\n"),
+    );
+    const { message } = await loadError(file);
+    const lines = message
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim());
+    expect(lines).toEqual([
+      `${file}:3:5: backends[0]: tag 'r24.05;mkdir\${IFS}-p\${IFS}/tmp/x;#' contains ';', a shell metacharacter; a git branch or tag has only letters, digits and . _ - / + @ % , =`,
+      `${file}:4:25: backends[1].tag: '\`touch /tmp/x\`' contains '\`', a shell metacharacter; a git branch or tag has only letters, digits and . _ - / + @ % , =`,
+      `${file}:5:14: repoAgents[0]: tag '--upload-pack=touch' starts with '-', which git would read as an option`,
+      `${file}:6:18: repoTags.core: 'r24.05&&id' contains '&', a shell metacharacter; a git branch or tag has only letters, digits and . _ - / + @ % , =`,
+      `${file}:7:21: githubOrganization: 'https://github.com/org;touch /tmp/x;#' contains ';', a shell metacharacter; a repository URL here has only letters, digits and . _ ~ : / @ % + = , -`,
+    ]);
+    // parseWithSchema shows the first five problems: the rest of the file, on its own
+    const rest = await write(
+      "hostile-cmake.yaml",
+      [
+        'release: "24.05"',
+        "backends: [python]",
+        "cmakeArgs:",
+        "  core: {extra: {A: '$(touch /tmp/x)', 'B C': x}}",
+        '  backends: {python: {override: {D: "a\\"b"}}}',
+        "minComputeCapability: '6.0$(id)'",
+        "",
+      ].join("\n"),
+    );
+    const more = (await loadError(rest)).message
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim());
+    expect(more).toEqual([
+      `${rest}:4:21: cmakeArgs.core.extra.A: '$(touch /tmp/x)' contains '$', which bash expands inside build.py's double quotes; a CMake value here is printable ASCII without $ \` " \\`,
+      `${rest}:4:40: cmakeArgs.core.extra: 'B C' is not a CMake variable name: it contains a space, a shell metacharacter; expected letters, digits and _, e.g. TRITON_ENABLE_GPU`,
+      `${rest}:5:37: cmakeArgs.backends.python.override.D: 'a"b' contains '"', which bash expands inside build.py's double quotes; a CMake value here is printable ASCII without $ \` " \\`,
+      `${rest}:6:23: minComputeCapability: '6.0$(id)' is not a compute capability; expected e.g. 6.0 or 8.6`,
+    ]);
+  });
+
+  it("an image recipe's repository, ref, paths and target are checked: git and docker get them as arguments", async () => {
+    const file = await write(
+      "recipe-hostile.yaml",
+      [
+        'release: "24.05"',
+        "images:",
+        "  base:",
+        "    recipe:",
+        '      repo: "--upload-pack=touch /tmp/x"',
+        "      ref: '-oProxyCommand=id'",
+        "      dockerfile: ../../etc/passwd",
+        "      context: /",
+        "      target: 'x;id'",
+        "",
+      ].join("\n"),
+    );
+    const lines = (await loadError(file)).message
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim());
+    expect(lines).toEqual([
+      `${file}:5:13: images.base.recipe.repo: '--upload-pack=touch /tmp/x' contains a space, a shell metacharacter; a repository URL here has only letters, digits and . _ ~ : / @ % + = , -`,
+      `${file}:6:12: images.base.recipe.ref: '-oProxyCommand=id' starts with '-', which git would read as an option`,
+      `${file}:7:19: images.base.recipe.dockerfile: '../../etc/passwd' is not a path inside the repository (no leading '/', no '..')`,
+      `${file}:8:16: images.base.recipe.context: '/' is not a path inside the repository (no leading '/', no '..')`,
+      `${file}:9:15: images.base.recipe.target: a build stage name: letters, digits, . _ -`,
+    ]);
   });
 
   it("CMake values may be numbers and booleans, passed on as written", async () => {
@@ -198,6 +280,35 @@ describe("user preset files", () => {
     expect(error.message).not.toContain("parseAllDocuments");
   });
 
+  it("bad YAML of any kind is a preset error: an alias bomb, deep nesting, unknown tags, bytes that are not UTF-8", async () => {
+    const bombFile = fileURLToPath(new URL("../../test/fixtures/yaml/alias-bomb.yaml", import.meta.url));
+    expect((await loadError(bombFile)).message).toBe(`${bombFile}: cannot read the YAML: Excessive alias count indicates a resource exhaustion attack`);
+    // two aliases a level, forty levels: few aliases, 2^40 values
+    const narrow = Array.from({ length: 40 }, (_, i) => `l${i}: &l${i} [${i === 0 ? "x" : `*l${i - 1}, *l${i - 1}`}]`).join("\n");
+    expect((await loadError(await write("narrow.yaml", `${narrow}\n`))).message).toContain("Excessive alias count");
+
+    const deep = await write("deep.yaml", `release: ${"[".repeat(50_000)}${"]".repeat(50_000)}\n`);
+    expect((await loadError(deep)).message).toMatch(new RegExp(`^${deep}:1:\\d+: YAML syntax error: Maximum call stack size exceeded`));
+
+    const tagged = await write("tagged.yaml", `release: !!js/function "24.05"\n`);
+    expect((await loadError(tagged)).message).toMatch(new RegExp(`^${tagged}:1:\\d+: YAML syntax error: Unresolved tag: tag:yaml.org,2002:js/function`));
+    const proto = await write("proto.yaml", `release: "24.05"\n__proto__: {backends: [python]}\n`);
+    expect((await loadError(proto)).message).toContain("unknown key '__proto__'");
+
+    const latin1 = path.join(dir, "latin1.yaml");
+    await writeFile(latin1, Buffer.concat([Buffer.from('release: "24.05"\nbackends:\n  - {name: python, tag: "r'), Buffer.from([0xe9]), Buffer.from('"}\n')]));
+    expect((await loadError(latin1)).message).toBe(`${latin1}:3: the preset file is not valid UTF-8 text`);
+  });
+
+  it("a file larger than 1 MiB, a FIFO or a device is not read", async () => {
+    const big = await write("big.yaml", `release: "24.05"\n# ${"x".repeat(1024 * 1024)}\n`);
+    expect((await loadError(big)).message).toBe(`${big}: is larger than 1 MiB, so it is not a preset file`);
+    const fifo = path.join(dir, "fifo.yaml");
+    execFileSync("mkfifo", [fifo]);
+    expect((await loadError(fifo)).message).toBe(`${fifo}: is not a regular file, so it is not a preset file`);
+    expect((await loadError("/dev/zero")).message).toBe("/dev/zero: is not a regular file, so it is not a preset file");
+  });
+
   it("a directory passed as a preset is one clear error with a hint", async () => {
     const error = await loadError(dir);
     expect(error.message).toBe(`${dir}: is a directory, not a preset file`);
@@ -227,7 +338,10 @@ describe("command-line overrides", () => {
 
   it("checks a backend's tag and an image's reference", async () => {
     const preset = await loadPreset("full");
-    expect(() => applyOverrides(preset, { backends: ["python:r 1"] })).toThrow("--backend python:r 1: 'r 1' is not a git branch or tag (no spaces)");
+    expect(() => applyOverrides(preset, { backends: ["python:r 1"] })).toThrow("--backend 'python:r 1': tag 'r 1' contains a space, a shell metacharacter");
+    expect(() => applyOverrides(preset, { backends: ["python:$(id)"], backendsFrom: "TRITON_BUILD_BACKEND" })).toThrow(
+      "TRITON_BUILD_BACKEND 'python:$(id)': tag '$(id)' contains '$', a shell metacharacter",
+    );
     expect(() => applyOverrides(preset, { images: ["base=NOT VALID"] })).toThrow("--image base=NOT VALID: 'NOT VALID' is not a valid image reference");
     const digest = `nvcr.io/nvidia/tritonserver@sha256:${"a".repeat(64)}`;
     expect(applyOverrides(preset, { backends: ["python:pull/12/head"], images: [`base=${digest}`] }).images.base).toEqual({ kind: "ref", ref: digest });

@@ -2,15 +2,18 @@ import { UsageError } from "../errors.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { removeNames } from "./merge.js";
 import { backendsRequiring, isUsableImageReference, mergeComponentRefs, parseComponentRef, type Preset } from "./model.js";
-import { COMPONENT_TAG } from "./schema.js";
 import { knownNames } from "./validate.js";
+import { gitRefProblem, showValue } from "./values.js";
 
 /** Command-line adjustments of a preset: `--backend`, `--without`, `--image`, `--buildpy-arg`. */
 export interface PresetOverrides {
   backends?: string[];
   without?: string[];
   images?: string[];
+  /** Passed to build.py unchanged: the command line's raw pass-through. */
   buildpyArgs?: string[];
+  /** Where the backends came from, for messages: `--backend` (the default) or `TRITON_BUILD_BACKEND (environment)`. */
+  backendsFrom?: string;
 }
 
 /** Returns a new preset with the overrides applied; the input is not changed. */
@@ -24,14 +27,16 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
     }
   }
 
+  const from = overrides.backendsFrom ?? "--backend";
   for (const raw of overrides.backends ?? []) {
     const ref = parseComponentRef(raw);
-    if (!ref.name || raw.endsWith(":")) throw new UsageError(`--backend ${raw}: expected NAME or NAME:TAG`);
+    if (!ref.name || raw.endsWith(":")) throw new UsageError(`${from} ${showValue(raw)}: expected NAME or NAME:TAG`);
     if (!known.backends.includes(ref.name)) {
-      throw new UsageError(`--backend ${raw}: unknown backend '${ref.name}'; ${expectedOneOf(ref.name, known.backends)}`);
+      throw new UsageError(`${from} ${showValue(raw)}: unknown backend '${ref.name}'; ${expectedOneOf(ref.name, known.backends)}`);
     }
-    if (ref.tag !== undefined && !COMPONENT_TAG.test(ref.tag)) {
-      throw new UsageError(`--backend ${raw}: '${ref.tag}' is not a git branch or tag (no spaces)`, "e.g. --backend tensorrtllm:v0.9.0");
+    const tagProblem = ref.tag === undefined ? undefined : gitRefProblem(ref.tag);
+    if (ref.tag !== undefined && tagProblem) {
+      throw new UsageError(`${from} ${showValue(raw)}: tag ${showValue(ref.tag)} ${tagProblem}`, "e.g. --backend tensorrtllm:v0.9.0");
     }
     result.backends = mergeComponentRefs(result.backends, [ref]);
   }

@@ -1,4 +1,13 @@
 import { z } from "zod";
+import {
+  cmakeNameProblem,
+  cmakeValueProblem,
+  computeCapabilityProblem,
+  gitRefProblem,
+  presetBuildpyArgProblem,
+  repositoryUrlProblem,
+  showValue,
+} from "./values.js";
 
 /**
  * One schema for preset files. Every key documents itself (`describe`) and says its default;
@@ -11,31 +20,49 @@ const componentName = z
   .regex(/^[a-z0-9_][a-z0-9_-]*$/, "a lower-case component name such as onnxruntime")
   .describe("component name as build.py spells it");
 
-/** A git branch or tag as build.py passes it on: no spaces, and not starting with ':'. */
-export const COMPONENT_TAG = /^[^\s:]\S*$/;
+/**
+ * A string the value check `problem` accepts (values.ts: what git, URLs and CMake accept, with no
+ * shell metacharacter); otherwise an issue at the value's line that shows the value.
+ */
+function checkedString(problem: (value: string) => string | undefined, what = "") {
+  return z.string().superRefine((value, ctx) => {
+    const found = problem(value);
+    if (found) ctx.addIssue({ code: "custom", message: `${what}${showValue(value)} ${found}` });
+  });
+}
+
+const gitRef = checkedString(gitRefProblem);
 
 /** `onnxruntime`, `tensorrtllm:v0.9.0`, or `{name: tensorrtllm, tag: v0.9.0}`. */
 export const componentRefSchema = z.union([
-  z.string().regex(/^[a-z0-9_][a-z0-9_-]*(:[^\s:][^\s]*)?$/, "NAME or NAME:TAG, e.g. onnxruntime or tensorrtllm:v0.9.0"),
+  z
+    .string()
+    .regex(/^[a-z0-9_][a-z0-9_-]*(:.*)?$/s, "NAME or NAME:TAG, e.g. onnxruntime or tensorrtllm:v0.9.0")
+    .superRefine((value, ctx) => {
+      const colon = value.indexOf(":");
+      const tag = colon < 0 ? undefined : value.slice(colon + 1);
+      const found = tag === undefined ? undefined : gitRefProblem(tag);
+      if (tag !== undefined && found) ctx.addIssue({ code: "custom", message: `tag ${showValue(tag)} ${found}` });
+    }),
   z
     .strictObject({
       name: componentName,
-      tag: z
-        .string()
-        .regex(COMPONENT_TAG, "a git branch or tag without spaces, e.g. v0.9.0")
-        .optional()
-        .describe("git branch or tag of the component's repo; default: the release's"),
+      tag: gitRef.optional().describe("git branch or tag of the component's repo; default: the release's"),
     })
     .describe("a component with an optional tag"),
 ]);
 
 export const imageRecipeSchema = z
   .strictObject({
-    repo: z.string().min(1).describe("git URL of the repository holding the Dockerfile"),
-    ref: z.string().min(1).describe("branch, tag or commit of that repository"),
-    dockerfile: z.string().min(1).describe("path of the Dockerfile inside the repository"),
-    context: z.string().default(".").describe("build context inside the repository; default the repository root"),
-    target: z.string().optional().describe("multi-stage target (docker build --target); default the last stage"),
+    repo: checkedString(repositoryUrlProblem).describe("git URL of the repository holding the Dockerfile"),
+    ref: gitRef.describe("branch, tag or commit of that repository"),
+    dockerfile: checkedString(pathInRepositoryProblem).describe("path of the Dockerfile inside the repository"),
+    context: checkedString(pathInRepositoryProblem).default(".").describe("build context inside the repository; default the repository root"),
+    target: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a build stage name: letters, digits, . _ -")
+      .optional()
+      .describe("multi-stage target (docker build --target); default the last stage"),
     buildArgs: z.record(z.string(), z.string()).default({}).describe("docker build --build-arg NAME=VALUE pairs"),
     submodules: z.boolean().default(false).describe("check out git submodules before building"),
     lfs: z.boolean().default(false).describe("the repository needs Git LFS files (git lfs pull) before building"),
@@ -52,12 +79,25 @@ export const imageSpecSchema = z.union([
 const cmakeValue = z
   .union([z.string(), z.number(), z.boolean()])
   .transform(String)
-  .describe("a CMake value; numbers and booleans are passed as written (1, true)");
+  .superRefine((value, ctx) => {
+    const found = cmakeValueProblem(value);
+    if (found) ctx.addIssue({ code: "custom", message: `${showValue(value)} ${found}` });
+  })
+  .describe('a CMake value; numbers and booleans are passed as written (1, true); no $ ` " \\');
+
+const cmakeName = checkedString(cmakeNameProblem);
 
 const cmakeArgsSchema = z.strictObject({
-  extra: z.record(z.string(), cmakeValue).default({}).describe("added -DNAME=VALUE arguments"),
-  override: z.record(z.string(), cmakeValue).default({}).describe("replace build.py's value for -DNAME"),
+  extra: z.record(cmakeName, cmakeValue).default({}).describe("added -DNAME=VALUE arguments"),
+  override: z.record(cmakeName, cmakeValue).default({}).describe("replace build.py's value for -DNAME"),
 });
+
+/** A path inside a checked-out repository: relative, and never out of it. */
+function pathInRepositoryProblem(value: string): string | undefined {
+  if (value === "") return "is empty";
+  if (value.startsWith("/") || value.split("/").includes("..")) return "is not a path inside the repository (no leading '/', no '..')";
+  return /^[A-Za-z0-9._/+@%,=-]+$/.test(value) ? undefined : "contains characters other than letters, digits and . _ - / + @ % , =";
+}
 
 export const presetFileSchema = z
   .strictObject({
@@ -80,7 +120,7 @@ export const presetFileSchema = z
       .record(z.string(), imageSpecSchema)
       .optional()
       .describe("build.py images (base, gpu-base, pytorch, tensorflow) and published images for compose (py3, py3-min, trtllm, vllm)"),
-    repoTags: z.record(z.string(), z.string()).optional().describe("build.py --repo-tag per component: common, core, backend, thirdparty"),
+    repoTags: z.record(z.string(), gitRef).optional().describe("build.py --repo-tag per component: common, core, backend, thirdparty"),
     cmakeArgs: z
       .strictObject({
         core: cmakeArgsSchema.optional(),
@@ -89,9 +129,14 @@ export const presetFileSchema = z
       .optional()
       .describe("extra and overriding CMake arguments for core and per backend"),
     buildType: z.enum(["Release", "Debug", "RelWithDebInfo", "MinSizeRel"]).optional().describe("CMake build type; default Release"),
-    minComputeCapability: z.string().optional().describe("build.py --min-compute-capability; default 6.0"),
-    githubOrganization: z.string().optional().describe("where build.py clones components from; default the public GitHub organisation"),
-    buildpyArgs: z.array(z.string()).optional().describe("extra build.py arguments passed through unchanged"),
+    minComputeCapability: checkedString(computeCapabilityProblem).optional().describe("build.py --min-compute-capability; default 6.0"),
+    githubOrganization: checkedString(repositoryUrlProblem)
+      .optional()
+      .describe("where build.py clones components from; default the public GitHub organisation"),
+    buildpyArgs: z
+      .array(checkedString(presetBuildpyArgProblem))
+      .optional()
+      .describe("extra build.py arguments passed through unchanged; no shell metacharacters (the command line's --buildpy-arg takes any)"),
   })
   .describe("a triton-build preset");
 

@@ -1,7 +1,9 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
-import { PresetError } from "../errors.js";
+import { errorMessage, PresetError } from "../errors.js";
+import { pathError } from "../util/fs-errors.js";
 
 export type YamlPath = ReadonlyArray<string | number | symbol>;
 
@@ -14,37 +16,85 @@ export interface YamlFile {
   locateKey(path: YamlPath, key: string): string;
 }
 
+/** Preset and release files are a few KB; anything much larger is not one (and is not read whole). */
+export const MAX_YAML_BYTES = 1024 * 1024;
+
+/** Aliases a file may resolve: a preset needs few, and an alias bomb ("billion laughs") needs many. */
+const MAX_ALIAS_COUNT = 100;
+
 export async function readYamlFile(file: string, what: string): Promise<YamlFile> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw unreadable(file, what, error);
-  }
-  return parseYamlText(file, text);
+  return parseYamlBytes(file, await readLimited(file, what), what);
 }
 
-/** The file itself could not be read (missing, a directory, no permission). */
+/**
+ * The file's bytes: only a regular file (a FIFO would block the read, a device never end it),
+ * and at most MAX_YAML_BYTES of it. Opened without blocking and checked by its handle, so a file
+ * swapped for a FIFO meanwhile cannot block the open.
+ */
+async function readLimited(file: string, what: string): Promise<Buffer> {
+  try {
+    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+      if (!info.isFile()) throw new UnreadableFileError(`is not a regular file, so it is not a ${what}`, { file, hint: "pass a YAML file" });
+      const buffer = Buffer.alloc(MAX_YAML_BYTES + 1);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > MAX_YAML_BYTES) {
+        throw new PresetError(`is larger than ${MAX_YAML_BYTES / 1024 / 1024} MiB, so it is not a ${what}`, {
+          file,
+          hint: "pass the preset's YAML file (a few KB)",
+        });
+      }
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (error instanceof PresetError) throw error;
+    throw unreadable(file, what, error);
+  }
+}
+
+/** The file itself could not be read (missing, a directory, not a regular file). */
 export class UnreadableFileError extends PresetError {}
 
-function unreadable(file: string, what: string, error: unknown): UnreadableFileError {
+function unreadable(file: string, what: string, error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOENT")
     return new UnreadableFileError(`${what} not found`, { file, hint: "check the path; `triton-build presets list` shows the built-in presets" });
   if (code === "EISDIR") {
     return new UnreadableFileError(`is a directory, not a ${what}`, { file, hint: "pass a YAML file (e.g. ./my-preset.yaml) or a built-in preset name" });
   }
-  return new UnreadableFileError(`cannot read ${what}: ${(error as Error).message}`, {
+  // No permission, an I/O error: this machine's problem, named by the file (exit 3).
+  const environment = pathError(error, { what, path: file });
+  if (environment !== error) return environment as Error;
+  return new UnreadableFileError(`cannot read ${what}: ${errorMessage(error)}`, {
     file,
     hint: "check that the file exists and this user can read it",
     cause: error,
   });
 }
 
+/** Text of a YAML file, which must be UTF-8: a byte that is not is an error at its line. */
+export function parseYamlBytes(file: string, bytes: Uint8Array, what = "YAML file"): YamlFile {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const lenient = new TextDecoder("utf-8").decode(bytes);
+    const offset = lenient.indexOf("\ufffd");
+    const line = lenient.slice(0, offset).split("\n").length;
+    throw new PresetError(`${file}:${line}: the ${what} is not valid UTF-8 text`, { hint: "save the file as UTF-8" });
+  }
+  return parseYamlText(file, text);
+}
+
 export function parseYamlText(file: string, text: string): YamlFile {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const [first] = doc.errors;
+  // Warnings too (an unknown tag such as !!js/function, a map used as a key): a preset means what it says or nothing.
+  const [first] = [...doc.errors, ...doc.warnings];
   if (first) {
     const pos = first.linePos?.[0];
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
@@ -57,9 +107,18 @@ export function parseYamlText(file: string, text: string): YamlFile {
       hint: "fix the YAML at that line (indentation, a missing ':' or an unclosed quote are the usual causes)",
     });
   }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (error) {
+    // yaml's guard against an alias bomb, and any other value it cannot build.
+    throw new PresetError(`${file}: cannot read the YAML: ${errorMessage(error)}`, {
+      hint: `use at most ${MAX_ALIAS_COUNT} aliases (*name), and no alias that repeats a large part of the file many times over`,
+    });
+  }
   return {
     file,
-    data: doc.toJS() ?? {},
+    data,
     locate: (path) => locateInDocument(doc, lineCounter, file, path),
     locateKey: (path, key) => {
       const map = path.length ? doc.getIn(path as unknown[], true) : doc.contents;
@@ -116,6 +175,8 @@ interface SchemaProblem {
 function schemaProblems(issue: z.core.$ZodIssue, data: unknown, prefix: YamlPath): SchemaProblem[] {
   const path = [...prefix, ...issue.path];
   if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ path, key, message: `unknown key '${key}'` }));
+  // A map key the schema refuses (a CMake name): each problem at the key itself.
+  if (issue.code === "invalid_key") return issue.issues.map((inner) => ({ path: path.slice(0, -1), key: String(path.at(-1)), message: inner.message }));
   if (issue.code === "invalid_union") {
     const branch = intendedBranch(issue.errors);
     if (branch) return branch.flatMap((inner) => schemaProblems(inner, data, path));

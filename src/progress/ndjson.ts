@@ -1,5 +1,5 @@
 import type { BuildEvent } from "../run/events.js";
-import { stripAnsi } from "../util/ansi.js";
+import { stripVTControlCharacters } from "node:util";
 
 /**
  * `--json`: one JSON object per line on stdout, each with its time. Component output lines are
@@ -15,7 +15,7 @@ export function createNdjsonRenderer(write: (line: string) => void, options: { v
 }
 
 function plainText(event: BuildEvent): { line?: string; message?: string } {
-  if ("line" in event) return { line: stripAnsi(event.line) };
-  if ("message" in event) return { message: stripAnsi(event.message) };
+  if ("line" in event) return { line: stripVTControlCharacters(event.line) };
+  if ("message" in event) return { message: stripVTControlCharacters(event.message) };
   return {};
 }

@@ -1,5 +1,5 @@
 import { PHASE_TITLES, type BuildEvent, type Phase } from "../run/events.js";
-import { stripAnsi } from "../util/ansi.js";
+import { stripVTControlCharacters } from "node:util";
 import { clock, formatDuration } from "./format.js";
 
 /**
@@ -14,7 +14,7 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
   // Titles as the run gave them at each phase's start (a strategy may title a phase its own way).
   const titles = new Map<Phase, string>();
   const title = (phase: Phase) => titles.get(phase) ?? PHASE_TITLES[phase];
-  const line = (text: string) => write(`[${clock()}] ${stripAnsi(text)}`);
+  const line = (text: string) => write(`[${clock()}] ${stripVTControlCharacters(text)}`);
   return (event) => {
     switch (event.type) {
       case "run-start":

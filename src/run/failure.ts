@@ -1,5 +1,6 @@
-import { DockerCommandError } from "../docker/cli.js";
-import { BuildError, InterruptedError, isTritonBuildError, SourceError } from "../errors.js";
+import { BuildError, DockerCommandError, EnvironmentError, InterruptedError, isTritonBuildError } from "../errors.js";
+import { isDaemonUnreachable } from "../docker/cli.js";
+import { unmappedPathError } from "../util/fs-errors.js";
 import type { Emit } from "./events.js";
 
 /**
@@ -9,7 +10,7 @@ import type { Emit } from "./events.js";
  */
 export function failRun(error: unknown, context: { emit: Emit; signal: AbortSignal; started: number }): Error {
   const interrupted = context.signal.aborted || error instanceof InterruptedError;
-  const failure = interrupted ? (error instanceof InterruptedError ? error : new InterruptedError()) : expectedError(error);
+  const failure = interrupted ? (error instanceof InterruptedError ? error : new InterruptedError()) : expectedFailure(error);
   context.emit({
     type: "result",
     status: interrupted ? "interrupted" : "failed",
@@ -20,26 +21,29 @@ export function failRun(error: unknown, context: { emit: Emit; signal: AbortSign
   return failure;
 }
 
-function expectedError(error: unknown): Error {
-  if (isTritonBuildError(error)) return error;
+/**
+ * An error as the user should see it, mapped by type: a file-system failure names where it
+ * happened (exit 3); a docker command that failed is the build's failure (exit 1) with docker's
+ * last lines, unless the daemon is unreachable or its disk is full (exit 3). Typed errors pass
+ * unchanged; anything else is left as it is: a real bug.
+ */
+export function expectedFailure(error: unknown): Error {
+  const onDisk = unmappedPathError(error);
+  if (onDisk) return onDisk;
   if (error instanceof DockerCommandError) {
-    return new BuildError(error.message, {
-      logTail: error.tail,
-      hint: "the docker command's output is above; `triton-build doctor` checks the set-up",
-      cause: error,
-    });
+    const said = error.tail.join("\n");
+    if (isDaemonUnreachable(said)) {
+      return new EnvironmentError(`the Docker daemon is not reachable: ${error.message}`, "start it, and check DOCKER_HOST / `docker context`", error);
+    }
+    if (/no space left on device/i.test(said)) {
+      return new EnvironmentError(
+        `the Docker daemon ran out of disk space: ${error.message}`,
+        "free space in Docker's data root (`docker info` names it; `docker system df` shows what uses it)",
+        error,
+      );
+    }
+    return new BuildError(error.message, { logTail: error.tail, ...(error.hint ? { hint: error.hint } : {}), cause: error });
   }
-  if ((error as Error)?.name === "GitError") {
-    return new SourceError(
-      `git: ${
-        String((error as Error).message)
-          .trim()
-          .split("\n")
-          .pop() ?? "failed"
-      }`,
-      "check the repository URL and ref, and the network",
-      error,
-    );
-  }
+  if (isTritonBuildError(error)) return error;
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,8 +1,8 @@
 import { createWriteStream } from "node:fs";
-import { BuildError } from "../errors.js";
-import { DockerCommandError } from "../docker/cli.js";
+import { BuildError, DockerCommandError } from "../errors.js";
 import { buildImage, type ImageBuildRequest } from "../docker/image-build.js";
 import type { Emit, Phase } from "./events.js";
+import { expectedFailure } from "./failure.js";
 
 /** One `docker build` as a phase: step progress as events, full output in its log file. */
 export async function buildImageWithLog(
@@ -20,6 +20,9 @@ export async function buildImageWithLog(
     });
   } catch (error) {
     if (error instanceof DockerCommandError) {
+      // An unreachable daemon or its full disk is this machine's problem, not the image's.
+      const mapped = expectedFailure(error);
+      if (!(mapped instanceof BuildError)) throw mapped;
       throw new BuildError(`${context.what} failed`, {
         component: context.phase,
         logPath: context.logPath,

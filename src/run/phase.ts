@@ -1,4 +1,5 @@
 import { PHASE_TITLES, type Emit, type Phase } from "./events.js";
+import { errorMessage } from "../errors.js";
 
 /** A phase, or a phase with the title a strategy gives it (compose's "plan" runs no build.py). */
 export type PhaseWithTitle = Phase | { phase: Phase; title: string };
@@ -18,7 +19,7 @@ export async function timedPhase<T>(emit: Emit, which: PhaseWithTitle, fn: () =>
     emit({ type: "phase-end", phase, status: failure ? "failed" : "ok", durationMs: performance.now() - started, ...(failure ? { detail: failure } : {}) });
     return result;
   } catch (error) {
-    emit({ type: "phase-end", phase, status: "failed", durationMs: performance.now() - started, detail: String((error as Error)?.message ?? error) });
+    emit({ type: "phase-end", phase, status: "failed", durationMs: performance.now() - started, detail: errorMessage(error) });
     throw error;
   }
 }

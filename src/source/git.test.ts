@@ -3,7 +3,8 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fetchMirror, initBareMirror, lsRemote, revParseCommit, withoutProgress } from "./git.js";
+import { GitCommandError, TarCommandError } from "../errors.js";
+import { exportTree, fetchMirror, initBareMirror, lsRemote, revParseCommit, withoutProgress } from "./git.js";
 import { isTransientGitError } from "./mirror.js";
 
 let dir: string;
@@ -99,5 +100,28 @@ describe("lsRemote", () => {
     // an annotated tag is peeled to its commit
     expect(await lsRemote(`file://${repo}`, "v1")).toBe(tagged);
     expect(await lsRemote(`file://${repo}`, "nope")).toBeUndefined();
+  });
+});
+
+describe("failed git commands", () => {
+  it("are GitCommandErrors with git's own lines, and a failed extraction a TarCommandError naming its directory", async () => {
+    const missing = path.join(dir, "no-such-repo");
+    const error = await lsRemote(missing, "main").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GitCommandError);
+    expect((error as GitCommandError).args.slice(0, 2)).toEqual(["ls-remote", missing]);
+    expect((error as GitCommandError).tail.join("\n")).toMatch(/does not appear to be a git repository|not found/);
+
+    const repo = sourceRepo(1);
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repo }).toString().trim();
+    const archive = await exportTree(path.join(repo, ".git"), "0".repeat(40), path.join(dir, "out")).catch((e: unknown) => e);
+    expect(archive).toBeInstanceOf(GitCommandError);
+    expect((archive as GitCommandError).message).toMatch(/^git archive --format=tar failed: fatal: /);
+
+    // tar cannot create its directory under a file: tar's failure, not git's broken pipe, is reported
+    const file = path.join(dir, "file");
+    await writeFile(file, "");
+    const tar = await exportTree(path.join(repo, ".git"), head, path.join(file, "out")).catch((e: unknown) => e);
+    expect(tar).toBeInstanceOf(TarCommandError);
+    expect((tar as TarCommandError).directory).toBe(path.join(file, "out"));
   });
 });

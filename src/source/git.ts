@@ -1,9 +1,12 @@
 import { execa } from "execa";
-import { simpleGit, type SimpleGit } from "simple-git";
+import { GitError, simpleGit, type SimpleGit } from "simple-git";
+import { cancellation, GitCommandError, TarCommandError } from "../errors.js";
+import { brokenPipe } from "../util/process.js";
 
 /**
  * The git adapter: one small function per git command, all through simple-git, each taking the
- * directory it works in and an AbortSignal. Callers decide what a failure means.
+ * directory it works in and an AbortSignal. A failed command is a GitCommandError (its arguments
+ * and git's last lines); callers decide what a failure means.
  */
 
 export interface GitOptions {
@@ -20,14 +23,26 @@ function git(baseDir: string | undefined, options: GitOptions): SimpleGit {
   });
 }
 
+/**
+ * `git ARGS` in `baseDir`. simple-git's GitError (its message is git's stderr) becomes a
+ * GitCommandError; `output` may first drop lines that say nothing (fetch progress).
+ */
+async function run(baseDir: string | undefined, args: string[], options: GitOptions, output: (stderr: string) => string = (stderr) => stderr): Promise<string> {
+  try {
+    return await git(baseDir, options).raw(args);
+  } catch (error) {
+    if (options.signal?.aborted) throw cancellation(options.signal, `git ${args[0] ?? ""}`);
+    if (error instanceof GitError) throw new GitCommandError(args, { status: undefined, output: output(error.message) }, error);
+    throw error;
+  }
+}
+
 /** A bare repository that fetches only branches and tags (not GitHub's pull-request refs). */
 export async function initBareMirror(dir: string, url: string, options: GitOptions = {}): Promise<void> {
-  const repo = git(undefined, options);
-  await repo.raw(["init", "--bare", "--quiet", dir]);
-  const mirror = git(dir, options);
-  await mirror.raw(["remote", "add", "origin", url]);
-  await mirror.raw(["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"]);
-  await mirror.raw(["config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*"]);
+  await run(undefined, ["init", "--bare", "--quiet", dir], options);
+  await run(dir, ["remote", "add", "origin", url], options);
+  await run(dir, ["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"], options);
+  await run(dir, ["config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*"], options);
 }
 
 /**
@@ -36,12 +51,7 @@ export async function initBareMirror(dir: string, url: string, options: GitOptio
  * error message of a failed fetch.
  */
 export async function fetchMirror(dir: string, options: GitOptions = {}): Promise<void> {
-  try {
-    await git(dir, options).raw(["fetch", "--prune", "--prune-tags", "--force", "--progress", "origin"]);
-  } catch (error) {
-    if (error instanceof Error) error.message = withoutProgress(error.message);
-    throw error;
-  }
+  await run(dir, ["fetch", "--prune", "--prune-tags", "--force", "--progress", "origin"], options, withoutProgress);
 }
 
 const PROGRESS_LINE = /^(remote: )?(Enumerating|Counting|Compressing|Receiving|Resolving|Unpacking|Total|Checking connectivity)\b/;
@@ -62,23 +72,23 @@ export async function revParseCommit(dir: string, ref: string, options: GitOptio
   try {
     // --quiet: a ref that names no commit exits non-zero without a message, which simple-git
     // returns as empty output.
-    const out = await git(dir, options).raw(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
+    const out = await run(dir, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], options);
     return out.trim() || undefined;
   } catch (error) {
-    if (/unknown revision|bad revision|needed a single revision/i.test(String((error as Error)?.message))) return undefined;
+    if (error instanceof GitCommandError && /unknown revision|bad revision|needed a single revision/i.test(error.tail.join("\n"))) return undefined;
     throw error;
   }
 }
 
 export async function listRefs(dir: string, pattern: string, options: GitOptions = {}): Promise<string[]> {
-  const out = await git(dir, options).raw(["for-each-ref", "--format=%(refname:short)", pattern]);
+  const out = await run(dir, ["for-each-ref", "--format=%(refname:short)", pattern], options);
   return out.split("\n").filter(Boolean);
 }
 
 /** A working copy that borrows the mirror's objects, detached at one commit. */
 export async function checkoutShared(mirrorDir: string, commit: string, dest: string, options: GitOptions = {}): Promise<void> {
-  await git(undefined, options).raw(["clone", "--shared", "--no-checkout", "--quiet", mirrorDir, dest]);
-  await git(dest, options).raw(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit]);
+  await run(undefined, ["clone", "--shared", "--no-checkout", "--quiet", mirrorDir, dest], options);
+  await run(dest, ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit], options);
 }
 
 /**
@@ -87,16 +97,21 @@ export async function checkoutShared(mirrorDir: string, commit: string, dest: st
  * Docker's layer cache holds across runs.
  */
 export async function exportTree(mirrorDir: string, commit: string, dest: string, options: GitOptions = {}): Promise<void> {
-  const archive = execa("git", ["--git-dir", mirrorDir, "archive", "--format=tar", commit], {
+  const archiveArgs = ["archive", "--format=tar", commit];
+  const tarArgs = ["-x", "-C", dest];
+  const archive = execa("git", ["--git-dir", mirrorDir, ...archiveArgs], {
     reject: false,
     cancelSignal: options.signal,
     buffer: { stdout: false, stderr: true },
   });
-  const extracted = await archive.pipe("tar", ["-x", "-C", dest], { reject: false, cancelSignal: options.signal });
+  const extracted = await archive.pipe("tar", tarArgs, { reject: false, cancelSignal: options.signal });
   const archived = await archive;
-  if (archived.isCanceled || extracted.isCanceled) throw options.signal?.reason ?? new Error("export cancelled");
-  if (archived.exitCode !== 0) throw new Error(`git archive ${commit} failed: ${String(archived.stderr).trim()}`);
-  if (extracted.exitCode !== 0) throw new Error(`tar -x into ${dest} failed: ${String(extracted.stderr).trim()}`);
+  if (archived.isCanceled || extracted.isCanceled) throw cancellation(options.signal, "git archive");
+  const archiveFailed = () => new GitCommandError(archiveArgs, { status: archived.exitCode, output: String(archived.stderr ?? "") });
+  // When tar cannot write (a full disk), git archive fails only on the broken pipe: tar's is the error to report.
+  if (archived.exitCode !== 0 && !brokenPipe(String(archived.stderr ?? ""), archived.signal)) throw archiveFailed();
+  if (extracted.exitCode !== 0) throw new TarCommandError(tarArgs, { status: extracted.exitCode, output: String(extracted.stderr ?? ""), directory: dest });
+  if (archived.exitCode !== 0) throw archiveFailed();
 }
 
 /**
@@ -105,7 +120,7 @@ export async function exportTree(mirrorDir: string, commit: string, dest: string
  * in `git clone -b REF` (what build.py runs): the key must name the commit that gets built.
  */
 export async function lsRemote(url: string, ref: string, options: GitOptions = {}): Promise<string | undefined> {
-  const out = await git(undefined, options).listRemote([url, ref, `${ref}^{}`]);
+  const out = await run(undefined, ["ls-remote", url, ref, `${ref}^{}`], options);
   const rows = out
     .split("\n")
     .map((line) => line.split("\t"))
@@ -122,12 +137,12 @@ export async function lsRemote(url: string, ref: string, options: GitOptions = {
 }
 
 export async function updateSubmodules(dir: string, options: GitOptions = {}): Promise<void> {
-  await git(dir, options).raw(["submodule", "update", "--init", "--recursive"]);
+  await run(dir, ["submodule", "update", "--init", "--recursive"], options);
 }
 
 /** `git lfs pull`; needs git-lfs installed (doctor checks it). */
 export async function lfsPull(dir: string, options: GitOptions = {}): Promise<void> {
-  await git(dir, options).raw(["lfs", "pull"]);
+  await run(dir, ["lfs", "pull"], options);
 }
 
 /** `git --version`, e.g. "2.39.5"; undefined when git is missing. */

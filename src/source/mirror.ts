@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { access, mkdir, rename, rm, stat } from "node:fs/promises";
+import { access, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { EnvironmentError, SourceError } from "../errors.js";
-import { fileSystemErrorCode, usingPath } from "../util/fs-errors.js";
+import { CommandError, EnvironmentError, errorMessage, firstErrorLine, SourceError } from "../errors.js";
+import { fileSystemErrorCode, makeDirs, usingPath } from "../util/fs-errors.js";
 import { withLock } from "../util/lock.js";
 import { retry } from "../util/retry.js";
 import * as gitCmd from "./git.js";
@@ -63,14 +63,14 @@ async function updateMirror(url: string, mirrorDir: string, options: SourceOptio
     throw new SourceError(`source ${url} does not exist`, "pass --source with a git URL or the path of a server repository checkout");
   }
   const target = exists ? mirrorDir : `${mirrorDir}.tmp-${process.pid}-${Date.now()}`;
-  if (!exists) await mkdir(path.dirname(mirrorDir), { recursive: true });
+  if (!exists) await makeDirs(path.dirname(mirrorDir));
   try {
     if (!exists) await gitCmd.initBareMirror(target, url, { signal: options.signal });
     await retry(() => gitCmd.fetchMirror(target, { signal: options.signal, blockTimeoutMs: 5 * 60_000 }), {
       attempts: options.attempts ?? 3,
       isRetryable: (error) => isTransientGitError(error),
       onRetry: (error, attempt, delayMs) =>
-        options.onRetry?.(`fetching ${url} failed (${firstLine(error)}); retry ${attempt} in ${Math.round(delayMs / 1000)} s`),
+        options.onRetry?.(`fetching ${url} failed (${firstErrorLine(error)}); retry ${attempt} in ${Math.round(delayMs / 1000)} s`),
       signal: options.signal,
     });
     // Rename last, so a mirror directory is only ever a complete one.
@@ -88,7 +88,7 @@ async function resolveRefInMirror(mirrorDir: string, ref: string, url: string): 
   } catch (error) {
     if (error instanceof SourceError) throw error;
     throw new EnvironmentError(
-      `the git mirror of ${url} at ${mirrorDir} is damaged: ${firstLine(error)}`,
+      `the git mirror of ${url} at ${mirrorDir} is damaged: ${firstErrorLine(error)}`,
       `remove it (rm -rf ${mirrorDir}); the next run without --offline creates it again from the source`,
       error,
     );
@@ -125,14 +125,14 @@ const TRANSIENT = [
 ];
 
 export function isTransientGitError(error: unknown): boolean {
-  const message = String((error as Error)?.message ?? error);
-  return TRANSIENT.some((pattern) => pattern.test(message));
+  const text = error instanceof CommandError ? error.tail.join("\n") : errorMessage(error);
+  return TRANSIENT.some((pattern) => pattern.test(text));
 }
 
 function classifyFetchError(url: string, error: unknown): unknown {
   // A full disk or an unwritable cache dir is the cache dir's problem (resolveSource names it).
   if (fileSystemErrorCode(error)) return error;
-  const message = firstLine(error);
+  const message = firstErrorLine(error);
   if (isTransientGitError(error)) {
     return new EnvironmentError(
       `cannot reach source ${url}: ${message}`,
@@ -144,18 +144,6 @@ function classifyFetchError(url: string, error: unknown): unknown {
     `cannot read source ${url}: ${message}`,
     "check --source: it must be a git URL or the path of a server repository that you can clone",
     error,
-  );
-}
-
-function firstLine(error: unknown): string {
-  const text = String((error as Error)?.message ?? error).trim();
-  return (
-    text
-      .split("\n")
-      .map((l) => l.trim())
-      .find((l) => /^(fatal|error):/.test(l)) ??
-    text.split("\n")[0] ??
-    text
   );
 }
 
@@ -185,10 +173,10 @@ async function writeCheckout(source: ResolvedSource, dest: string, options: { si
   await rm(dest, { recursive: true, force: true });
   const gitOptions = options.signal ? { signal: options.signal } : {};
   if (options.withGit) {
-    await mkdir(path.dirname(dest), { recursive: true });
+    await makeDirs(path.dirname(dest));
     await gitCmd.checkoutShared(source.mirrorDir, source.commit, dest, gitOptions);
     return;
   }
-  await mkdir(dest, { recursive: true });
+  await makeDirs(dest);
   await gitCmd.exportTree(source.mirrorDir, source.commit, dest, gitOptions);
 }

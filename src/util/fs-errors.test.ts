@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EnvironmentError } from "../errors.js";
-import { fileSystemErrorCode, makeDirectory, pathError, usingPath } from "./fs-errors.js";
+import { EnvironmentError, GitCommandError, TarCommandError } from "../errors.js";
+import { fileSystemErrorCode, makeDirectory, pathError, unmappedPathError, usingPath } from "./fs-errors.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -37,6 +37,37 @@ describe("file-system failures in a chosen directory", () => {
     });
     expect(error).toBeInstanceOf(EnvironmentError);
     expect((error as Error).message).toBe("cannot use the checkout directory /w/server: no space left on the device (ENOSPC)");
+  });
+
+  it("a command's own report counts: a full disk or a read-only file system from any tool, a denied permission only from tar", () => {
+    const tar = (line: string) => new TarCommandError(["-x", "-C", "/w"], { status: 2, output: `tar: x: ${line}`, directory: "/w" });
+    expect(fileSystemErrorCode(tar("Cannot write: No space left on device"))).toBe("ENOSPC");
+    expect(fileSystemErrorCode(tar("Cannot mkdir: Read-only file system"))).toBe("EROFS");
+    expect(fileSystemErrorCode(tar("Cannot open: Permission denied"))).toBe("EACCES");
+    // git says it of a server that refuses a key: not a directory of this machine
+    const ssh = new GitCommandError(["fetch"], {
+      status: 128,
+      output: "git@host: Permission denied (publickey).\nfatal: Could not read from remote repository.",
+    });
+    expect(fileSystemErrorCode(ssh)).toBeUndefined();
+    expect(fileSystemErrorCode(new GitCommandError(["fetch"], { status: 128, output: "fatal: unable to write file: Read-only file system" }))).toBe("EROFS");
+  });
+
+  it("a file-system failure no step mapped names the directory a command wrote to, or the path it happened at", async () => {
+    const fromTar = unmappedPathError(
+      new TarCommandError(["-x"], { status: 2, output: "tar: a: Cannot write: No space left on device", directory: "/w/server/build" }),
+    );
+    expect(fromTar).toBeInstanceOf(EnvironmentError);
+    expect(fromTar?.message).toBe("cannot use the directory /w/server/build: no space left on the device (ENOSPC)");
+    const file = path.join(dir, "F");
+    await writeFile(file, "");
+    const errno = await writeFile(path.join(file, "report.json"), "").catch((e: unknown) => e);
+    expect(unmappedPathError(errno)?.message).toBe(
+      `cannot use the path ${path.join(file, "report.json")}: a file stands where a directory is needed (ENOTDIR: open ${path.join(file, "report.json")})`,
+    );
+    const denied = Object.assign(new Error("EACCES: permission denied, open '/r/report.json'"), { code: "EACCES", syscall: "open", path: "/r/report.json" });
+    expect(unmappedPathError(denied)?.message).toBe("cannot use the path /r/report.json: permission denied (EACCES: open /r/report.json)");
+    expect(unmappedPathError(new TypeError("x is undefined"))).toBeUndefined();
   });
 
   it("other errors pass through unchanged: bugs, and programs that cannot be started", async () => {

@@ -1,6 +1,8 @@
 import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { EnvironmentError } from "../errors.js";
+import { makeDirs } from "./fs-errors.js";
 import { isProcessAlive, processHost } from "./process.js";
 
 /**
@@ -34,7 +36,7 @@ export interface LockOptions {
 /** Takes the lock only if nobody holds it; undefined when another live process does. */
 export async function tryLock(target: string): Promise<Release | undefined> {
   const dir = `${target}.lock`;
-  await mkdir(path.dirname(dir), { recursive: true });
+  await makeDirs(path.dirname(dir));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await mkdir(dir);
@@ -71,7 +73,12 @@ export async function withLock<T>(target: string, fn: () => Promise<T>, options:
   let release = await tryLock(target);
   while (!release) {
     options.signal?.throwIfAborted();
-    if (Date.now() - started > waitMs) throw new Error(`timed out after ${Math.round(waitMs / 1000)} s waiting for the lock on ${target}`);
+    if (Date.now() - started > waitMs) {
+      throw new EnvironmentError(
+        `timed out after ${Math.round(waitMs / 1000)} s waiting for the lock on ${target}`,
+        `another triton-build run holds it (${target}.lock/owner.json names it); wait for that run, or remove ${target}.lock if it is gone`,
+      );
+    }
     await sleep(200, undefined, options.signal ? { signal: options.signal } : {});
     release = await tryLock(target);
   }

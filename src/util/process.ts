@@ -30,3 +30,11 @@ export function processHost(): string {
   }
   return identity;
 }
+
+/**
+ * Whether a command that wrote into a pipe failed only because its reader went away (tar could
+ * not write to a full disk and exited): its failure is then the reader's, not its own.
+ */
+export function brokenPipe(stderr: string, signal: string | undefined): boolean {
+  return signal === "SIGPIPE" || /broken pipe|EPIPE|write error/i.test(stderr);
+}

@@ -139,7 +139,7 @@ describe("bad input: one clear message, the right exit code, no stack trace", ()
     expectCleanFailure(result, 2, "unknown backend 'onxruntime'");
     expect(result.stderr).toContain("unknown endpoint 'websocket'");
     expect(result.stderr).toContain("unknown filesystem 'hdfs'");
-    expectCleanFailure(await plan(["--preset", "full", "--backend", "tensorflow1x"]), 2, "--backend tensorflow1x: unknown backend");
+    expectCleanFailure(await plan(["--preset", "full", "--backend", "tensorflow1x"]), 2, "--backend 'tensorflow1x': unknown backend");
   });
 
   it("extends cycle", async () => {
@@ -185,7 +185,7 @@ describe("bad input: one clear message, the right exit code, no stack trace", ()
   });
 
   it("an option value from the environment that is not valid", async () => {
-    expectCleanFailure(await plan(["--preset", "full"], { TRITON_BUILD_JOBS: "many" }), 2, "TRITON_BUILD_JOBS many: expected a positive integer");
+    expectCleanFailure(await plan(["--preset", "full"], { TRITON_BUILD_JOBS: "many" }), 2, "TRITON_BUILD_JOBS: 'many' is not a positive decimal integer");
   });
 });
 
@@ -204,7 +204,7 @@ describe("presets and config commands", () => {
     expect((await runCli(["config", "list"], { tempDir: temp })).stdout).toMatch(/source\s+\S+\s+TRITON_BUILD_SOURCE/);
     const result = await runCli(["plan", "-p", "full", "--json"], { tempDir: temp });
     expect(JSON.parse(result.stdout).source.url).toBe(server.path);
-    expectCleanFailure(await runCli(["config", "set", "jobs", "0"], { tempDir: temp }), 2, "config jobs: expected a positive integer");
+    expectCleanFailure(await runCli(["config", "set", "jobs", "0"], { tempDir: temp }), 2, "config jobs: '0' is not a positive decimal integer");
     expectCleanFailure(await runCli(["config", "get", "sorce"], { tempDir: temp }), 2, "did you mean 'source'?");
     expect((await runCli(["config", "unset", "source"], { tempDir: temp })).exitCode).toBe(0);
   });

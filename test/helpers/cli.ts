@@ -29,9 +29,18 @@ export function cliEnv(tempDir: string, extra: Record<string, string> = {}): Rec
   };
 }
 
+export interface CliOptions {
+  tempDir: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** A command that runs node for the test, e.g. setpriv with fewer capabilities. */
+  wrapper?: string[];
+}
+
 /** Starts the CLI without waiting (for signal tests). */
-export function startCli(args: string[], options: { tempDir: string; env?: Record<string, string>; cwd?: string }): ResultPromise {
-  return execa("node", [CLI, ...args], {
+export function startCli(args: string[], options: CliOptions): ResultPromise {
+  const [command = "node", ...prefix] = [...(options.wrapper ?? []), "node"];
+  return execa(command, [...prefix, CLI, ...args], {
     cwd: options.cwd ?? options.tempDir,
     env: cliEnv(options.tempDir, options.env),
     extendEnv: false,
@@ -40,7 +49,7 @@ export function startCli(args: string[], options: { tempDir: string; env?: Recor
   });
 }
 
-export async function runCli(args: string[], options: { tempDir: string; env?: Record<string, string>; cwd?: string }): Promise<CliResult> {
+export async function runCli(args: string[], options: CliOptions): Promise<CliResult> {
   const started = performance.now();
   const result = await startCli(args, options);
   return {

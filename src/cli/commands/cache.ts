@@ -3,10 +3,9 @@ import { Command } from "commander";
 import { planCache } from "../../strategies/buildpy/cache-plan.js";
 import type { KeyInputs } from "../../cache/key.js";
 import { LocalCache } from "../../cache/store.js";
-import { DEFAULT_CACHE_DIR } from "../../config/keys.js";
 import { parseEntryTag } from "../../cache/entry-tag.js";
 import { listTags } from "../../registry/lookup.js";
-import { EnvironmentError, UsageError } from "../../errors.js";
+import { EnvironmentError, errorMessage, UsageError } from "../../errors.js";
 import { formatBytes, formatDuration } from "../../progress/format.js";
 import { parseDuration, parseSize } from "../../util/units.js";
 import { addPlanOptions } from "../common-options.js";
@@ -16,7 +15,7 @@ import { resolveCommonSettings, settingsReader, type SettingsReader } from "../s
 import { planFor } from "../../strategies/buildpy/plan-for.js";
 
 function cacheFor(reader: SettingsReader): LocalCache {
-  return new LocalCache(path.resolve(reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR));
+  return new LocalCache(reader.cacheDir());
 }
 
 export function cacheCommand(output: Output): Command {
@@ -220,7 +219,7 @@ async function listRemote(repository: string | undefined, json: boolean, output:
     tags = await listTags(repository);
   } catch (error) {
     throw new EnvironmentError(
-      `cannot list the tags of ${repository}: ${String((error as Error).message)}`,
+      `cannot list the tags of ${repository}: ${errorMessage(error)}`,
       "some registries do not allow listing tags; check `docker login` and the registry's permissions",
     );
   }

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { CONFIG_KEYS, envVarName, isConfigKey } from "../../config/keys.js";
-import { configDir, deleteConfigValue, parseConfigValue, readConfig, writeConfigValue } from "../../config/store.js";
+import { configFile, deleteConfigValue, parseConfigValue, readConfig, writeConfigValue } from "../../config/store.js";
 import { UsageError } from "../../errors.js";
 import { expectedOneOf } from "../../util/suggest.js";
 import { table, type Output } from "../output.js";
@@ -53,7 +53,7 @@ export function configCommand(output: Output): Command {
     .action(async (opts: { json?: boolean }) => {
       const values = await readConfig();
       if (opts.json) {
-        output.out(JSON.stringify({ file: `${configDir()}/config.json`, values }, null, 2));
+        output.out(JSON.stringify({ file: configFile(), values }, null, 2));
         return;
       }
       const rows = [["KEY", "VALUE", "ENV", "DEFAULT / MEANING"]];
@@ -63,7 +63,7 @@ export function configCommand(output: Output): Command {
         rows.push([name, value === undefined ? "-" : String(value), envVarName(name), meaning]);
       }
       output.out(table(rows, ""));
-      output.out(`\nfile: ${configDir()}/config.json`);
+      output.out(`\nfile: ${configFile()}`);
     });
   return command;
 }

@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import { DEFAULT_CACHE_DIR, DEFAULT_WORK_PARENT } from "../../config/keys.js";
 import { runDoctor } from "../../doctor/checks.js";
 import { EnvironmentError } from "../../errors.js";
 import { loadPreset } from "../../presets/load.js";
@@ -20,8 +19,8 @@ export function doctorCommand(output: Output): Command {
       const presetArg = reader.string("preset");
       const results = await runDoctor({
         python: reader.string("python", { config: "python", fallback: "python3" }) ?? "python3",
-        workDir: reader.string("workDir") ?? reader.string("workRoot", { config: "workRoot", fallback: DEFAULT_WORK_PARENT }) ?? DEFAULT_WORK_PARENT,
-        cacheDir: reader.string("cacheDir", { config: "cacheDir", fallback: DEFAULT_CACHE_DIR }) ?? DEFAULT_CACHE_DIR,
+        workDir: reader.string("workDir") ?? reader.workRoot(),
+        cacheDir: reader.cacheDir(),
         ...(presetArg ? { preset: await loadPreset(presetArg) } : {}),
       });
       if (reader.bool("json")) output.out(JSON.stringify(results, null, 2));

@@ -14,7 +14,8 @@ import type { CommonSettings } from "../../run/settings.js";
 import { resolveCommonSettings, settingsReader } from "../settings.js";
 import { table, type Output } from "../output.js";
 import { withScratchDir } from "../scratch-dir.js";
-import { makeDirectory } from "../../util/fs-errors.js";
+import { claimWorkDir } from "../../run/run-dir.js";
+import { errorMessage } from "../../errors.js";
 
 export function planCommand(output: Output): Command {
   const command = addPlanOptions(new Command("plan"))
@@ -42,8 +43,11 @@ export function planCommand(output: Output): Command {
         if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
         output.out(settings.json ? JSON.stringify(planJson(plan, decisions, resources), null, 2) : planText(plan, decisions, resources));
       };
-      if (given) await show(await makeDirectory({ what: "work dir", path: path.resolve(given), option: "--work-dir DIR" }));
-      else await withScratchDir("triton-build-plan-", show);
+      if (given) {
+        const workDir = path.resolve(given);
+        await claimWorkDir(workDir);
+        await show(workDir);
+      } else await withScratchDir("triton-build-plan-", show);
     });
   return command;
 }
@@ -174,7 +178,7 @@ async function markRemoteHits(decisions: Map<string, CacheDecision>, repository:
         decision.reason = `in the remote cache ${repository}`;
       }
     } catch (error) {
-      output.err(`warning: remote cache ${repository} is unavailable (${String((error as Error).message)})`);
+      output.err(`warning: remote cache ${repository} is unavailable (${errorMessage(error)})`);
       return;
     }
   }

@@ -11,7 +11,7 @@ import { removeContainer } from "../../docker/container.js";
 import { copyOutOfContainer } from "../../docker/copy-out.js";
 import { tagImage, untagImage } from "../../docker/image.js";
 import { daemonInfo } from "../../docker/system.js";
-import { BuildError } from "../../errors.js";
+import { BuildError, errorMessage } from "../../errors.js";
 import { failRun } from "../../run/failure.js";
 import { planCache, type CacheDecision } from "./cache-plan.js";
 import { BUILD_PHASES, type Emit } from "../../run/events.js";
@@ -39,9 +39,6 @@ export interface BuildRunInput {
 
 export interface BuildOutcome {
   image: { tag: string; id: string };
-  plan: Plan;
-  built: string[];
-  cached: string[];
   workDir: string;
 }
 
@@ -121,9 +118,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
       if (!builderFailed) await collect;
       else {
         // The builder's failure is what the user must see; collecting what finished is a bonus.
-        await collect.catch((error: unknown) =>
-          emit({ type: "warning", message: `could not collect finished components: ${String((error as Error)?.message ?? error)}` }),
-        );
+        await collect.catch((error: unknown) => emit({ type: "warning", message: `could not collect finished components: ${errorMessage(error)}` }));
         throw builderFailure(outcome, runDir, Boolean(cache));
       }
     }
@@ -148,13 +143,13 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     }
     emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
     if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
-    return { image: { tag: settings.tag, id: imageId }, plan, built: toBuild.map((c) => c.name), cached: [...cached], workDir: runDir.root };
+    return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
     throw failRun(error, { emit, signal, started });
   } finally {
     // Clean-up runs even after Ctrl-C, so it must not use the aborted signal.
     for (const step of cleanup.reverse()) {
-      await step().catch((error: unknown) => emit({ type: "warning", message: `clean-up: ${String((error as Error)?.message ?? error)}` }));
+      await step().catch((error: unknown) => emit({ type: "warning", message: `clean-up: ${errorMessage(error)}` }));
     }
     await openedRunDir?.release();
   }

@@ -3,6 +3,7 @@ import type { Preset } from "../../presets/model.js";
 import type { ImageRecipe } from "../../presets/schema.js";
 import { lsRemote } from "../../source/git.js";
 import { resolveSource } from "../../source/mirror.js";
+import { firstErrorLine } from "../../errors.js";
 
 export interface RecipeImage {
   /** build.py image name, e.g. base. */
@@ -60,9 +61,4 @@ export async function resolvePresetImages(preset: Preset, options: { offline: bo
 export function recipeImageTag(name: string, recipe: ImageRecipe, commit: string | undefined): string {
   const identity = JSON.stringify({ ...recipe, buildArgs: Object.entries(recipe.buildArgs).sort(), commit: commit ?? `ref:${recipe.ref}` });
   return `triton-build/${name}:${createHash("sha256").update(identity).digest("hex").slice(0, 16)}`;
-}
-
-function firstErrorLine(error: unknown): string {
-  const text = String((error as Error)?.message ?? error);
-  return (text.split("\n").find((line) => /fatal:|error:/.test(line)) ?? text.split("\n")[0] ?? text).replace(/^Error:\s*/, "").trim();
 }

@@ -47,7 +47,7 @@ export interface Plan {
   source: ResolvedSource;
   checkoutDir: string;
   python: { executable: string; version: string };
-  buildpy: { argv: string[]; command: string; log: string };
+  buildpy: { argv: string[]; command: string };
   images: { refs: Record<string, string>; recipes: RecipeImage[] };
   cmakeBuild: CmakeBuildScript;
   buildbaseDockerfile: string;
@@ -100,7 +100,7 @@ export async function createPlan(input: PlanInput): Promise<Plan> {
       source,
       checkoutDir: input.checkoutDir,
       python,
-      buildpy: { argv, command: shellQuote([python.executable, "build.py", ...argv]), log: scripts.log },
+      buildpy: { argv, command: shellQuote([python.executable, "build.py", ...argv]) },
       images: { refs: images.refs, recipes: images.recipes },
       cmakeBuild,
       buildbaseDockerfile: scripts.buildbaseDockerfile,

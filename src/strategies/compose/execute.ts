@@ -8,7 +8,6 @@ import { buildImageWithLog } from "../../run/image-phase.js";
 import { tagImage, untagImage } from "../../docker/image.js";
 import { failRun } from "../../run/failure.js";
 import { daemonInfo } from "../../docker/system.js";
-import type { UnresolvedDependency } from "./ldd.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "./plan.js";
 import { checkLibraries, readSourceImages, requireOneRelease } from "./verify.js";
 
@@ -17,9 +16,6 @@ const composePhase = (phase: Phase) => ({ phase, title: COMPOSE_PHASE_TITLES[pha
 
 export interface ComposeOutcome {
   image: { tag: string; id: string };
-  plan: ComposePlan;
-  dockerfile: string;
-  unresolved: UnresolvedDependency[];
   workDir: string;
 }
 
@@ -39,7 +35,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
     await daemonInfo({ signal });
     const runDir = await openRunDir(settings.workDir);
     openedRunDir = runDir;
-    const { plan, dockerfile, dockerfilePath } = await timedPhase(emit, composePhase("plan"), async () => {
+    const { plan, dockerfilePath } = await timedPhase(emit, composePhase("plan"), async () => {
       const plan = planCompose(settings.preset, settings);
       for (const message of plan.warnings) emit({ type: "warning", message });
       const dockerfile = composeDockerfile(plan, settings.preset);
@@ -59,7 +55,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       });
       const release = settings.preset.release;
       requireOneRelease(sources, { container: release.versions.container ?? release.release, triton: release.tritonVersion }, emit);
-      return { plan, dockerfile, dockerfilePath };
+      return { plan, dockerfilePath };
     });
 
     const imageId = await timedPhase(emit, composePhase("final-image"), async () => {
@@ -79,14 +75,14 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       }
     });
 
-    const unresolved = await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal));
+    await timedPhase(emit, composePhase("checks"), () => checkLibraries(plan, tempTag, settings.allowMissingLibs, emit, signal));
 
     await timedPhase(emit, composePhase("tag"), async () => {
       await tagImage(tempTag, settings.tag, { signal });
       emit({ type: "phase-output", phase: "tag", line: settings.tag });
     });
     emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
-    return { image: { tag: settings.tag, id: imageId }, plan, dockerfile, unresolved, workDir: runDir.root };
+    return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
     throw failRun(error, { emit, signal, started });
   } finally {

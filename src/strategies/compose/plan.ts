@@ -1,5 +1,6 @@
 import { PresetError } from "../../errors.js";
 import type { Preset } from "../../presets/model.js";
+import { INSTALL_DIRS } from "../../buildpy/cmake-build.js";
 import { backendEnvLines } from "./backend-env.js";
 
 /**
@@ -30,7 +31,6 @@ export interface ComposePlan {
 
 /** How messages name each kind. */
 export const KIND_NAMES: Record<ComposeKind, string> = { backend: "backend", repoagent: "repository agent", cache: "response cache" };
-const DIRS: Record<ComposeKind, string> = { backend: "backends", repoagent: "repoagents", cache: "caches" };
 const LISTS = { backend: "backends", repoagent: "repoAgents", cache: "responseCaches" } as const;
 
 /** Published image references after `--image NAME=IMAGE` overrides (mirrors). */
@@ -99,7 +99,12 @@ export function planCompose(preset: Preset, ignored: ComposeIgnored = {}): Compo
         continue;
       }
       const [key] = holder;
-      plan.copies.push({ name: ref.name, kind, from: { key, image: refs[key] ?? holder[1].image }, path: `/opt/tritonserver/${DIRS[kind]}/${ref.name}` });
+      plan.copies.push({
+        name: ref.name,
+        kind,
+        from: { key, image: refs[key] ?? holder[1].image },
+        path: `/opt/tritonserver/${INSTALL_DIRS[kind]}/${ref.name}`,
+      });
     }
   }
   if (unavailable.length) {

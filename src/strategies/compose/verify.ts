@@ -1,7 +1,7 @@
 import type { Emit, SourceImage } from "../../run/events.js";
 import { runOnce } from "../../docker/container.js";
 import { inspectImage, pullImage } from "../../docker/image.js";
-import { BuildError, EnvironmentError } from "../../errors.js";
+import { BuildError, EnvironmentError, errorMessage } from "../../errors.js";
 import {
   LDD_SCRIPT,
   missingMainMessage,
@@ -31,7 +31,7 @@ export async function readSourceImages(plan: ComposePlan, pull: boolean, emit: E
       await pullImage(source.image, { signal }).catch((error: unknown) => {
         if (signal.aborted) throw error;
         throw new EnvironmentError(
-          `cannot pull ${source.image}: ${String((error as Error)?.message ?? error)}`,
+          `cannot pull ${source.image}: ${errorMessage(error)}`,
           "log in to the registry (`docker login`), point at a mirror with --image NAME=IMAGE, or use the local copy with --no-pull",
         );
       });

@@ -4,6 +4,7 @@ import type { CacheDecision } from "../cache-plan.js";
 import type { Emit } from "../../../run/events.js";
 import type { PlannedComponent } from "../plan.js";
 import type { BuilderOutcome } from "./builder.js";
+import { errorMessage } from "../../../errors.js";
 
 /** What both cache steps work with. */
 export interface CacheStepInput {
@@ -67,7 +68,7 @@ export async function storeBuilt(input: CacheStepInput & { components: PlannedCo
       input.report.stored(component.name, decision.key, step, input.cache.remote?.reference(component.name, decision.key));
     } catch (error) {
       input.signal?.throwIfAborted();
-      input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${String((error as Error)?.message ?? error)}` });
+      input.emit({ type: "warning", component: component.name, message: `could not cache ${component.name}: ${errorMessage(error)}` });
     }
   }
 }
