@@ -198,7 +198,7 @@ function treeProblem(present: readonly TreeEntry[], manifest: Manifest): string 
   const special = present.find((entry) => entry.type === "other");
   if (special) return `${special.path} is a ${special.what}`;
   const privileged = present.find((entry) => (entry.type === "file" || entry.type === "dir") && (entry.mode & ~0o777) !== 0);
-  if (privileged) return `${privileged.path} has ${specialBits(privileged.mode)} (mode ${formatMode(privileged.mode)})`;
+  if (privileged) return specialBitsProblem(privileged.path, privileged.mode);
   const listed = new Map<string, "file" | "dir" | "symlink">(listedTypes(manifest));
   // Directories above the roots (e.g. backends/ of backends/onnxruntime) hold nothing else.
   const ancestors = new Set(rootAncestors(manifest.roots));
@@ -220,6 +220,11 @@ function treeProblem(present: readonly TreeEntry[], manifest: Manifest): string 
     if (target !== link.target) return `symlink ${link.path} points to ${target}, the manifest says ${link.target}`;
   }
   return undefined;
+}
+
+/** How a file with setuid, setgid or sticky bits is refused, whichever check finds it. */
+export function specialBitsProblem(p: string, mode: number): string {
+  return `${p} has ${specialBits(mode)} (mode ${formatMode(mode)})`;
 }
 
 function specialBits(mode: number): string {

@@ -7,7 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { CacheIntegrityError } from "../../errors.js";
 import type { Manifest } from "../manifest.js";
-import { isSafeRelativePath } from "../validate.js";
+import { isSafeRelativePath, specialBitsProblem } from "../validate.js";
 import { type ReadMember, readTar, type TarEvent, TarFormatError } from "./tar.js";
 
 /**
@@ -73,6 +73,17 @@ export async function readManifestMember(events: AsyncIterator<TarEvent>): Promi
     if (next.value.event === "data") parts.push(next.value.chunk);
   }
 }
+
+const NODE_NAMES: Record<ReadMember["kind"], string> = {
+  file: "a regular file",
+  dir: "a directory",
+  symlink: "a symlink",
+  hardlink: "a hard link",
+  "char-device": "a character device",
+  "block-device": "a block device",
+  fifo: "a FIFO",
+  other: "a special file",
+};
 
 type Expected = { kind: "file"; file: Manifest["files"][number] } | { kind: "dir" } | { kind: "symlink"; target: string };
 
@@ -144,17 +155,20 @@ export class EntryExtraction {
       this.written.add(name);
       return FileWrite.create(path.join(this.dir, name), 0o644, undefined);
     }
-    if (name === "files" && member.kind === "dir") return undefined;
+    if (name === "files") {
+      if (member.kind === "dir") return undefined;
+      throw new CacheIntegrityError(`files is ${NODE_NAMES[member.kind]}, not a directory`);
+    }
+    if (name === "manifest.json") throw new CacheIntegrityError(`manifest.json is ${NODE_NAMES[member.kind]} in a layer, or there twice`);
     const relative = name.startsWith("files/") ? name.slice("files/".length) : undefined;
     if (relative === undefined || !isSafeRelativePath(relative)) throw new CacheIntegrityError(`a layer holds '${member.path}', outside files/`);
     if (member.kind !== "file" && member.kind !== "dir" && member.kind !== "symlink") {
+      // The same words as the check of an entry on disk (validate.ts), whichever finds it.
       throw new CacheIntegrityError(
-        `${relative} is a ${member.kind} (tar type '${member.typeflag}'): an entry holds only regular files, directories and symlinks`,
+        `${relative} is ${NODE_NAMES[member.kind]} (tar type '${member.typeflag}'): an entry holds only regular files, directories and symlinks`,
       );
     }
-    if (member.kind !== "symlink" && member.mode & 0o7000) {
-      throw new CacheIntegrityError(`${relative} has mode ${member.mode.toString(8)}: setuid, setgid and sticky bits are refused`);
-    }
+    if (member.kind !== "symlink" && member.mode & 0o7000) throw new CacheIntegrityError(specialBitsProblem(relative, member.mode));
     const expected = this.expected.get(relative);
     if (this.manifest) {
       if (!expected) throw new CacheIntegrityError(`${relative} is not in the entry's manifest`);
