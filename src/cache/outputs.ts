@@ -8,9 +8,7 @@ import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
  * `repoagents/<name>`, `caches/<name>`, and for core everything else.
  */
 
-/** Where each kind of component but core installs: `<dir>/<name>` (build.py's layout, buildpy/cmake-build.ts). */
-export const COMPONENT_DIRS: Readonly<Record<string, string>> = INSTALL_DIRS;
-const NOT_CORE = new Set(Object.values(COMPONENT_DIRS));
+const NOT_CORE = new Set(Object.values(INSTALL_DIRS));
 
 /** Top-level output paths (relative to the install root) of a component, given what the tree holds. */
 export async function outputRoots(kind: string, name: string, installRoot: string): Promise<string[]> {

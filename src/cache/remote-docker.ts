@@ -6,7 +6,7 @@ import { createContainer, removeContainer } from "../docker/container.js";
 import { copyOutOfContainer } from "../docker/copy-out.js";
 import { importFiles, pullImage, pushImage, removeImage } from "../docker/image.js";
 import { tagExists } from "../registry/lookup.js";
-import { CacheIntegrityError } from "../errors.js";
+import { CacheIntegrityError, errorMessage } from "../errors.js";
 import { entryTag } from "./entry-tag.js";
 import {
   type EntrySink,
@@ -37,10 +37,6 @@ function lastLine(text: string): string {
   return text.trim().split("\n").pop() || "unknown error";
 }
 
-function messageOf(error: unknown): string {
-  return String((error as Error)?.message ?? error);
-}
-
 export class DockerRemoteCache implements RemoteCache {
   private readonly sides: RemoteSides;
 
@@ -63,7 +59,7 @@ export class DockerRemoteCache implements RemoteCache {
       return (await tagExists(this.repository, entryTag(component.name, key), signal)) ? { status: "present" } : { status: "absent" };
     } catch (error) {
       if (signal?.aborted) throw error;
-      const reason = lastLine(messageOf(error));
+      const reason = lastLine(errorMessage(error));
       return this.sides.giveUp("read", reason, UNREACHABLE.test(reason));
     }
   }
@@ -92,7 +88,7 @@ export class DockerRemoteCache implements RemoteCache {
       return { status: "hit", manifest: await into.adopt(tmp, signal) };
     } catch (error) {
       if (signal?.aborted) throw error;
-      return error instanceof CacheIntegrityError ? { status: "rejected", reason: error.message } : { status: "failed", reason: messageOf(error) };
+      return error instanceof CacheIntegrityError ? { status: "rejected", reason: error.message } : { status: "failed", reason: errorMessage(error) };
     } finally {
       await rm(tmp, { recursive: true, force: true });
       await removeContainer(container).catch(() => undefined);
@@ -129,7 +125,7 @@ export class DockerRemoteCache implements RemoteCache {
       return { status: options.replace ? "replaced" : "pushed" };
     } catch (error) {
       if (signal?.aborted) throw error;
-      const reason = lastLine(messageOf(error));
+      const reason = lastLine(errorMessage(error));
       return this.sides.giveUp("write", reason, UNREACHABLE.test(reason));
     } finally {
       await rm(scratch, { recursive: true, force: true });

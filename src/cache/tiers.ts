@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors.js";
 import type { FetchOutcome, PushOutcome, RemoteCache } from "./remote.js";
 import { EntryGoneError, type LocalCache, type RestoreResult, type StoreRequest } from "./store.js";
 import type { CacheComponent } from "./validate.js";
@@ -34,10 +35,6 @@ export interface StoreStep {
 /** errno codes that are this machine's problem, not the entry's: the entry is kept. */
 const MACHINE_PROBLEMS = new Set(["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EMFILE", "ENFILE", "EIO"]);
 
-function messageOf(error: unknown): string {
-  return String((error as Error)?.message ?? error);
-}
-
 export class CacheTiers {
   /** Keys whose remote entry this run refused: the rebuilt entry is pushed over it. */
   private readonly toReplace = new Set<string>();
@@ -73,7 +70,7 @@ export class CacheTiers {
         return steps;
       } catch (error) {
         signal?.throwIfAborted();
-        const problem = messageOf(error);
+        const problem = errorMessage(error);
         if (error instanceof EntryGoneError) {
           steps.push({ status: "gone", source, problem, next });
           continue;

@@ -1,8 +1,10 @@
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
+import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
+import { errorMessage } from "../errors.js";
 import { hashFile } from "./hash-copy.js";
 import type { Manifest } from "./manifest.js";
-import { COMPONENT_DIRS, walkTree, type TreeEntry } from "./outputs.js";
+import { walkTree, type TreeEntry } from "./outputs.js";
 import { isNotRegularFile } from "./regular-file.js";
 
 /**
@@ -46,11 +48,11 @@ export function manifestProblem(manifest: Manifest, expected: { key: string; com
 /** An entry may only write its own component's part of the install tree. */
 function rootsProblem(manifest: Manifest): string | undefined {
   const { kind, name } = manifest.component;
-  const dir = COMPONENT_DIRS[kind];
+  const dir = installDirOf(kind);
   if (dir) {
     if (manifest.roots.length !== 1 || manifest.roots[0] !== `${dir}/${name}`) return `a ${kind} may only install ${dir}/${name}`;
   } else if (kind === "core") {
-    const reserved = new Set(Object.values(COMPONENT_DIRS));
+    const reserved = new Set(Object.values(INSTALL_DIRS));
     const bad = manifest.roots.find((root) => root.includes("/") || !isSafeRelativePath(root) || reserved.has(root));
     if (bad !== undefined) return `core may not install '${bad}'`;
     if (new Set(manifest.roots).size !== manifest.roots.length) return "a root is listed twice";
@@ -181,7 +183,7 @@ export async function entryFilesProblem(entryDir: string, manifest: Manifest, op
   try {
     present = await walkTree(filesDir, await readdir(filesDir).catch(() => [] as string[]));
   } catch (error) {
-    return `files/ cannot be read: ${String((error as Error).message)}`;
+    return `files/ cannot be read: ${errorMessage(error)}`;
   }
   return treeProblem(present, manifest) ?? (options.hashes ? await hashProblem(filesDir, manifest, options.signal) : undefined);
 }

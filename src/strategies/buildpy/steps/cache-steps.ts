@@ -1,10 +1,10 @@
 import type { CacheTiers } from "../../../cache/tiers.js";
+import { errorMessage } from "../../../errors.js";
 import type { CacheEventReporter } from "../../../run/cache-events.js";
 import type { CacheDecision } from "../cache-plan.js";
 import type { Emit } from "../../../run/events.js";
 import type { PlannedComponent } from "../plan.js";
 import type { BuilderOutcome } from "./builder.js";
-import { errorMessage } from "../../../errors.js";
 
 /** What both cache steps work with. */
 export interface CacheStepInput {
