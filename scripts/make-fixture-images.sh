@@ -3,7 +3,9 @@
 #   triton-build-fixture/base:24.05
 # a busybox-static root filesystem plus the fixture toolchain shims from
 # test/fixtures/image (git, cmake, python3, bash, apt-get, ldconfig, ldd) and
-# glibc's loader/libc copied from this host (so ldd works on test-built ELF files).
+# glibc's loader/libc copied from this host (so ldd works on test-built ELF files), and this
+# host's docker client (linked against libc only): as in the real buildbase image, which installs
+# docker.io, backends such as onnxruntime run `docker build` through the mounted socket.
 #
 # Idempotent: the image carries a label with a hash of every input; when an image
 # with that tag and the same hash exists, nothing is done. --force rebuilds anyway.
@@ -22,7 +24,7 @@ for arg in "$@"; do
   case $arg in
     --force) FORCE=1 ;;
     -h | --help)
-      sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -55,6 +57,10 @@ ARCH=$(uname -m)
 LOADER_LINK=/lib64/ld-linux-x86-64.so.2
 LIBDIR=/lib/x86_64-linux-gnu
 [[ -e $LOADER_LINK ]] || die "$LOADER_LINK not found"
+DOCKER_CLIENT=$(readlink -f "$(command -v docker)")
+if ldd "$DOCKER_CLIENT" 2>/dev/null | grep -v -E 'linux-vdso|ld-linux|libc\.so\.6' | grep -q '=>'; then
+  die "$DOCKER_CLIENT needs libraries besides libc; the fixture image has only libc"
+fi
 LIBS=("$LIBDIR/libc.so.6")
 for opt in libm.so.6 libgcc_s.so.1; do
   [[ -e $LIBDIR/$opt ]] && LIBS+=("$LIBDIR/$opt")
@@ -65,6 +71,7 @@ input_files() {
   echo "${BASH_SOURCE[0]}"
   find "$SHIMS" -type f | LC_ALL=C sort
   echo "$BUSYBOX"
+  echo "$DOCKER_CLIENT"
   readlink -f "$LOADER_LINK"
   for l in "${LIBS[@]}"; do readlink -f "$l"; done
 }
@@ -112,6 +119,7 @@ install -m 644 "$SHIMS/fixture-lib.sh" "$RF/usr/local/share/triton-build-fixture
 ln -sf /usr/local/bin/bash "$RF/bin/bash"
 ln -sf /usr/local/bin/bash "$RF/usr/bin/bash"
 install -m 755 "$SHIMS/ldd" "$RF/usr/bin/ldd"
+install -m 755 "$DOCKER_CLIENT" "$RF/usr/bin/docker"
 
 # glibc loader and libraries at their usual (non-merged-/usr) paths
 if [[ -L $LOADER_LINK && $(readlink "$LOADER_LINK") == /* ]]; then

@@ -2,7 +2,8 @@
 # Makes sure a real Docker engine and the other system tools the tests use are here and running:
 # Debian's docker.io (started with the vfs storage driver, which works inside unprivileged
 # sandboxes), docker-registry (the shared-cache tests start their own instances), busybox-static
-# (fixture images), apache2-utils (htpasswd), git-lfs. Fails loudly when something cannot be had.
+# (fixture images), apache2-utils (htpasswd), git-lfs, tmux (the terminal tests read its screen).
+# Fails loudly when something cannot be had.
 set -euo pipefail
 
 log() { printf 'setup-docker: %s\n' "$*" >&2; }
@@ -15,6 +16,7 @@ command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need_packages+=(apache2-utils)
 command -v git-lfs >/dev/null 2>&1 || need_packages+=(git-lfs)
 command -v gcc >/dev/null 2>&1 || need_packages+=(gcc)
+command -v tmux >/dev/null 2>&1 || need_packages+=(tmux)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]}"

@@ -37,6 +37,20 @@ const SCRIPT = [
 describe("rewriteCmakeBuild", () => {
   const script = parseCmakeBuild(SCRIPT);
 
+  it("puts the run's environment first and each section's at the start of its subshell, outside the section text", () => {
+    const out = rewriteCmakeBuild(script, {
+      build: new Set(["core", "python"]),
+      nonce: "n",
+      prelude: ['export PATH="/x:$PATH"'],
+      sectionPrelude: (section) => [`export TRITON_BUILD_COMPONENT=${section.name}`],
+    }).split("\n");
+    expect(out.slice(0, 3)).toEqual(["#!/usr/bin/env bash", MERGE_STDERR, 'export PATH="/x:$PATH"']);
+    const python = out.indexOf(markerCommand("n", "begin", "python"));
+    expect(out.slice(python + 1, python + 4)).toEqual(["(", "export TRITON_BUILD_COMPONENT=python", "########"]);
+    // The sections themselves (what cache keys hash) are untouched.
+    expect(script.sections.find((s) => s.name === "python")?.lines.join("\n")).not.toContain("TRITON_BUILD_COMPONENT");
+  });
+
   it("keeps the chosen sections between markers and drops the others", () => {
     const out = rewriteCmakeBuild(script, { build: new Set(["python"]), nonce: "n1" }).split("\n");
     expect(out).not.toContain("echo core");

@@ -13,6 +13,12 @@ export interface RewriteOptions {
   nonce: string;
   /** Per-section changes (e.g. TensorRT-LLM's build_wheel.py arguments). */
   transformSection?: (section: CmakeSection) => string[];
+  /**
+   * Lines run first (after stderr is merged), and lines run at the start of each section's
+   * subshell: the run's environment, not part of any section's text (so not of its cache key).
+   */
+  prelude?: readonly string[];
+  sectionPrelude?: (section: CmakeSection) => string[];
 }
 
 const MARKER_PREFIX = "@@triton-build";
@@ -53,7 +59,7 @@ export function rewriteCmakeBuild(script: CmakeBuildScript, options: RewriteOpti
       for (const line of chunk.lines) {
         out.push(guardTrailingChmod(line, removed));
         if (!merged && line.startsWith("#!")) {
-          out.push(MERGE_STDERR);
+          out.push(MERGE_STDERR, ...(options.prelude ?? []));
           merged = true;
         }
       }
@@ -66,9 +72,10 @@ export function rewriteCmakeBuild(script: CmakeBuildScript, options: RewriteOpti
     // LD_LIBRARY_PATH) cannot reach the sections after it, so a component builds the same whether
     // or not an earlier one came from the cache, as its cache key assumes. `set -e` still stops
     // the script when a section fails.
-    out.push(markerCommand(options.nonce, "begin", section.name), "(", ...body, ")", markerCommand(options.nonce, "end", section.name));
+    const prelude = options.sectionPrelude?.(section) ?? [];
+    out.push(markerCommand(options.nonce, "begin", section.name), "(", ...prelude, ...body, ")", markerCommand(options.nonce, "end", section.name));
   }
-  if (!merged) out.unshift(MERGE_STDERR);
+  if (!merged) out.unshift(MERGE_STDERR, ...(options.prelude ?? []));
   return out.join("\n");
 }
 

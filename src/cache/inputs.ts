@@ -19,7 +19,15 @@ export interface KeyContext {
   baseImage: { ref: string; id: string | null; error?: string };
   platform: { os: string; arch: string };
   resolveRef: (url: string, ref: string) => Promise<SourceInput>;
+  /**
+   * Repositories that `git ls-remote` could not read at all (unreachable host, no such
+   * repository), URL -> git's message: said once, up front, instead of in every component's reason.
+   */
+  unreachable?: ReadonlyMap<string, string>;
 }
+
+/** The short reason a source that could not be read gives in its component's cache miss. */
+export const UNREACHABLE = "repository unreachable";
 
 export interface KeyContextInput {
   server: { url: string; ref: string; commit: string };
@@ -36,6 +44,7 @@ export interface KeyContextInput {
 }
 
 export async function createKeyContext(input: KeyContextInput): Promise<KeyContext> {
+  const unreachable = new Map<string, string>();
   const baseRef = /^ARG BASE_IMAGE=(\S+)/m.exec(input.buildbaseDockerfile)?.[1] ?? "unknown";
   const [baseImage, platform] = await Promise.all([
     resolveImageIdentity(baseRef, input, input.signal),
@@ -50,7 +59,8 @@ export async function createKeyContext(input: KeyContextInput): Promise<KeyConte
     buildbaseDockerfile: input.buildbaseDockerfile,
     baseImage,
     platform,
-    resolveRef: memoizedResolver(input.offline, input.signal),
+    resolveRef: memoizedResolver(input.offline, unreachable, input.signal),
+    unreachable,
   };
 }
 
@@ -89,7 +99,7 @@ async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?
   }
 }
 
-function memoizedResolver(offline: boolean, signal?: AbortSignal): KeyContext["resolveRef"] {
+function memoizedResolver(offline: boolean, unreachable: Map<string, string>, signal?: AbortSignal): KeyContext["resolveRef"] {
   const cache = new Map<string, Promise<SourceInput>>();
   const limit = concurrencyLimit(8);
   return (url, ref) => {
@@ -104,7 +114,8 @@ function memoizedResolver(offline: boolean, signal?: AbortSignal): KeyContext["r
               return commit ? { url, ref, commit } : { url, ref, commit: null, error: "no such branch or tag" };
             } catch (error) {
               if (signal?.aborted) throw error;
-              return { url, ref, commit: null, error: firstErrorLine(error) };
+              unreachable.set(url, firstErrorLine(error));
+              return { url, ref, commit: null, error: UNREACHABLE };
             }
           });
       cache.set(id, pending);

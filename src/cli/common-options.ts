@@ -1,23 +1,27 @@
 import { Option, type Command } from "commander";
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** The parser of a repeatable option (help.ts says "repeatable" for it). */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Options shared by `build` and `plan`. Each also reads TRITON_BUILD_<NAME> (see settings.ts). */
+/**
+ * Options shared by `build` and `plan`. Each also reads TRITON_BUILD_<NAME> (see settings.ts);
+ * help.ts groups them and shows their defaults and variables: declare a new option's group there.
+ */
 export function addPlanOptions(command: Command): Command {
   return command
-    .option("-p, --preset <name|path>", "built-in preset name or alias, or a preset file (env TRITON_BUILD_PRESET)")
+    .option("-p, --preset <name|path>", "built-in preset name or alias, or a preset file")
     .option("--source <url|path>", "server repository to build from: a git URL or a local path (mirrors, air-gapped sites)")
-    .option("--ref <ref>", "branch, tag or commit of the server repository (default: the preset release's, e.g. r24.05)")
-    .option("--backend <name[:tag]>", "add a backend or change its tag (repeatable)", collect)
-    .option("--without <name>", "leave out a backend, repository agent, response cache or feature of the preset (repeatable)", collect)
+    .option("--ref <ref>", "branch, tag or commit of the server repository")
+    .option("--backend <name[:tag]>", "add a backend or change its tag", collect)
+    .option("--without <name>", "leave out a backend, repository agent, response cache or feature of the preset", collect)
     .option(
       "--image <name=image>",
-      "use this image for a build.py image (base, gpu-base, pytorch, tensorflow) or a published image (py3, trtllm, vllm) (repeatable)",
+      "use this image for a build.py image (base, gpu-base, pytorch, tensorflow) or a published image (py3, trtllm, vllm)",
       collect,
     )
     .option(
       "--buildpy-arg <arg>",
-      "pass an argument to build.py unchanged and unchecked, e.g. --buildpy-arg=--build-type=Debug; a raw pass-through that reaches build.py's script, so treat it as code (repeatable)",
+      "pass an argument to build.py unchanged and unchecked, e.g. --buildpy-arg=--build-type=Debug; a raw pass-through that reaches build.py's script, so treat it as code",
       collect,
     )
     .option("--github-organization <url>", "where build.py clones components from (a mirror of github.com/triton-inference-server)")
@@ -27,12 +31,12 @@ export function addPlanOptions(command: Command): Command {
     .option("--ci-image", "keep build.py's CI artifacts section and build its cibase image")
     .option("--cuda-arch <list|auto>", "CUDA architectures for TensorRT-LLM, e.g. 90-real or '80-real;90-real'; auto reads the host's GPUs")
     .option("-j, --jobs <n>", "parallel compile jobs, 1 to 1024 (build.py -j and TensorRT-LLM's --job_count)")
-    .option("--python <exe>", "Python 3 interpreter with `requests` that runs build.py (default python3)")
-    .option("--cache-dir <dir>", "component cache and git mirrors (default: the platform cache dir)")
+    .option("--python <exe>", "Python 3 interpreter with `requests` that runs build.py")
+    .option("--cache-dir <dir>", "component cache and git mirrors")
     .option("--no-cache", "neither read nor write the component cache")
     .option("--remote-cache <registry/repo>", "shared component cache in an OCI registry, e.g. registry.example.com/triton-cache")
     .addOption(new Option("--remote-cache-mode <mode>", "read: pull only (untrusted jobs); readwrite: also push").choices(["read", "readwrite"]))
-    .option("--remote-cache-stall-timeout <seconds>", "abandon a registry transfer that makes no progress for this long (default 60)")
+    .option("--remote-cache-stall-timeout <seconds>", "seconds without progress after which a registry transfer is abandoned")
     .option("--no-pull", "do not pull base images (local or air-gapped images)")
     .option("--offline", "use the git mirror as it is; do not fetch")
     .option("--json", "machine-readable output on stdout (NDJSON events for build, one JSON object for plan)")
@@ -41,8 +45,10 @@ export function addPlanOptions(command: Command): Command {
 
 export function addBuildOptions(command: Command): Command {
   return addPlanOptions(command)
-    .option("-t, --tag <image:tag>", "tag of the final image (default tritonserver:<release>-<preset>)")
-    .option("--work-dir <dir>", "this run's directory: checkout, logs/<component>.log, install tree (default: a new directory per run)")
+    .option("-t, --tag <image:tag>", "tag of the final image")
+    .option("--work-dir <dir>", "this run's directory: checkout, logs/<component>.log, install tree")
+    .option("--dry-run", "show the plan (what `triton-build plan` shows) and build nothing")
+    .option("-q, --quiet", "print only warnings, errors and the closing summary")
     .option("--report <file>", "write a JSON summary of the run to this file")
     .option("--keep-work-dir", "keep the checkout and install tree after a successful run (logs are always kept)")
     .option("--allow-missing-libs", "compose: do not fail when a backend's main library has unresolved dependencies");

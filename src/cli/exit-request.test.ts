@@ -19,7 +19,7 @@ function recordExits(): number[] {
 }
 
 const quiet: Output = { out: () => undefined, err: () => undefined };
-const sessionOptions = { json: true, verbose: false, phases: [], stdoutIsTTY: false };
+const sessionOptions = { json: true, verbose: false, quiet: false, stdoutIsTTY: false };
 
 describe("Ctrl-C asks the entry point to exit; nothing else exits the process", () => {
   it("plan's scratch dir is removed, then exit 130 is requested", async () => {

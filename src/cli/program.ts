@@ -8,6 +8,8 @@ import { configCommand } from "./commands/config.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { planCommand } from "./commands/plan.js";
 import { presetsCommand } from "./commands/presets.js";
+import { completionCommand } from "./commands/completion.js";
+import { describeOptions, EXIT_CODES_HELP, examples } from "./help.js";
 import { formatError, type Output } from "./output.js";
 
 /** The package's own version (package.json is shipped beside dist/ and src/). */
@@ -23,13 +25,12 @@ export function createProgram(output: Output): Command {
     .exitOverride()
     .addHelpText(
       "after",
-      `
-Examples:
-  triton-build --preset trtllm-onnx                 build (same as: triton-build build --preset trtllm-onnx)
-  triton-build plan --preset llm-plus-vision        what would be built, from which commit
-  triton-build presets list                         the built-in presets
-
-Exit codes: 0 success, 1 build failed, 2 usage or preset error, 3 environment problem, 130 interrupted.`,
+      `${examples([
+        ["build an image (the same as: triton-build build --preset trtllm-onnx)", "triton-build --preset trtllm-onnx"],
+        ["what would be built, from which commit", "triton-build plan --preset llm-plus-vision"],
+        ["the built-in presets", "triton-build presets list"],
+        ["tab completion for bash (zsh and fish too)", "source <(triton-build completion bash)"],
+      ])}\n\n${EXIT_CODES_HELP}`,
     );
 
   program.addCommand(buildCommand(output), { isDefault: true });
@@ -38,7 +39,9 @@ Exit codes: 0 success, 1 build failed, 2 usage or preset error, 3 environment pr
   program.addCommand(cacheCommand(output));
   program.addCommand(doctorCommand(output));
   program.addCommand(configCommand(output));
+  program.addCommand(completionCommand(output, program));
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });
+  describeOptions(program);
   return program;
 }
 

@@ -180,6 +180,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     ),
     json: reader.bool("json"),
     verbose: reader.bool("verbose"),
+    quiet: quietFlag(reader),
     strategy: reader.choice("strategy", ["build", "compose"] as const, "build"),
     ciImage: reader.bool("ciImage"),
     noCache: reader.negated("cache"),
@@ -223,6 +224,12 @@ export function newRunId(presetName: string, now = new Date()): string {
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function quietFlag(reader: SettingsReader): boolean {
+  const quiet = reader.bool("quiet");
+  if (quiet && reader.bool("verbose")) throw new UsageError("--quiet and --verbose ask for opposite things", "pass one of them");
+  return quiet;
 }
 
 function cacheMaxBytes(reader: SettingsReader): number | undefined {

@@ -41,6 +41,12 @@ export async function untagImage(ref: string, options: DockerOptions = {}): Prom
   await docker(["rmi", "--no-prune", ref], options);
 }
 
+/** `repository:tag` of every image whose reference matches a `docker image ls --filter reference=` pattern. */
+export async function listImageTags(pattern: string, options: DockerOptions = {}): Promise<string[]> {
+  const result = await dockerOk(["image", "ls", "--filter", `reference=${pattern}`, "--format", "{{.Repository}}:{{.Tag}}"], options);
+  return result.stdout.split("\n").filter((line) => line && !line.endsWith(":<none>"));
+}
+
 export async function pullImage(ref: string, options: DockerOptions = {}): Promise<void> {
   await dockerOk(["pull", "--quiet", ref], options);
 }

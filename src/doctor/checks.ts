@@ -28,9 +28,17 @@ export interface DoctorInput {
 }
 
 const GB = 1e9;
-/** TensorRT-LLM builds need about 60+ GB (reference notes); warn with room to spare. */
+/**
+ * Free space each disk check asks for: one number per check, said in its message. TensorRT-LLM
+ * builds take 60 GB or more in Docker's data root (reference notes): 80 leaves room to spare.
+ */
 export const TRTLLM_DISK_GB = 80;
 export const DEFAULT_DISK_GB = 30;
+export const WORK_DIR_DISK_GB = 20;
+export const CACHE_DIR_DISK_GB = 10;
+
+/** Every check's name, in the order they run: the first column of doctor's table. */
+export const CHECK_NAMES = ["docker", "disk (docker data root)", "disk (work dir)", "disk (cache dir)", "python", "git", "git-lfs"] as const;
 
 export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -42,14 +50,38 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
     daemonHere = isLocalDaemon(info.hostName);
     results.push({ name: "docker", status: "ok", detail: `daemon ${info.serverVersion} (storage driver ${info.storageDriver}, data root ${info.rootDir})` });
   } catch (error) {
-    results.push({ name: "docker", status: "fail", detail: errorMessage(error), fix: hintOf(error) ?? "install Docker and start the daemon" });
+    results.push({
+      name: "docker",
+      status: "fail",
+      detail: errorMessage(error),
+      fix: hintOf(error) ?? "start the daemon (sudo systemctl start docker), or point DOCKER_HOST or `docker context use` at one",
+    });
   }
 
-  const neededGb = usesTensorrtllm(input.preset) ? TRTLLM_DISK_GB : DEFAULT_DISK_GB;
-  const why = usesTensorrtllm(input.preset) ? "TensorRT-LLM builds need about 60 GB or more" : "a Triton build needs tens of GB";
-  if (dockerRoot) results.push(await diskCheck("disk (docker data root)", dockerRoot, neededGb, why, daemonHere));
-  results.push(await diskCheck("disk (work dir)", input.workDir, neededGb / 4, "checkouts, logs and the install tree", true));
-  results.push(await diskCheck("disk (cache dir)", input.cacheDir, 10, "component cache and git mirrors", true));
+  const trtllm = usesTensorrtllm(input.preset);
+  if (dockerRoot) {
+    results.push(
+      await diskCheck("disk (docker data root)", dockerRoot, daemonHere, {
+        neededGb: trtllm ? TRTLLM_DISK_GB : DEFAULT_DISK_GB,
+        forWhat: trtllm ? "a TensorRT-LLM build" : "a Triton build",
+        fix: `docker image prune, docker builder prune, or move Docker's data-root (/etc/docker/daemon.json) to a larger disk`,
+      }),
+    );
+  }
+  results.push(
+    await diskCheck("disk (work dir)", input.workDir, true, {
+      neededGb: WORK_DIR_DISK_GB,
+      forWhat: "a run's checkout, logs and install tree",
+      fix: "pass --work-dir DIR on a larger disk, or set it for good: triton-build config set workRoot DIR",
+    }),
+  );
+  results.push(
+    await diskCheck("disk (cache dir)", input.cacheDir, true, {
+      neededGb: CACHE_DIR_DISK_GB,
+      forWhat: "the component cache and git mirrors",
+      fix: "triton-build cache prune --max-size 50GB, or --cache-dir DIR (config set cacheDir DIR) on a larger disk",
+    }),
+  );
 
   try {
     const python = await checkPython(input.python);
@@ -62,7 +94,7 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   results.push(
     git
       ? { name: "git", status: "ok", detail: `git ${git}` }
-      : { name: "git", status: "fail", detail: "git not found", fix: "install git (apt-get install git)" },
+      : { name: "git", status: "fail", detail: "git not found", fix: "apt-get install git (or your system's package of git)" },
   );
 
   const lfs = await gitLfsVersion();
@@ -78,17 +110,18 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   return results;
 }
 
-async function diskCheck(name: string, dir: string, neededGb: number, why: string, local: boolean): Promise<CheckResult> {
+/** One threshold, one message: how much is free, and (when too little) what the need is and for what. */
+async function diskCheck(name: string, dir: string, local: boolean, need: { neededGb: number; forWhat: string; fix: string }): Promise<CheckResult> {
   if (!local) return { name, status: "warn", detail: `${dir} is on a remote Docker host; free space not checked`, fix: `check it there: df -h ${dir}` };
   try {
     // The directory may not exist yet: measure the file system it will be created on.
     const stats = await statfs(nearestExisting(dir));
     const freeGb = (stats.bavail * stats.bsize) / GB;
-    const detail = `${freeGb.toFixed(1)} GB free at ${dir}`;
-    if (freeGb < neededGb) return { name, status: "warn", detail: `${detail}; under ${neededGb} GB (${why})`, fix: `free space there, or point it elsewhere` };
-    return { name, status: "ok", detail };
+    const free = `${freeGb.toFixed(1)} GB free at ${dir}`;
+    if (freeGb < need.neededGb) return { name, status: "warn", detail: `${free}, under the ${need.neededGb} GB ${need.forWhat} needs`, fix: need.fix };
+    return { name, status: "ok", detail: free };
   } catch (error) {
-    return { name, status: "warn", detail: `cannot check ${dir}: ${errorMessage(error)}` };
+    return { name, status: "warn", detail: `cannot check ${dir}: ${errorMessage(error)}`, fix: `check it by hand: df -h ${dir}` };
   }
 }
 

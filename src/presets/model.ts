@@ -9,7 +9,8 @@ export interface ComponentRef {
   tag?: string;
 }
 
-export type ImageSpec = { kind: "ref"; ref: string } | { kind: "recipe"; recipe: ImageRecipe };
+/** `replacedRecipe`: the preset's recipe that `--image NAME=REF` replaced (said so in the run's output). */
+export type ImageSpec = { kind: "ref"; ref: string; replacedRecipe?: ImageRecipe } | { kind: "recipe"; recipe: ImageRecipe };
 
 export type ComponentListKey = "backends" | "repoAgents" | "responseCaches";
 export const COMPONENT_LIST_KEYS: readonly ComponentListKey[] = ["backends", "repoAgents", "responseCaches"];

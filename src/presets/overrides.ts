@@ -70,7 +70,8 @@ export function applyOverrides(preset: Preset, overrides: PresetOverrides): Pres
         "e.g. base=registry.local/tritonserver:24.05-py3-min (lower-case repository, optional :tag or @sha256:digest)",
       );
     }
-    result.images[name] = { kind: "ref", ref };
+    const replaced = result.images[name];
+    result.images[name] = replaced?.kind === "recipe" ? { kind: "ref", ref, replacedRecipe: replaced.recipe } : { kind: "ref", ref };
   }
 
   result.buildpyArgs = [...result.buildpyArgs, ...(overrides.buildpyArgs ?? [])];

@@ -49,6 +49,7 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
       case "phase-end":
         if (event.status === "skipped") line(`skip   ${title(event.phase)}${event.detail ? ` (${event.detail})` : ""}`);
         else if (event.status === "failed") line(`FAILED ${title(event.phase)} after ${formatDuration(event.durationMs)}`);
+        else if (event.status === "interrupted") line(`stop   ${title(event.phase)} interrupted after ${formatDuration(event.durationMs)}`);
         else line(`done   ${title(event.phase)} in ${formatDuration(event.durationMs)}`);
         break;
       case "component-start":
@@ -81,8 +82,8 @@ export function createPlainRenderer(write: (line: string) => void, options: { ve
         line(event.message);
         break;
       case "result":
-        if (event.status === "ok" && event.image) line(`image ${event.image.tag} (${event.image.id.slice(0, 19)}) in ${formatDuration(event.durationMs)}`);
-        else line(`${event.status} after ${formatDuration(event.durationMs)}`);
+        // The closing summary (summary.ts) follows, when not --json.
+        line(`${event.status === "ok" ? "finished" : event.status} after ${formatDuration(event.durationMs)}`);
         break;
     }
   };

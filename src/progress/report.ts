@@ -1,42 +1,20 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { BuildEvent, Phase, SourceImage, Status, UnresolvedLibrary } from "../run/events.js";
+import type { BuildEvent } from "../run/events.js";
+import { SCHEMA_VERSION, type RunReport } from "./schema.js";
 
-/** `--report FILE`: a JSON summary of one run, assembled from its events. */
-export interface RunReport {
-  runId?: string;
-  preset?: string;
-  strategy?: string;
-  status: "ok" | "failed" | "interrupted" | "running";
-  startedAt: string;
-  finishedAt?: string;
-  totalDurationMs?: number;
-  workDir?: string;
-  source?: { url: string; ref: string; commit: string };
-  buildpyCommand?: string;
-  image?: { tag: string; id: string };
-  error?: string;
-  failedComponent?: string;
-  phases: Array<{ phase: Phase; status: Status; durationMs: number; detail?: string }>;
-  components: Array<{
-    name: string;
-    kind: string;
-    tag?: string;
-    status: "built" | "cached" | "failed" | "interrupted" | "skipped" | "not-run";
-    durationMs?: number;
-    restoreMs?: number;
-    savedMs?: number;
-    cacheSource?: "local" | "remote";
-    logPath?: string;
-    reason?: string;
-  }>;
-  warnings: string[];
-  /** Compose only: the Dockerfile, the source images, and what the library check found. */
-  compose?: { dockerfile?: string; sources?: SourceImage[]; librariesChecked?: number; unresolved?: UnresolvedLibrary[] };
-}
+export type { RunReport };
 
+/** `--report FILE`: a JSON summary of one run, assembled from its events (schema.ts describes it). */
 export class ReportCollector {
-  readonly report: RunReport = { status: "running", startedAt: new Date().toISOString(), phases: [], components: [], warnings: [] };
+  readonly report: RunReport = {
+    schemaVersion: SCHEMA_VERSION,
+    status: "running",
+    startedAt: new Date().toISOString(),
+    phases: [],
+    components: [],
+    warnings: [],
+  };
 
   readonly listener = (event: BuildEvent): void => {
     const r = this.report;
@@ -48,7 +26,6 @@ export class ReportCollector {
         if (event.source) r.source = event.source;
         if (event.compose) r.compose = { ...r.compose, dockerfile: event.compose.dockerfile, sources: event.compose.sources };
         if (event.buildpyCommand) r.buildpyCommand = event.buildpyCommand;
-        // Restores happen before the plan event: keep what they recorded.
         r.components = event.components.map((c) => {
           const known = r.components.find((k) => k.name === c.name);
           return {
@@ -67,6 +44,7 @@ export class ReportCollector {
           status: event.status,
           durationMs: Math.round(event.durationMs),
           ...(event.detail ? { detail: event.detail } : {}),
+          ...(event.savedMs !== undefined ? { savedMs: Math.round(event.savedMs) } : {}),
         });
         break;
       case "component-end": {
@@ -97,6 +75,14 @@ export class ReportCollector {
         if (event.image) r.image = event.image;
         if (event.error) r.error = event.error;
         if (event.failedComponent) r.failedComponent = event.failedComponent;
+        Object.assign(r, {
+          hits: event.hits,
+          misses: event.misses,
+          hitRatio: event.hitRatio,
+          savedMs: event.savedMs,
+          skippedPhases: event.skippedPhases,
+          ...(event.logDir ? { logDir: event.logDir } : {}),
+        });
         break;
       default:
         break;

@@ -1,6 +1,6 @@
 /**
  * What the core tells the outside world while it works. Steps call `emit`; `progress/` turns the
- * events into a listr2 task list, plain lines, NDJSON or a report. Nothing in the core prints.
+ * events into the terminal view, plain lines, NDJSON or a report. Nothing in the core prints.
  */
 
 export const PHASES = ["source", "plan", "restore", "base-image", "buildbase", "builder", "collect", "final-image", "tag", "checks"] as const;
@@ -37,7 +37,8 @@ export type BuildEvent =
   | { type: "plan"; source?: { url: string; ref: string; commit: string }; buildpyCommand?: string; components: ComponentSummary[]; compose?: ComposeSummary }
   | { type: "phase-start"; phase: Phase; title: string }
   | { type: "phase-output"; phase: Phase; line: string; step?: { current: number; total: number } }
-  | { type: "phase-end"; phase: Phase; status: Status; durationMs: number; detail?: string }
+  /** `savedMs`: a skipped phase's estimated cost, from what the cache recorded when it last ran. */
+  | { type: "phase-end"; phase: Phase; status: Status; durationMs: number; detail?: string; savedMs?: number }
   | { type: "component-start"; name: string }
   | { type: "component-output"; name: string; line: string; percent?: number }
   | { type: "component-end"; name: string; status: Status; durationMs: number; logPath?: string; detail?: string }
@@ -46,20 +47,55 @@ export type BuildEvent =
   | { type: "libraries-checked"; checked: number; unresolved: UnresolvedLibrary[] }
   | { type: "warning"; message: string; component?: string }
   | { type: "info"; message: string }
-  | {
-      type: "result";
-      status: "ok" | "failed" | "interrupted";
-      durationMs: number;
-      image?: { tag: string; id: string };
-      error?: string;
-      failedComponent?: string;
-    };
+  | ({ type: "result" } & RunResult);
+
+/** How a run ended: what the closing summary shows, and `--json`'s last event (see tally.ts). */
+export interface RunResult {
+  status: "ok" | "failed" | "interrupted";
+  durationMs: number;
+  image?: { tag: string; id: string; sizeBytes?: number };
+  error?: string;
+  failedComponent?: string;
+  /** Every component of the plan, in plan order. */
+  components: ComponentResult[];
+  /** Components restored from a cache, and components that had to be compiled. */
+  hits: number;
+  misses: number;
+  /** hits / (hits + misses); null when no component was looked up (compose, nothing planned). */
+  hitRatio: number | null;
+  /** Build time saved: restored components' recorded build times plus the skipped phases' estimates. */
+  savedMs: number;
+  /** Phases this run did not need, with why, and what they cost when they last ran (when known). */
+  skippedPhases: Array<{ phase: Phase; reason?: string; savedMs?: number }>;
+  /** Where each component's log is. */
+  logDir?: string;
+}
+
+export interface ComponentResult {
+  name: string;
+  kind: string;
+  /** built: compiled in this run; copied: compose took it from a published image; restored: from a cache. */
+  outcome: "built" | "copied" | "restored" | "failed" | "interrupted" | "not-run" | "skipped";
+  /** restored: which cache. */
+  source?: "local" | "remote";
+  /** built: compile time; restored: restore time. */
+  durationMs?: number;
+  /** restored: the build time the cache recorded for it. */
+  savedMs?: number;
+  logPath?: string;
+  /** skipped or not-run: why. */
+  reason?: string;
+}
 
 export interface ComponentSummary {
   name: string;
   kind: string;
   tag?: string;
-  /** build: compiled in this run; cached: restored; skip: not part of this run (the CI section). */
+  /**
+   * build: to compile; cached: a local cache hit, to restore (a bad entry is compiled instead, and a
+   * remote hit is restored although planned as build: `component-cached` says what was restored);
+   * skip: not part of this run (the CI section).
+   */
   action: "build" | "cached" | "skip";
   reason?: string;
 }

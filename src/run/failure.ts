@@ -1,20 +1,18 @@
 import { BuildError, DockerCommandError, EnvironmentError, InterruptedError, isTritonBuildError } from "../errors.js";
 import { isDaemonUnreachable } from "../docker/cli.js";
 import { unmappedPathError } from "../util/fs-errors.js";
-import type { Emit } from "./events.js";
+import type { RunTally } from "./tally.js";
 
 /**
  * How a run ends when it fails: the result event, and an error a user can act on. Failures of a
  * docker or git command are expected (a registry refuses, a clone fails) and are reported as
  * such, not as a bug in triton-build.
  */
-export function failRun(error: unknown, context: { emit: Emit; signal: AbortSignal; started: number }): Error {
+export function failRun(error: unknown, context: { tally: RunTally; signal: AbortSignal }): Error {
   const interrupted = context.signal.aborted || error instanceof InterruptedError;
   const failure = interrupted ? (error instanceof InterruptedError ? error : new InterruptedError()) : expectedFailure(error);
-  context.emit({
-    type: "result",
+  context.tally.finish({
     status: interrupted ? "interrupted" : "failed",
-    durationMs: performance.now() - context.started,
     error: failure.message,
     ...(failure instanceof BuildError && failure.component ? { failedComponent: failure.component } : {}),
   });

@@ -1,5 +1,5 @@
 import { PHASE_TITLES, type Emit, type Phase } from "./events.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, InterruptedError } from "../errors.js";
 
 /** A phase, or a phase with the title a strategy gives it (compose's "plan" runs no build.py). */
 export type PhaseWithTitle = Phase | { phase: Phase; title: string };
@@ -19,13 +19,17 @@ export async function timedPhase<T>(emit: Emit, which: PhaseWithTitle, fn: () =>
     emit({ type: "phase-end", phase, status: failure ? "failed" : "ok", durationMs: performance.now() - started, ...(failure ? { detail: failure } : {}) });
     return result;
   } catch (error) {
-    emit({ type: "phase-end", phase, status: "failed", durationMs: performance.now() - started, detail: errorMessage(error) });
+    const status = error instanceof InterruptedError ? "interrupted" : "failed";
+    emit({ type: "phase-end", phase, status, durationMs: performance.now() - started, detail: errorMessage(error) });
     throw error;
   }
 }
 
-/** A phase that does not apply to this run, reported so every run shows the same phases. */
-export function skippedPhase(emit: Emit, phase: Phase, detail: string): void {
+/**
+ * A phase that does not apply to this run, reported so every run shows the same phases;
+ * `savedMs` is what it cost when it last ran, when the cache recorded that.
+ */
+export function skippedPhase(emit: Emit, phase: Phase, detail: string, savedMs?: number): void {
   emit({ type: "phase-start", phase, title: PHASE_TITLES[phase] });
-  emit({ type: "phase-end", phase, status: "skipped", durationMs: 0, detail });
+  emit({ type: "phase-end", phase, status: "skipped", durationMs: 0, detail, ...(savedMs !== undefined ? { savedMs } : {}) });
 }

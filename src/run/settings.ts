@@ -15,6 +15,8 @@ export interface CommonSettings {
   githubOrganization?: string;
   json: boolean;
   verbose: boolean;
+  /** Only warnings, errors and the closing summary. */
+  quiet: boolean;
   strategy: "build" | "compose";
   ciImage: boolean;
   noCache: boolean;

@@ -85,23 +85,37 @@ export async function listRefs(dir: string, pattern: string, options: GitOptions
   return out.split("\n").filter(Boolean);
 }
 
-/** A working copy that borrows the mirror's objects, detached at one commit. */
+/**
+ * Git LFS switched off for one command, whatever the system's or user's git config says (Debian's
+ * git-lfs package registers `filter.lfs.*` system-wide with `required = true`; `git lfs install`
+ * does it per user): an empty filter command passes the stored blob (the pointer) through, and
+ * `required = false` lets it. No git-lfs process runs, so no LFS object is downloaded or needed:
+ * the server's LFS files (two doc images) are not part of any build. A checkout that does need
+ * LFS files pulls them explicitly (lfsPull).
+ */
+export const WITHOUT_LFS = ["-c", "filter.lfs.smudge=", "-c", "filter.lfs.process=", "-c", "filter.lfs.required=false"];
+
+/** The same for a git-lfs run by other means (git-lfs reads this variable). */
+const WITHOUT_LFS_ENV = { GIT_LFS_SKIP_SMUDGE: "1" };
+
+/** A working copy that borrows the mirror's objects, detached at one commit; LFS files stay pointers. */
 export async function checkoutShared(mirrorDir: string, commit: string, dest: string, options: GitOptions = {}): Promise<void> {
   await run(undefined, ["clone", "--shared", "--no-checkout", "--quiet", mirrorDir, dest], options);
-  await run(dest, ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit], options);
+  await run(dest, [...WITHOUT_LFS, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit], options);
 }
 
 /**
- * The tree of one commit, written to `dest` without a .git directory (`git archive | tar -x`).
- * Files get the commit's time, so the same commit always gives the same build context and
- * Docker's layer cache holds across runs.
+ * The tree of one commit, written to `dest` without a .git directory (`git archive | tar -x`),
+ * LFS files as their pointers (WITHOUT_LFS). Files get the commit's time, so the same commit
+ * always gives the same build context and Docker's layer cache holds across runs.
  */
 export async function exportTree(mirrorDir: string, commit: string, dest: string, options: GitOptions = {}): Promise<void> {
   const archiveArgs = ["archive", "--format=tar", commit];
   const tarArgs = ["-x", "-C", dest];
-  const archive = execa("git", ["--git-dir", mirrorDir, ...archiveArgs], {
+  const archive = execa("git", [...WITHOUT_LFS, "--git-dir", mirrorDir, ...archiveArgs], {
     reject: false,
     cancelSignal: options.signal,
+    env: WITHOUT_LFS_ENV,
     buffer: { stdout: false, stderr: true },
   });
   const extracted = await archive.pipe("tar", tarArgs, { reject: false, cancelSignal: options.signal });

@@ -1,9 +1,17 @@
-/** "did you mean" help for mistyped names: the closest candidate within a small edit distance. */
+/**
+ * "did you mean" help for mistyped names: the closest candidate within a small edit distance. A
+ * mistyped or shortened start of a longer name counts too (`onnx` -> onnxruntime, `trtlm` ->
+ * trtllm-onnx), one step further than the same distance to the whole name.
+ */
 export function closestMatch(input: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(input.length / 3)) + 1;
+  const typed = input.toLowerCase();
   for (const candidate of candidates) {
-    const distance = editDistance(input.toLowerCase(), candidate.toLowerCase());
+    const name = candidate.toLowerCase();
+    const whole = editDistance(typed, name);
+    const start = typed.length >= 3 && name.length > typed.length ? editDistance(typed, name.slice(0, typed.length)) + 1 : whole;
+    const distance = Math.min(whole, start);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

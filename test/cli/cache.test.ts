@@ -118,7 +118,7 @@ async function flipFirstByte(file: string): Promise<void> {
 
 describe("an empty or missing cache", () => {
   it("a cache dir that does not exist: every command says so plainly, exits 0, and creates nothing", async () => {
-    expect(await ok("ls")).toBe("the cache is empty");
+    expect(await ok("ls")).toBe(`no entries in ${path.join(cacheDir, "components", "v1")}: the cache is empty`);
     expect(await lsJson()).toEqual([]);
     expect(JSON.parse(await ok("stats", "--json"))).toEqual({
       dir: path.join(cacheDir, "components", "v1"),
@@ -129,7 +129,12 @@ describe("an empty or missing cache", () => {
       buildTimeStoredMs: 0,
     });
     expect(rows(await ok("stats"))).toContainEqual(["hit ratio", "no runs yet"]);
-    expect(await ok("explain", "onnxruntime")).toBe("no entries for onnxruntime");
+    // Without a preset there is nothing to explain about a name the cache has no entry of.
+    expectCleanFailure(
+      await cli("explain", "onnxruntime"),
+      2,
+      `no cache entries for 'onnxruntime' in ${path.join(cacheDir, "components", "v1")}: the cache is empty`,
+    );
     expect(await ok("verify")).toBe("0 entries checked, 0 evicted");
     await expect(stat(cacheDir)).rejects.toThrow(/ENOENT/);
     expect(await ok("prune", "--max-size", "1GB")).toBe("0 entries removed, 0 B freed, 0 B kept");
@@ -138,7 +143,7 @@ describe("an empty or missing cache", () => {
 
   it("an empty cache dir that exists", async () => {
     await mkdir(path.join(cacheDir, "components", "v1", "entries"), { recursive: true });
-    expect(await ok("ls")).toBe("the cache is empty");
+    expect(await ok("ls")).toBe(`no entries in ${path.join(cacheDir, "components", "v1")}: the cache is empty`);
     expect(JSON.parse(await ok("stats", "--json"))).toMatchObject({ entries: 0, bytes: 0, hitRatio: null });
     expect(await ok("verify")).toBe("0 entries checked, 0 evicted");
   });
@@ -229,7 +234,7 @@ describe("cache explain", () => {
 
     const text = await ok("explain", "onnxruntime");
     const lines = text.trimEnd().split("\n");
-    expect(lines[0]).toBe("2 entries for onnxruntime, newest first:");
+    expect(lines[0]).toBe(`2 entries for onnxruntime in ${path.join(cacheDir, "components", "v1")}, newest first:`);
     const listed = lines.filter((l) => l.startsWith("- ")).map((l) => l.slice(2, 66));
     expect(listed).toEqual([newer, older]);
     expect(text).toMatch(new RegExp(`^- ${newer} \\(1\\.5 KB, created \\d{4}-\\d\\d-\\d\\dT[^)]+\\)$`, "m"));
@@ -240,8 +245,13 @@ describe("cache explain", () => {
     expect(text.indexOf("2".repeat(40))).toBeLessThan(text.indexOf("1".repeat(40)));
     expect(text).not.toContain("core");
 
-    expect(await ok("explain", "python")).toBe("no entries for python");
-    expect(await ok("explain", "core")).toMatch(/^1 entry for core, newest first:\n- [0-9a-f]{64} \(10 B, created /);
+    // A name without entries: what the cache has, and the nearest name.
+    const onnx = await cli("explain", "onnx");
+    expectCleanFailure(onnx, 2, "no cache entries for 'onnx' in ");
+    expect(onnx.stderr).toContain("expected one of core, onnxruntime (did you mean 'onnxruntime'?)");
+    expect(onnx.stderr).toContain("hint: with --preset NAME, `cache explain` also says whether");
+    expectCleanFailure(await cli("explain", "python"), 2, "expected one of core, onnxruntime");
+    expect(await ok("explain", "core")).toMatch(/^1 entry for core in \S+, newest first:\n- [0-9a-f]{64} \(10 B, created /);
   });
 
   describe("with a preset (fixture server repo; no Docker daemon)", () => {
@@ -277,18 +287,20 @@ describe("cache explain", () => {
       const commit = String((await execa("git", ["ls-remote", `${orgUrl}/onnxruntime_backend.git`, "refs/heads/r24.05"])).stdout).split("\t")[0];
       expect(commit).toMatch(/^[0-9a-f]{40}$/);
       const lines = result.stdout.trimEnd().split("\n");
-      expect(lines.slice(0, 4)).toEqual(["onnxruntime: MISS", "  the Docker daemon's platform is unknown (is the daemon reachable?)", "", "key inputs now:"]);
+      expect(lines.slice(0, 4)).toEqual(["onnxruntime: miss", "  the Docker daemon's platform is unknown (is the daemon reachable?)", "", "key inputs now:"]);
       expect(result.stdout).toContain(`  repo: ${orgUrl}/onnxruntime_backend.git r24.05 -> ${commit}`);
       expect(result.stdout).toContain(`  base image ${FIXTURE_BASE_IMAGE} -> unknown`);
       expect(result.stdout).toMatch(/platform unknown\/unknown/);
-      expect(result.stdout).toContain("1 entry for onnxruntime, newest first:");
+      expect(result.stdout).toContain(`1 entry for onnxruntime in ${path.join(cacheDir, "components", "v1")}, newest first:`);
       expect(result.stdout).toContain(`- ${stored} (1.5 KB, created `);
     });
 
     it("a component the preset does not build is a usage error naming the ones it does", async () => {
       const result = await runCli(["cache", "explain", "tensorflow", ...args], { tempDir: temp, env });
       expectCleanFailure(result, 2, "preset 'trtllm-plus-onnx' caches no component 'tensorflow'");
-      expect(result.stderr).toMatch(/^hint: its cached components are core, python, onnxruntime, tensorrtllm$/m);
+      expect(result.stderr).toContain("caches no component 'tensorflow'; expected one of core, python, onnxruntime, tensorrtllm\n");
+      const near = await runCli(["cache", "explain", "onnx", ...args], { tempDir: temp, env });
+      expectCleanFailure(near, 2, "expected one of core, python, onnxruntime, tensorrtllm (did you mean 'onnxruntime'?)");
     });
 
     it("the CI section is not a cached component, and the hint does not say it is", async () => {

@@ -1,5 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCleanFailure, makeTempDir, removeTempDir, runCli } from "../helpers/cli.js";
@@ -82,6 +83,29 @@ describe("plan --json against the fixture server repo", () => {
       expect(plan.components.find((c: { name: string }) => c.name === "ci").action).toBe("skip");
     });
   }
+
+  it("component repositories that cannot be read: one warning line naming the fix, short reasons", async () => {
+    // A mirrored server and an organisation URL that has none of the repositories (as GitHub is
+    // for a site without internet access).
+    const missingOrg = pathToFileURL(path.join(temp, "no-such-org")).href;
+    const workDir = path.join(temp, "work-unreachable-org");
+    const args = ["plan", "--preset", "full", "--source", server.path, "--github-organization", missingOrg, "--work-dir", workDir];
+    const text = await runCli(args, { tempDir: temp });
+    expect(text.exitCode).toBe(0);
+    const warnings = text.stderr.split("\n").filter(Boolean);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^warning: cache keys need the component repositories: pass --github-organization URL\b/);
+    expect(warnings[0]).toContain(`at ${missingOrg} cannot be read (`);
+    const rows = text.stdout.split("\n").filter((line) => /^ {2}\S+\s+(core|backend|repoagent|cache)\s/.test(line));
+    expect(rows.length).toBe(15);
+    for (const row of rows) {
+      expect(row).toMatch(/ miss .*\(repository unreachable\)\)$/);
+      expect(row.length).toBeLessThan(200);
+    }
+    const json = await runCli([...args, "--json"], { tempDir: temp });
+    expect(json.stderr.split("\n").filter(Boolean)).toEqual(warnings);
+    expect(JSON.parse(json.stdout).warnings).toEqual([warnings[0]?.slice("warning: ".length)]);
+  });
 
   it("records the tag each component clones", async () => {
     const { plan } = await planJson("trtllm-onnx", [`--image=base=${FIXTURE_BASE_IMAGE}`]);
@@ -210,10 +234,23 @@ describe("presets and config commands", () => {
   });
 
   it("every command has --help with an example", async () => {
-    for (const command of [[], ["build"], ["plan"], ["presets"], ["presets", "list"], ["presets", "show"], ["config"], ["config", "set"]]) {
+    const commands = [
+      [],
+      ["build"],
+      ["plan"],
+      ["presets"],
+      ["presets", "list"],
+      ["presets", "show"],
+      ["config"],
+      ["config", "set"],
+      ["doctor"],
+      ["completion"],
+    ];
+    for (const command of commands) {
       const result = await runCli([...command, "--help"], { tempDir: temp });
       expect(result.exitCode, command.join(" ")).toBe(0);
-      expect(result.stdout, command.join(" ")).toMatch(/Examples?:\n\s+triton-build /);
+      // An example may come under a `# what it does` comment line.
+      expect(result.stdout, command.join(" ")).toMatch(/Examples?:\n(\s+# .*\n)?\s+(triton-build |source <\(triton-build )/);
     }
   });
 });

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, removeTempDir, runCli, startCli } from "../helpers/cli.js";
+import { expectValidMachineOutput, makeTempDir, removeTempDir, runCli, startCli } from "../helpers/cli.js";
 import { ANSI_PATTERN, containersNamed, createWorld, imageFiles, parseNdjson, processesMatching, type World } from "../helpers/world.js";
 
 let temp: string;
@@ -178,7 +178,8 @@ describe("build on the real engine", () => {
   it("SIGINT while the builder container is being created: no container appears afterwards", async () => {
     // docker create takes tens of ms here: interrupt at a few points inside that window.
     for (const delayMs of [30, 70, 120]) {
-      const child = startCli(["--preset", small, ...world.args(), "--no-cache", "--json", "--tag", world.tag(`sigint-early-${delayMs}`)], { tempDir: temp });
+      const args = ["--preset", small, ...world.args(), "--no-cache", "--json", "--tag", world.tag(`sigint-early-${delayMs}`)];
+      const child = startCli(args, { tempDir: temp });
       let runId: string | undefined;
       let buffered = "";
       child.stdout?.on("data", (chunk: Buffer) => {
@@ -188,6 +189,7 @@ describe("build on the real engine", () => {
       });
       const result = await child;
       expect(result.exitCode, `interrupted ${delayMs} ms into the builder phase`).toBe(130);
+      await expectValidMachineOutput(args, String(result.stdout), temp);
       expect(runId).toBeTruthy();
       // a create the daemon finished after the CLI had gone would show up now
       await sleep(2000);

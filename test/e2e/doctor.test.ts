@@ -46,6 +46,23 @@ describe("doctor", () => {
     expect(other.exitCode).toBe(0);
   });
 
+  it("the same columns with and without --preset; a disk warning has one threshold and one fix", async () => {
+    const plain = await runCli(["doctor"], { tempDir: temp });
+    const trt = await runCli(["doctor", "--preset", "trtllm-onnx"], { tempDir: temp });
+    const detailColumn = (stdout: string) =>
+      new Set(
+        stdout
+          .split("\n")
+          .filter((l) => /^(OK|WARN|FAIL) /.test(l))
+          .map((l) => /^(\S+\s+)(\S+( \([^)]*\))?\s+)/.exec(l)?.[0].length),
+      );
+    expect([...detailColumn(plain.stdout)]).toHaveLength(1);
+    expect(detailColumn(trt.stdout)).toEqual(detailColumn(plain.stdout));
+    for (const line of trt.stdout.split("\n").filter((l) => l.startsWith("WARN  disk"))) {
+      expect(line).toMatch(/^WARN {2}disk \([^)]+\) +[\d.]+ GB free at \S+, under the \d+ GB [^\d]+ needs$/);
+    }
+  });
+
   it("an unreachable daemon and a missing python fail with their fixes", async () => {
     const result = await runCli(["doctor", "--python", "/nonexistent/python3"], {
       tempDir: temp,

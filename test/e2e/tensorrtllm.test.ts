@@ -41,6 +41,11 @@ describe("TensorRT-LLM builds on the real engine", () => {
     const log = await readFile(path.join(workDir, "logs", "tensorrtllm.log"), "utf8");
     expect(log).toContain("build_wheel args: --trt_root /usr/local/tensorrt --cuda_architectures 80-real;90-real --job_count 3");
     expect(log).toMatch(/building backend 'tensorrtllm' \(tag v0\.9\.0, 3 jobs/);
+    // The fixture clone has TensorRT-LLM as a submodule whose batch manager library is in Git LFS
+    // (as v0.9.0 has); the rewritten section sets LFS up before the clone and pulls after it.
+    expect(log).toContain("Git LFS initialized.");
+    expect(log).toContain("Entering 'tensorrt_llm'");
+    expect(log).not.toContain("The batch manager library is truncated or incomplete");
     const files = [...(await imageFiles(tag)).keys()];
     expect(files).toEqual(expect.arrayContaining(["backends/tensorrtllm/libtriton_tensorrtllm.so", "backends/tensorrtllm/triton_tensorrtllm_worker"]));
   });

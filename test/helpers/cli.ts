@@ -1,10 +1,11 @@
 // Runs the built CLI (dist/) as users do, in an environment of the test's own: config, cache
 // and work dirs in the test's temp dir, no TRITON_BUILD_* leaking in from the caller.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { PROJECT_ROOT } from "./fixture-repo.js";
+import { expectValidEvents, expectValidReport, machineOutputOf } from "./schema.js";
 
 export const CLI = path.join(PROJECT_ROOT, "bin", "triton-build.js");
 
@@ -49,15 +50,32 @@ export function startCli(args: string[], options: CliOptions): ResultPromise {
   });
 }
 
+/**
+ * Runs the CLI to its end. A build's `--json` lines and its `--report` file are checked against
+ * the shipped JSON Schema (schema/): every end-to-end run is a test of that contract.
+ */
 export async function runCli(args: string[], options: CliOptions): Promise<CliResult> {
   const started = performance.now();
   const result = await startCli(args, options);
-  return {
+  const outcome = {
     exitCode: result.exitCode ?? -1,
     stdout: String(result.stdout),
     stderr: String(result.stderr),
     durationMs: performance.now() - started,
   };
+  await expectValidMachineOutput(args, outcome.stdout, options.cwd ?? options.tempDir);
+  return outcome;
+}
+
+/** For runs started with startCli: the same checks as runCli makes. */
+export async function expectValidMachineOutput(args: readonly string[], stdout: string, cwd: string): Promise<void> {
+  const machine = machineOutputOf(args);
+  if (machine.events) expectValidEvents(stdout);
+  if (machine.report) {
+    const file = path.resolve(cwd, machine.report);
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text !== undefined) expectValidReport(JSON.parse(text), file);
+  }
 }
 
 /** A temp dir per test, removed afterwards (use with beforeEach/afterEach). */

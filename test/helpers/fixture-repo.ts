@@ -4,7 +4,7 @@
 // Only node: builtins and the real git CLI are used.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdir, writeFile } from "node:fs/promises";
+import { cp, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -121,6 +121,10 @@ export async function createFixtureServerRepo(dir: string, opts: FixtureServerRe
     // a build/ left in the template by a manual run is not part of the fixture
     filter: (src) => path.relative(FIXTURE_SERVER_TEMPLATE, src).split(path.sep)[0] !== "build",
   });
+  // Like the real server's docs/_static/.gitattributes: an LFS-tracked image whose object exists
+  // nowhere (a mirror made by plain git has none). Kept under another name in this project, whose
+  // own checkout must not run the LFS filter on it.
+  await rename(path.join(repo, "docs", "_static", "dot-gitattributes"), path.join(repo, "docs", "_static", ".gitattributes"));
   for (const [rel, content] of Object.entries(opts.extraFiles ?? {})) {
     const target = path.join(repo, rel);
     await mkdir(path.dirname(target), { recursive: true });

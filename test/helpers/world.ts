@@ -5,6 +5,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { createFixtureOrg, createFixtureServerRepo, FIXTURE_BASE_IMAGE } from "./fixture-repo.js";
+import { expectValidEvents } from "./schema.js";
 
 export interface World {
   dir: string;
@@ -85,7 +86,9 @@ export async function processesMatching(text: string): Promise<string[]> {
   return stdout.split("\n").filter((line) => line && !line.includes("pgrep"));
 }
 
+/** The events of `--json` output, each checked against the shipped schema/events.schema.json. */
 export function parseNdjson(stdout: string): Array<Record<string, unknown> & { type: string }> {
+  expectValidEvents(stdout);
   return stdout
     .split("\n")
     .filter((line) => line.trim())

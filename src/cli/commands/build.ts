@@ -1,9 +1,11 @@
 import { Command } from "commander";
-import { BUILD_PHASES, COMPOSE_PHASE_TITLES } from "../../run/events.js";
+import { COMPOSE_PHASE_TITLES } from "../../run/events.js";
 import { runBuild } from "../../strategies/buildpy/execute.js";
-import { COMPOSE_PHASES, runCompose } from "../../strategies/compose/execute.js";
+import { runCompose } from "../../strategies/compose/execute.js";
 import { addBuildOptions } from "../common-options.js";
 import type { Output } from "../output.js";
+import { EXIT_CODES_HELP, examples } from "../help.js";
+import { showPlan } from "./plan.js";
 import { runSession } from "../session.js";
 import { strayOperandError } from "../stray-operand.js";
 import { resolveBuildSettings, settingsReader } from "../settings.js";
@@ -14,38 +16,44 @@ export function buildCommand(output: Output): Command {
       .description("build a Triton server image from a preset (the default command)")
       .addHelpText(
         "after",
-        `
-Examples:
-  triton-build --preset trtllm-onnx
-  triton-build build --preset llm-plus-vision --tag registry.example.com/triton:24.05-vision --report build.json
-  triton-build --preset ./my-preset.yaml --no-pull --json > events.ndjson
-  triton-build --preset trtllm-onnx --strategy compose   (minutes: copy backends between published images)
+        `${examples([
+          ["build a preset", "triton-build --preset trtllm-onnx"],
+          [
+            "name the image and write a JSON report",
+            "triton-build build --preset llm-plus-vision --tag registry.example.com/triton:24.05-vision --report build.json",
+          ],
+          ["machine-readable events (schema/events.schema.json in the package)", "triton-build --preset ./my-preset.yaml --no-pull --json > events.ndjson"],
+          ["minutes instead of hours: copy backends between published images", "triton-build --preset trtllm-onnx --strategy compose"],
+          ["what would be built, without building", "triton-build --preset trtllm-onnx --dry-run"],
+        ])}
 
-Logs: <work-dir>/logs/<component>.log. Exit codes: 0 ok, 1 build failed, 2 usage, 3 environment, 130 interrupted.`,
+Each component's log: <work-dir>/logs/<component>.log.
+${EXIT_CODES_HELP}`,
       )
       // Operands are checked in the action, which can tell a mistyped command (see stray-operand.ts).
       .allowExcessArguments()
       .action(async (_opts, cmd: Command) => {
         const stray = strayOperandError(cmd);
         if (stray) throw stray;
-        const settings = await resolveBuildSettings(await settingsReader(cmd));
+        const reader = await settingsReader(cmd);
+        if (reader.bool("dryRun")) {
+          await showPlan(reader, output);
+          return;
+        }
+        const settings = await resolveBuildSettings(reader);
         const compose = settings.strategy === "compose";
-        const outcome = await runSession<{ image: { tag: string; id: string }; workDir: string }>(
+        await runSession<unknown>(
           output,
           {
             json: settings.json,
             verbose: settings.verbose,
-            phases: compose ? COMPOSE_PHASES : BUILD_PHASES,
+            quiet: settings.quiet,
             ...(compose ? { phaseTitles: COMPOSE_PHASE_TITLES } : {}),
             stdoutIsTTY: Boolean(process.stdout.isTTY),
             ...(settings.reportFile ? { reportFile: settings.reportFile } : {}),
           },
           (emit, signal) => (compose ? runCompose({ settings, emit, signal }) : runBuild({ settings, emit, signal })),
         );
-        if (!settings.json) {
-          output.out(`\n${outcome.image.tag}  ${outcome.image.id}`);
-          output.out(`logs: ${outcome.workDir}/logs`);
-        }
       })
   );
 }

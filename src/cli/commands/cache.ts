@@ -8,9 +8,11 @@ import { listTags } from "../../registry/lookup.js";
 import { EnvironmentError, errorMessage, UsageError } from "../../errors.js";
 import { formatBytes, formatDuration } from "../../progress/format.js";
 import { parseDuration, parseSize } from "../../util/units.js";
+import { expectedOneOf } from "../../util/suggest.js";
 import { addPlanOptions } from "../common-options.js";
 import { table, type Output } from "../output.js";
 import { withScratchDir } from "../scratch-dir.js";
+import { examples } from "../help.js";
 import { resolveCommonSettings, settingsReader, type SettingsReader } from "../settings.js";
 import { planFor } from "../../strategies/buildpy/plan-for.js";
 
@@ -25,11 +27,11 @@ export function cacheCommand(output: Output): Command {
       "after",
       "\nExamples:\n  triton-build cache ls\n  triton-build cache explain onnxruntime --preset trtllm-onnx\n  triton-build cache prune --max-size 200GB --older-than 30d",
     );
-  const sub = (name: string) => command.command(name).option("--cache-dir <dir>", "component cache (default: the platform cache dir)");
+  const sub = (name: string) => command.command(name).option("--cache-dir <dir>", "component cache and git mirrors");
 
   sub("ls")
     .description("list cache entries, most recently used first; --remote lists the shared cache's")
-    .option("--remote [registry/repo]", "list the entries of the remote cache (default: --remote-cache / config remoteCache)")
+    .option("--remote [registry/repo]", "list the entries of the remote cache")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  triton-build cache ls\n  triton-build cache ls --remote registry.example.com/triton-cache")
     .action(async (opts: { remote?: string | boolean }, cmd: Command) => {
@@ -68,7 +70,7 @@ export function cacheCommand(output: Output): Command {
           e.lastUsed.toISOString().replace("T", " ").slice(0, 19),
         ]);
       }
-      output.out(entries.length ? table(rows, "") : "the cache is empty");
+      output.out(entries.length ? table(rows, "") : `no entries in ${cacheFor(reader).root}: the cache is empty`);
     });
 
   sub("stats")
@@ -115,14 +117,19 @@ export function cacheCommand(output: Output): Command {
     .argument("<component>", "component name, e.g. core or onnxruntime")
     .addHelpText(
       "after",
-      "\nExamples:\n  triton-build cache explain onnxruntime --preset trtllm-onnx\n  triton-build cache explain core          (entries only, without a preset)",
+      examples([
+        ["would this preset's onnxruntime hit, and why not", "triton-build cache explain onnxruntime --preset trtllm-onnx"],
+        ["only the entries the cache has for core", "triton-build cache explain core"],
+      ]),
     )
     .action(async (component: string, _opts, cmd: Command) => {
       const reader = await settingsReader(cmd);
       const cache = cacheFor(reader);
-      const entries = (await cache.list()).filter((e) => e.manifest.component.name === component);
+      const all = await cache.list();
+      const entries = all.filter((e) => e.manifest.component.name === component);
       entries.sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt));
       const lines: string[] = [];
+      if (!reader.string("preset") && !entries.length) throw unknownComponent(component, cache.root, all);
       if (reader.string("preset")) {
         const settings = await resolveCommonSettings(reader);
         await withScratchDir("triton-build-explain-", async (workDir) => {
@@ -130,13 +137,15 @@ export function cacheCommand(output: Output): Command {
           const decisions = await planCache(plan, cache, { offline: settings.offline, pull: settings.pull });
           const decision = decisions.get(component);
           if (!decision) {
+            const names = [...decisions.keys()];
             throw new UsageError(
-              `preset '${settings.preset.name}' caches no component '${component}'`,
-              `its cached components are ${[...decisions.keys()].join(", ")}`,
+              `preset '${settings.preset.name}' caches no component '${component}'; ${expectedOneOf(component, names)}`,
+              "`triton-build plan --preset NAME` lists a preset's components",
             );
           }
           lines.push(
-            `${component}: ${decision.hit ? "HIT" : "MISS"}${decision.key ? ` key ${decision.key}` : ""}`,
+            // The words `plan` prints in its CACHE column.
+            `${component}: ${decision.hit ? "hit" : "miss"}${decision.key ? ` key ${decision.key}` : ""}`,
             `  ${decision.reason}`,
             "",
             "key inputs now:",
@@ -146,7 +155,9 @@ export function cacheCommand(output: Output): Command {
       }
       lines.push(
         "",
-        entries.length ? `${entries.length} entr${entries.length === 1 ? "y" : "ies"} for ${component}, newest first:` : `no entries for ${component}`,
+        entries.length
+          ? `${entries.length} entr${entries.length === 1 ? "y" : "ies"} for ${component} in ${cache.root}, newest first:`
+          : `no entries for ${component} in ${cache.root} yet: the first build of it stores one`,
       );
       for (const e of entries.slice(0, 5)) {
         lines.push(
@@ -198,6 +209,16 @@ export function cacheCommand(output: Output): Command {
       output.out(`${removed} entries removed`);
     });
   return command;
+}
+
+/** `cache explain NAME` without a preset, for a name the cache has no entry of: what it does have. */
+function unknownComponent(component: string, root: string, entries: Awaited<ReturnType<LocalCache["list"]>>): UsageError {
+  const names = [...new Set(entries.map((e) => e.manifest.component.name))].sort();
+  const known = names.length ? `; ${expectedOneOf(component, names)}` : ": the cache is empty";
+  return new UsageError(
+    `no cache entries for '${component}' in ${root}${known}`,
+    "with --preset NAME, `cache explain` also says whether that preset's component would hit, and why not",
+  );
 }
 
 function describeInputs(inputs: KeyInputs): string[] {

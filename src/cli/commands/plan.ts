@@ -11,7 +11,8 @@ import { tagExists } from "../../registry/lookup.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "../../strategies/compose/plan.js";
 import { addPlanOptions } from "../common-options.js";
 import type { CommonSettings } from "../../run/settings.js";
-import { resolveCommonSettings, settingsReader } from "../settings.js";
+import { resolveCommonSettings, settingsReader, type SettingsReader } from "../settings.js";
+import { EXIT_CODES_HELP, examples } from "../help.js";
 import { table, type Output } from "../output.js";
 import { withScratchDir } from "../scratch-dir.js";
 import { claimWorkDir } from "../../run/run-dir.js";
@@ -20,36 +21,48 @@ import { errorMessage } from "../../errors.js";
 export function planCommand(output: Output): Command {
   const command = addPlanOptions(new Command("plan"))
     .description("show what a build would do: source commit, build.py command line, components; runs nothing in Docker")
-    .option("--work-dir <dir>", "keep the checkout here (default: a temporary directory, removed afterwards)")
+    .option("--work-dir <dir>", "keep the checkout here")
     .addHelpText(
       "after",
-      "\nExamples:\n  triton-build plan --preset trtllm-onnx\n  triton-build plan --preset ./my-preset.yaml --source /srv/mirrors/server --json",
+      `${examples([
+        ["what a build of this preset would do", "triton-build plan --preset trtllm-onnx"],
+        ["the same from a mirror, as JSON", "triton-build plan --preset ./my-preset.yaml --source /srv/mirrors/server --json"],
+      ])}\n\n${EXIT_CODES_HELP}`,
     )
-    .action(async (_opts, cmd: Command) => {
-      const reader = await settingsReader(cmd);
-      const settings = await resolveCommonSettings(reader);
-      if (settings.strategy === "compose") {
-        const plan = planCompose(settings.preset, settings);
-        const dockerfile = composeDockerfile(plan, settings.preset);
-        output.out(settings.json ? JSON.stringify(composePlanJson(settings.preset.name, plan, dockerfile), null, 2) : composePlanText(plan, dockerfile));
-        return;
-      }
-      const given = reader.string("workDir");
-      const show = async (workDir: string) => {
-        const { plan, resources } = await planFor(settings, path.join(workDir, "server"), (event) => reportPlanEvent(event, settings, output));
-        const decisions = settings.noCache
-          ? new Map<string, CacheDecision>()
-          : await planCache(plan, new LocalCache(settings.cacheDir), { offline: settings.offline, pull: settings.pull });
-        if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
-        output.out(settings.json ? JSON.stringify(planJson(plan, decisions, resources), null, 2) : planText(plan, decisions, resources));
-      };
-      if (given) {
-        const workDir = path.resolve(given);
-        await claimWorkDir(workDir);
-        await show(workDir);
-      } else await withScratchDir("triton-build-plan-", show);
-    });
+    .action(async (_opts, cmd: Command) => showPlan(await settingsReader(cmd), output));
   return command;
+}
+
+/** `plan`, and `build --dry-run`: everything up to running anything in Docker, shown. */
+export async function showPlan(reader: SettingsReader, output: Output): Promise<void> {
+  const settings = await resolveCommonSettings(reader);
+  if (settings.strategy === "compose") {
+    const plan = planCompose(settings.preset, settings);
+    const dockerfile = composeDockerfile(plan, settings.preset);
+    output.out(settings.json ? JSON.stringify(composePlanJson(settings.preset.name, plan, dockerfile), null, 2) : composePlanText(plan, dockerfile));
+    return;
+  }
+  const given = reader.string("workDir");
+  const show = async (workDir: string) => {
+    const { plan, resources } = await planFor(settings, path.join(workDir, "server"), (event) => reportPlanEvent(event, settings, output));
+    const decisions = settings.noCache
+      ? new Map<string, CacheDecision>()
+      : await planCache(plan, new LocalCache(settings.cacheDir), {
+          offline: settings.offline,
+          pull: settings.pull,
+          onWarning: (message) => {
+            plan.warnings.push(message);
+            output.err(`warning: ${message}`);
+          },
+        });
+    if (settings.remoteCache) await markRemoteHits(decisions, settings.remoteCache, output);
+    output.out(settings.json ? JSON.stringify(planJson(plan, decisions, resources), null, 2) : planText(plan, decisions, resources));
+  };
+  if (given) {
+    const workDir = path.resolve(given);
+    await claimWorkDir(workDir);
+    await show(workDir);
+  } else await withScratchDir("triton-build-plan-", show);
 }
 
 function reportPlanEvent(event: BuildEvent, settings: CommonSettings, output: Output): void {

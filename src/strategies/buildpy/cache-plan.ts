@@ -21,6 +21,8 @@ export interface CachePlanOptions {
   offline: boolean;
   pull: boolean;
   signal?: AbortSignal;
+  /** Said once per plan, e.g. that the component repositories cannot be reached. */
+  onWarning?: (message: string) => void;
 }
 
 /** Keys for every component the plan builds, and what the local cache has for each. */
@@ -41,6 +43,8 @@ export async function planCache(plan: Plan, cache: LocalCache, options: CachePla
     if (!known || manifest.createdAt > known.createdAt) newest.set(manifest.component.name, manifest);
   }
   const decisions = await Promise.all(buildable.map((component) => decide(component, context, cache, newest.get(component.name))));
+  const warning = unreachableReposWarning(context.unreachable ?? new Map());
+  if (warning) options.onWarning?.(warning);
   return new Map(decisions.map((d) => [d.name, d]));
 }
 
@@ -65,4 +69,18 @@ async function decide(
     inputs,
     reason: `differs from the newest entry ${newest.key.slice(0, 12)}: ${differences.join("; ") || "key inputs changed"}`,
   };
+}
+
+/**
+ * One line for every repository ls-remote could not read (a mirrored server with GitHub out of
+ * reach, a wrong --github-organization): each component's own reason only says "unreachable".
+ */
+export function unreachableReposWarning(unreachable: ReadonlyMap<string, string>): string | undefined {
+  if (unreachable.size === 0) return undefined;
+  // Sorted: ls-remote calls finish in any order, and the same plan must print the same line.
+  const urls = [...unreachable.keys()].sort();
+  const organizations = [...new Set(urls.map((url) => url.replace(/\/[^/]*$/, "")))];
+  const because = (unreachable.get(urls[0] ?? "") ?? "").replace(/^(fatal|error):\s*/i, "");
+  const count = unreachable.size === 1 ? "1 component repository" : `${unreachable.size} component repositories`;
+  return `cache keys need the component repositories: pass --github-organization URL (where they are mirrored); ${count} at ${organizations.join(", ")} cannot be read (${because}), so the components built from them are cache misses`;
 }

@@ -41,6 +41,18 @@ describe("ComponentLogDemux", () => {
     expect(demux.tail("python")).toEqual(["[ 50%] Linking"]);
   });
 
+  it("a component that prints nothing still has the (empty) log file its events name", async () => {
+    const events: BuildEvent[] = [];
+    const demux = new ComponentLogDemux(dir, "n", (e) => events.push(e));
+    await demux.open();
+    demux.line(markerLine("n", "begin", "quiet"));
+    demux.line(markerLine("n", "end", "quiet"));
+    await demux.close();
+    const end = events.find((e) => e.type === "component-end") as { logPath: string } | undefined;
+    expect(end?.logPath).toBe(path.join(dir, "quiet.log"));
+    expect(await readFile(path.join(dir, "quiet.log"), "utf8")).toBe("");
+  });
+
   it("splits raw chunks at any boundary, and cuts endless lines", async () => {
     const events: BuildEvent[] = [];
     const demux = new ComponentLogDemux(dir, "n", (e) => events.push(e), { everyLine: true });

@@ -106,6 +106,8 @@ export class ComponentLogDemux {
   private applyMarker(marker: { edge: "begin" | "end"; name: string }): void {
     if (marker.edge === "begin") {
       this.current = { name: marker.name, startedAt: this.now() };
+      // Events and the report name this file: it exists even if the component prints nothing.
+      this.streamFor(marker.name);
       this.timings.push(this.current);
       this.lastPercent = undefined;
       this.emit({ type: "component-start", name: marker.name });
@@ -128,13 +130,18 @@ export class ComponentLogDemux {
     return (this.tails.get(name) ?? []).map((b) => b.toString());
   }
 
-  private append(name: string, line: Buffer): void {
+  private streamFor(name: string): WriteStream {
     let stream = this.streams.get(name);
     if (!stream) {
       stream = createWriteStream(this.logPath(name), { flags: "a" });
       stream.on("error", (error) => (this.error ??= error));
       this.streams.set(name, stream);
     }
+    return stream;
+  }
+
+  private append(name: string, line: Buffer): void {
+    const stream = this.streamFor(name);
     if (this.error) return;
     stream.write(line);
     if (!stream.write("\n")) this.pending = stream;

@@ -1,6 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { shellQuote } from "../../buildpy/argv.js";
 import { rewriteCmakeBuild } from "../../buildpy/rewrite.js";
 import type { RemoteCache } from "../../cache/remote.js";
 import { OciRemoteCache } from "../../cache/remote-oci.js";
@@ -9,16 +10,19 @@ import { CacheTiers } from "../../cache/tiers.js";
 import { CacheEventReporter } from "../../run/cache-events.js";
 import { removeContainer } from "../../docker/container.js";
 import { copyOutOfContainer } from "../../docker/copy-out.js";
-import { tagImage, untagImage } from "../../docker/image.js";
+import { inspectImage, tagImage, untagImage } from "../../docker/image.js";
 import { daemonInfo } from "../../docker/system.js";
 import { BuildError, errorMessage } from "../../errors.js";
 import { failRun } from "../../run/failure.js";
 import { planCache, type CacheDecision } from "./cache-plan.js";
-import { BUILD_PHASES, type Emit } from "../../run/events.js";
+import { BUILD_PHASES, type BuildEvent, type Emit } from "../../run/events.js";
 import { skippedPhase, timedPhase } from "../../run/phase.js";
 import type { Plan, PlannedComponent } from "./plan.js";
+import type { Preset } from "../../presets/model.js";
 import { planFor } from "./plan-for.js";
-import { openRunDir, pruneOldRuns, type RunDir } from "../../run/run-dir.js";
+import { openRunDir, pruneOldRuns, runDirLayout, type RunDir } from "../../run/run-dir.js";
+import { RunTally } from "../../run/tally.js";
+import { PhaseHistory } from "../../run/phase-history.js";
 import type { BuildSettings } from "../../run/settings.js";
 import { runBuilder, type BuilderOutcome } from "./steps/builder.js";
 import { restoreHits, storeBuilt } from "./steps/cache-steps.js";
@@ -27,6 +31,7 @@ import { builderLabels, removeStaleBuilders } from "./steps/stale-builders.js";
 import { withDockerignore } from "./steps/docker-context.js";
 import { buildImageWithLog } from "../../run/image-phase.js";
 import { buildRecipeImages } from "./steps/recipe-images.js";
+import { NESTED_BIN_DIR, nestedDockerWrapper, removeNestedObjects } from "./steps/nested-docker.js";
 import { requireGitLfsInImage } from "./steps/git-lfs.js";
 
 export interface BuildRunInput {
@@ -47,12 +52,6 @@ export function runNames(runId: string) {
   return {
     builder: `triton-build-builder-${runId}`,
     buildbase: `triton-build/buildbase:${runId}`,
-    /**
-     * The newest buildbase image, kept under one tag per daemon: removing a run's only tag would
-     * delete the image's last layer too, and the next run's classic builder would redo that step
-     * (a full copy of the image's file system on the vfs storage driver, about 1 s).
-     */
-    buildbaseCache: "triton-build/buildbase:cache",
     final: `triton-build/final:${runId}`,
     cibase: `triton-build/cibase:${runId}`,
   };
@@ -63,8 +62,9 @@ export function runNames(runId: string) {
  * container, cache what was compiled, assemble and tag the final image.
  */
 export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
-  const { settings, emit, signal } = input;
-  const started = performance.now();
+  const { settings, signal } = input;
+  const tally = new RunTally(input.emit, runDirLayout(settings.workDir).logs);
+  const emit = tally.emit;
   const names = runNames(settings.runId);
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "build", phases: BUILD_PHASES, workDir: settings.workDir });
   const cleanup: Array<() => Promise<void>> = [];
@@ -96,21 +96,16 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
 
     const { decisions, cached, restoredRoots } = await lookUpAndRestore({ settings, plan, cache: tiers, report, restoredRoot, emit, signal });
     const toBuild = candidates.filter((c) => !cached.has(c.name));
-    emit({
-      type: "plan",
-      source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
-      buildpyCommand: plan.buildpy.command,
-      components: plan.components.map((c) => {
-        const decision = decisions.get(c.name);
-        const action = cached.has(c.name) ? "cached" : c.action;
-        const reason = c.reason ?? (decision && !cached.has(c.name) ? `cache miss: ${decision.reason}` : undefined);
-        return { name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action, ...(reason ? { reason } : {}) };
-      }),
-    });
 
     await baseImagePhase(settings, plan, runDir, emit, signal);
+    const history = cache ? new PhaseHistory(settings.cacheDir) : undefined;
+    const historyKey = PhaseHistory.key(plan.buildbaseDockerfile);
     if (toBuild.length === 0) {
-      for (const phase of ["buildbase", "builder", "collect"] as const) skippedPhase(emit, phase, "every component came from the cache");
+      const costs = await history?.estimate(historyKey);
+      const reason = "nothing to compile";
+      skippedPhase(emit, "buildbase", reason, costs?.buildbaseMs);
+      skippedPhase(emit, "builder", reason, costs?.builderOverheadMs);
+      skippedPhase(emit, "collect", reason);
     } else {
       const outcome = await compileComponents({ settings, plan, toBuild, runDir, names, emit, signal, cleanup });
       const builderFailed = Boolean(outcome.failed) || outcome.exitCode !== 0;
@@ -121,6 +116,9 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
         await collect.catch((error: unknown) => emit({ type: "warning", message: `could not collect finished components: ${errorMessage(error)}` }));
         throw builderFailure(outcome, runDir, Boolean(cache));
       }
+      await history
+        ?.record(historyKey, { buildbaseMs: tally.phaseMs("buildbase"), builderOverheadMs: tally.builderOverheadMs() })
+        .catch((error: unknown) => emit({ type: "warning", message: `could not record phase times: ${String((error as Error)?.message ?? error)}` }));
     }
 
     if (restoredRoots.length) {
@@ -141,11 +139,12 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
           emit({ type: "info", message: `cache pruned to cacheMaxSize: ${pruned.removed.length} least recently used entries removed` });
       }
     }
-    emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
+    const sizeBytes = (await inspectImage(settings.tag, { signal }))?.size;
+    tally.finish({ status: "ok", image: { tag: settings.tag, id: imageId, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } });
     if (!settings.keepWorkDir) cleanup.push(() => removeBulkyRunFiles(runDir));
     return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
-    throw failRun(error, { emit, signal, started });
+    throw failRun(error, { tally, signal });
   } finally {
     // Clean-up runs even after Ctrl-C, so it must not use the aborted signal.
     for (const step of cleanup.reverse()) {
@@ -169,15 +168,20 @@ async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRo
   let decisions = new Map<string, CacheDecision>();
   const cached = new Set<string>();
   const restoredRoots: string[] = [];
+  const onWarning = (message: string) => emit({ type: "warning", message });
   if (!cache) {
+    emit(planEvent(plan, decisions, false));
     skippedPhase(emit, "restore", "--no-cache");
   } else if (settings.ciImage) {
+    decisions = await planCache(plan, cache.local, { offline: settings.offline, pull: settings.pull, signal, onWarning });
+    emit(planEvent(plan, decisions, false));
     // The CI section copies from other components' build dirs, which a restore does not recreate.
     skippedPhase(emit, "restore", "--ci-image builds every component (results are still cached)");
-    decisions = await planCache(plan, cache.local, { offline: settings.offline, pull: settings.pull, signal });
   } else {
     await timedPhase(emit, "restore", async () => {
-      decisions = await planCache(plan, cache.local, { offline: settings.offline, pull: settings.pull, signal });
+      decisions = await planCache(plan, cache.local, { offline: settings.offline, pull: settings.pull, signal, onWarning });
+      // The plan is complete once the cache has been asked: announced before anything is restored.
+      emit(planEvent(plan, decisions, true));
       for (const restored of await restoreHits({ decisions, cache, report, installRoot: restoredRoot, emit, signal })) {
         cached.add(restored.name);
         restoredRoots.push(...restored.roots);
@@ -185,6 +189,21 @@ async function lookUpAndRestore(context: CacheContext & { plan: Plan; restoredRo
     });
   }
   return { decisions, cached, restoredRoots };
+}
+
+/** The plan event: every component with what this run means to do with it. */
+function planEvent(plan: Plan, decisions: Map<string, CacheDecision>, restoring: boolean): Extract<BuildEvent, { type: "plan" }> {
+  return {
+    type: "plan",
+    source: { url: plan.source.url, ref: plan.source.ref, commit: plan.source.commit },
+    buildpyCommand: plan.buildpy.command,
+    components: plan.components.map((c) => {
+      const decision = decisions.get(c.name);
+      const restore = restoring && c.action === "build" && decision?.hit === true;
+      const reason = c.reason ?? (decision && !restore ? `cache miss: ${decision.reason}` : undefined);
+      return { name: c.name, kind: c.kind, ...(c.tag ? { tag: c.tag } : {}), action: restore ? "cached" : c.action, ...(reason ? { reason } : {}) };
+    }),
+  };
 }
 
 /** Copies the install tree out of the builder container and caches every component that finished. */
@@ -238,7 +257,7 @@ interface CompileContext {
  */
 async function baseImagePhase(settings: BuildSettings, plan: Plan, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<void> {
   if (!plan.images.recipes.length) {
-    skippedPhase(emit, "base-image", "the preset names no image recipe");
+    skippedPhase(emit, "base-image", noRecipeReason(settings.preset));
     return;
   }
   await timedPhase(emit, "base-image", () =>
@@ -252,6 +271,28 @@ async function baseImagePhase(settings: BuildSettings, plan: Plan, runDir: RunDi
       emit,
     }),
   );
+}
+
+/** Why no image is built from a recipe: the preset names none, or `--image` replaced each. */
+export function noRecipeReason(preset: Preset): string {
+  const replaced = Object.entries(preset.images).flatMap(([name, spec]) =>
+    spec?.kind === "ref" && spec.replacedRecipe
+      ? [`--image ${name}=${spec.ref} replaces the preset's recipe (${spec.replacedRecipe.dockerfile} of ${spec.replacedRecipe.repo})`]
+      : [],
+  );
+  return replaced.length ? replaced.join("; ") : "the preset names no image recipe";
+}
+
+/**
+ * The newest buildbase image of one Dockerfile and server commit, kept tagged: removing a run's
+ * only tag would delete the image's last layer too, and the next run's classic builder would redo
+ * that step (a full copy of the image's file system on the vfs storage driver, about 1 s). One tag
+ * per Dockerfile and commit, not one per daemon: runs of other presets or commits on the same
+ * daemon would move a single tag away and cost each other that layer.
+ */
+export function buildbaseCacheTag(plan: Pick<Plan, "buildbaseDockerfile" | "source">): string {
+  const hash = createHash("sha256").update(`${plan.source.commit}\n${plan.buildbaseDockerfile}`).digest("hex").slice(0, 16);
+  return `triton-build/buildbase:cache-${hash}`;
 }
 
 /** `--pull` for images FROM the base, unless the base is a local image built from a recipe (no registry has it). */
@@ -272,7 +313,7 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
       ),
     );
     // Only a speed-up for the next run: a failure to tag costs nothing else.
-    await tagImage(names.buildbase, names.buildbaseCache).catch(() => undefined);
+    await tagImage(names.buildbase, buildbaseCacheTag(plan)).catch(() => undefined);
     if (toBuild.some((c) => c.name === "tensorrtllm")) await requireGitLfsInImage(names.buildbase, plan.images.refs.base, signal);
   });
 
@@ -282,16 +323,21 @@ async function compileComponents(context: CompileContext): Promise<BuilderOutcom
     "builder",
     async () => {
       cleanup.push(() => removeContainer(names.builder));
+      cleanup.push(() => removeNestedObjects(settings.runId));
       const byName = new Map(toBuild.map((c) => [c.name, c]));
       const script = rewriteCmakeBuild(plan.cmakeBuild, {
         build: new Set(byName.keys()),
         nonce,
         transformSection: (section) => byName.get(section.name)?.lines ?? section.lines,
+        // Backends' own Docker objects get names of this run and component (nested-docker.ts).
+        prelude: [`export PATH="${NESTED_BIN_DIR}:$PATH"`],
+        sectionPrelude: (section) => [`export TRITON_BUILD_COMPONENT=${shellQuote([section.name])}`],
       });
       const outcome = await runBuilder({
         containerName: names.builder,
         image: names.buildbase,
         script,
+        tools: { [`${NESTED_BIN_DIR}/docker`]: nestedDockerWrapper({ runId: settings.runId, labels: builderLabels(settings.runId) }) },
         scriptDir: runDir.scripts,
         nonce,
         tty: settings.interactive,

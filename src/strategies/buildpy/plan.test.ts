@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { loadPreset } from "../../presets/load.js";
 import { planBuildpyArgv } from "./plan.js";
 import { recipeImageTag } from "./images.js";
+import { applyOverrides } from "../../presets/overrides.js";
+import { noRecipeReason } from "./execute.js";
 
 describe("planBuildpyArgv", () => {
   const options = { interactive: false, pull: true, jobs: 4 };
@@ -23,5 +25,21 @@ describe("planBuildpyArgv", () => {
     expect(argv).not.toContain("--no-container-pull");
     expect(argv).toContain("--image=base,registry.local/trtllm-base:24.05");
     expect(planBuildpyArgv(preset, { ...options, pull: false }, images)).toContain("--no-container-pull");
+  });
+});
+
+describe("the base-image phase when no recipe is built", () => {
+  it("says that --image replaced the preset's recipe, not that the preset names none", async () => {
+    const preset = applyOverrides(await loadPreset("trtllm-plus-onnx"), { images: ["base=registry.local/trtllm-base:24.05"] });
+    expect(preset.images.base).toMatchObject({ kind: "ref", ref: "registry.local/trtllm-base:24.05" });
+    expect(noRecipeReason(preset)).toMatch(
+      /^--image base=registry\.local\/trtllm-base:24\.05 replaces the preset's recipe \(\S+ of \S+tensorrtllm_backend\S*\)$/,
+    );
+  });
+
+  it("a preset without recipes names none", async () => {
+    expect(noRecipeReason(await loadPreset("full"))).toBe("the preset names no image recipe");
+    const overridden = applyOverrides(await loadPreset("full"), { images: ["base=registry.local/base:24.05"] });
+    expect(noRecipeReason(overridden)).toBe("the preset names no image recipe");
   });
 });

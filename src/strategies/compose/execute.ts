@@ -2,10 +2,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { COMPOSE_PHASE_TITLES, type Emit, type Phase } from "../../run/events.js";
 import { timedPhase } from "../../run/phase.js";
-import { openRunDir, type RunDir } from "../../run/run-dir.js";
+import { openRunDir, runDirLayout, type RunDir } from "../../run/run-dir.js";
+import { RunTally } from "../../run/tally.js";
 import type { BuildSettings } from "../../run/settings.js";
 import { buildImageWithLog } from "../../run/image-phase.js";
-import { tagImage, untagImage } from "../../docker/image.js";
+import { inspectImage, tagImage, untagImage } from "../../docker/image.js";
 import { failRun } from "../../run/failure.js";
 import { daemonInfo } from "../../docker/system.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "./plan.js";
@@ -25,8 +26,9 @@ export interface ComposeOutcome {
  * are one release and that every copied library resolves its dependencies in the result.
  */
 export async function runCompose(input: { settings: BuildSettings; emit: Emit; signal: AbortSignal }): Promise<ComposeOutcome> {
-  const { settings, emit, signal } = input;
-  const started = performance.now();
+  const { settings, signal } = input;
+  const tally = new RunTally(input.emit, runDirLayout(settings.workDir).logs);
+  const emit = tally.emit;
   const tempTag = `triton-build/compose:${settings.runId}`;
   emit({ type: "run-start", runId: settings.runId, preset: settings.preset.name, strategy: "compose", phases: COMPOSE_PHASES, workDir: settings.workDir });
   let openedRunDir: RunDir | undefined;
@@ -81,10 +83,11 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       await tagImage(tempTag, settings.tag, { signal });
       emit({ type: "phase-output", phase: "tag", line: settings.tag });
     });
-    emit({ type: "result", status: "ok", durationMs: performance.now() - started, image: { tag: settings.tag, id: imageId } });
+    const sizeBytes = (await inspectImage(settings.tag, { signal }))?.size;
+    tally.finish({ status: "ok", image: { tag: settings.tag, id: imageId, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } });
     return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
-    throw failRun(error, { emit, signal, started });
+    throw failRun(error, { tally, signal });
   } finally {
     await untagImage(tempTag).catch(() => undefined);
     await openedRunDir?.release();

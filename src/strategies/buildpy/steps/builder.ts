@@ -1,4 +1,4 @@
-import { chmod, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { copyIntoContainer, createContainer, startAttached } from "../../../docker/container.js";
 import { EnvironmentError } from "../../../errors.js";
@@ -10,6 +10,8 @@ export interface BuilderInput {
   image: string;
   /** The rewritten cmake_build. */
   script: string;
+  /** Files put into the builder beside cmake_build: container path -> content (mode 0755). */
+  tools?: Record<string, string>;
   scriptDir: string;
   nonce: string;
   tty: boolean;
@@ -53,6 +55,7 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
     command: ["./cmake_build"],
   });
   await copyIntoContainer(input.containerName, scriptPath, "/workspace/build/cmake_build");
+  await copyTools(input);
   input.signal.throwIfAborted();
 
   const demux = new ComponentLogDemux(input.logDir, input.nonce, input.emit, { everyLine: input.everyLine });
@@ -88,4 +91,22 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
     outcome.failed = { name: unfinished.name, logPath, tail: demux.tail(unfinished.name) };
   }
   return outcome;
+}
+
+/** Each tool is written under scriptDir at its container path and that directory copied in. */
+async function copyTools(input: BuilderInput): Promise<void> {
+  const byDir = new Map<string, Array<[string, string]>>();
+  for (const [containerPath, content] of Object.entries(input.tools ?? {})) {
+    const dir = path.posix.dirname(containerPath);
+    byDir.set(dir, [...(byDir.get(dir) ?? []), [path.posix.basename(containerPath), content]]);
+  }
+  for (const [dir, files] of byDir) {
+    const hostDir = path.join(input.scriptDir, path.posix.basename(dir));
+    await mkdir(hostDir, { recursive: true });
+    for (const [name, content] of files) {
+      await writeFile(path.join(hostDir, name), content);
+      await chmod(path.join(hostDir, name), 0o755);
+    }
+    await copyIntoContainer(input.containerName, hostDir, dir);
+  }
 }

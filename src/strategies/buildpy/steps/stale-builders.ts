@@ -2,6 +2,7 @@ import { listLabelledContainers, removeContainer } from "../../../docker/contain
 import { untagImage } from "../../../docker/image.js";
 import { isProcessAlive, processHost } from "../../../util/process.js";
 import type { Emit } from "../../../run/events.js";
+import { removeNestedObjects } from "./nested-docker.js";
 
 /** Labels on a run's builder container, so a later run can tell whether its owner is gone. */
 export function builderLabels(runId: string): Record<string, string> {
@@ -25,6 +26,8 @@ export async function removeStaleBuilders(emit: Emit, runTags: (runId: string) =
     if (!removed) continue;
     const runId = container.labels["triton-build.run"];
     for (const tag of runId ? runTags(runId) : []) await untagImage(tag).catch(() => undefined);
+    // What backends made on the daemon under this run's names (nested-docker.ts).
+    if (runId) await removeNestedObjects(runId);
     emit({ type: "info", message: `removed ${container.name} and its run's image tags, left by a run that no longer exists` });
   }
 }
