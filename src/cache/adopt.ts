@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { CacheIntegrityError } from "../errors.js";
+import type { VerifiedFiles } from "./file-stamp.js";
 import { commitEntry } from "./commit.js";
 import { cacheKey } from "./key.js";
 import type { CacheLayout } from "./layout.js";
@@ -14,11 +15,11 @@ export interface AdoptOptions {
   check?: (manifest: Manifest) => string | undefined;
   signal?: AbortSignal;
   /**
-   * The transport checked every file's sha256 against this manifest while it wrote the file into
-   * the temp dir (and nothing else wrote there): the hashes are not read again. Every other check
-   * still runs.
+   * The files whose sha256 the transport checked against this manifest while it wrote them into
+   * the temp dir, with their stamps then: those whose stamp still holds are not read again. Every
+   * other check still runs, and every other file is hashed.
    */
-  hashesChecked?: boolean;
+  verified?: VerifiedFiles | undefined;
 }
 
 /**
@@ -48,7 +49,7 @@ export async function adoptEntry(layout: CacheLayout, tmp: string, key: string, 
     if (!manifest) throw new CacheIntegrityError("no readable manifest.json");
     const problem =
       incomingManifestProblem(manifest, key, { check: options.check, component: options.component }) ??
-      (await entryFilesProblem(tmp, manifest, { hashes: !options.hashesChecked, signal: options.signal }));
+      (await entryFilesProblem(tmp, manifest, { hashes: true, verified: options.verified, signal: options.signal }));
     if (problem) throw new CacheIntegrityError(problem);
     await commitEntry(layout, key, tmp);
     return manifest;

@@ -180,6 +180,63 @@ describe("OciRemoteCache", () => {
     expect((await remote("read").fetch(COMPONENT, KEY, b.incoming(KEY, COMPONENT))).status).toBe("hit");
   });
 
+  it("with signing on, the pushed entry carries the signature; machine B holding the key adopts it, one with another key rejects it", async () => {
+    const secret = "fleet-secret";
+    await pushSource(remote("readwrite"), secret);
+    const b = emptyCache();
+    expect(await remote("read").fetch(COMPONENT, KEY, b.incoming(KEY, COMPONENT, { signingKey: secret }))).toMatchObject({ status: "hit" });
+    expect((await b.get(KEY))?.signature).toBe((await source.outgoing(KEY, { signingKey: secret }))!.manifest.signature);
+    const c = emptyCache();
+    expect(await remote("read").fetch(COMPONENT, KEY, c.incoming(KEY, COMPONENT, { signingKey: "another-secret" }))).toEqual({
+      status: "rejected",
+      reason: "the entry's signature does not match (altered, or signed with another key)",
+    });
+    expect(await c.get(KEY)).toBeUndefined();
+  });
+
+  it("pull-only credentials in readwrite mode: the refused push loses only writing, and reading goes on", async () => {
+    const tokenRegistry = await startTestRegistry(path.join(temp, "token-registry"), { auth: "token" });
+    try {
+      const reference = `${tokenRegistry.address}/triton-cache`;
+      const options = { env: tokenRegistry.env, insecure: LOOPBACK };
+      expect(await pushSource(new OciRemoteCache(reference, "readwrite", options))).toEqual({ status: "pushed" });
+      const readerEnv = await tokenRegistry.dockerConfig(path.join(temp, "token-reader"), "reader", "reader-secret");
+      const cache = new OciRemoteCache(reference, "readwrite", { ...options, env: readerEnv });
+      const entry = (await source.outgoing(KEY))!;
+      const refused = await cache.push(COMPONENT, KEY, entry, { replace: true });
+      expect(refused).toMatchObject({ status: "unavailable", lost: "write" });
+      expect((refused as { reason: string }).reason).toContain(`check \`docker login ${tokenRegistry.address}\``);
+      expect(await cache.push(COMPONENT, KEY, entry, { replace: true })).toMatchObject({ status: "skipped" });
+      expect(await cache.fetch(COMPONENT, KEY, emptyCache().incoming(KEY, COMPONENT))).toMatchObject({ status: "hit" });
+    } finally {
+      await tokenRegistry.close();
+    }
+  });
+
+  it("an aborted fetch is not a miss: the abort reaches the caller, and nothing is adopted or left in tmp/", async () => {
+    await pushSource(remote("readwrite"));
+    const proxy = await startRegistryProxy(registry.address, registry);
+    try {
+      await writeDockerConfig(path.join(temp, `proxy-${counter}`), proxy.address, registry.user, registry.password);
+      proxy.blobs = { mode: "slow", bytesPerSecond: 1024 };
+      const cache = new OciRemoteCache(`${proxy.address}/remote-oci-${counter}`, "read", {
+        env: { DOCKER_CONFIG: path.join(temp, `proxy-${counter}`) },
+        insecure: LOOPBACK,
+      });
+      const b = emptyCache();
+      const controller = new AbortController();
+      const fetching = cache.fetch(COMPONENT, KEY, b.incoming(KEY, COMPONENT), controller.signal);
+      await proxy.blobStarted();
+      const reason = new Error("interrupted");
+      controller.abort(reason);
+      await expect(fetching).rejects.toBe(reason);
+      expect(await b.get(KEY)).toBeUndefined();
+      expect(await b.cleanTemp()).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("an entry whose manifest names another component is rejected before its files are fetched", async () => {
     const work = path.join(temp, `other-${counter}`);
     await cp(source.entryDir(KEY), work, { recursive: true });

@@ -89,7 +89,7 @@ export class OciRemoteCache implements RemoteCache {
       if (fetched.outcome === "missing") return { status: "miss" };
       // An entry of a later format is a miss for this version, not a bad entry to replace.
       if (fetched.outcome === "unusable") return fetched.reason.includes("entry format") ? { status: "miss" } : { status: "rejected", reason: fetched.reason };
-      return { status: "hit", manifest: await into.adopt(tmp, signal, { hashesChecked: fetched.filesVerified }) };
+      return { status: "hit", manifest: await into.adopt(tmp, signal, { verified: fetched.verified }) };
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
       if (error instanceof CacheIntegrityError) return { status: "rejected", reason: error.message };

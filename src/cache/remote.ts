@@ -1,3 +1,4 @@
+import type { VerifiedFiles } from "./file-stamp.js";
 import type { Manifest } from "./manifest.js";
 import type { CacheComponent } from "./validate.js";
 
@@ -60,9 +61,11 @@ export interface EntrySink {
   precheck(manifest: Manifest): string | undefined;
   /**
    * Checks the entry and moves it into the local cache, or throws CacheIntegrityError; removes the
-   * dir either way. `hashesChecked`: the transport checked each file's sha256 as it wrote it.
+   * dir either way. `verified`: the files whose sha256 the transport checked as it wrote them,
+   * with their stamps then; a file whose stamp still holds is not read again (here, nor by this
+   * run's restore of the entry).
    */
-  adopt(dir: string, signal?: AbortSignal, options?: { hashesChecked?: boolean }): Promise<Manifest>;
+  adopt(dir: string, signal?: AbortSignal, options?: { verified?: VerifiedFiles }): Promise<Manifest>;
 }
 
 /** What a push sends: the manifest (signed when a key is set) and the entry's files/ directory. */

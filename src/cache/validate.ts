@@ -2,6 +2,7 @@ import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
 import { errorMessage } from "../errors.js";
+import { fileStamp, type VerifiedFiles } from "./file-stamp.js";
 import { hashFile } from "./hash-copy.js";
 import type { Manifest } from "./manifest.js";
 import { walkTree, type TreeEntry } from "./outputs.js";
@@ -167,9 +168,14 @@ const ENTRY_TOP_LEVEL = new Set(["manifest.json", "files", "last-used"]);
 
 /**
  * What is wrong with an entry on disk against its (already checked) manifest, or undefined.
- * `hashes`: also hash every file (restore hashes while it copies instead).
+ * `hashes`: also hash every file (restore hashes while it copies instead), except those in
+ * `verified` whose stamp is still the one given there.
  */
-export async function entryFilesProblem(entryDir: string, manifest: Manifest, options: { hashes: boolean; signal?: AbortSignal }): Promise<string | undefined> {
+export async function entryFilesProblem(
+  entryDir: string,
+  manifest: Manifest,
+  options: { hashes: boolean; verified?: VerifiedFiles | undefined; signal?: AbortSignal | undefined },
+): Promise<string | undefined> {
   const self = await lstat(entryDir).catch(() => undefined);
   if (!self?.isDirectory()) return self ? "the entry is not a directory" : "the entry is missing";
   for (const name of await readdir(entryDir)) {
@@ -185,7 +191,7 @@ export async function entryFilesProblem(entryDir: string, manifest: Manifest, op
   } catch (error) {
     return `files/ cannot be read: ${errorMessage(error)}`;
   }
-  return treeProblem(present, manifest) ?? (options.hashes ? await hashProblem(filesDir, manifest, options.signal) : undefined);
+  return treeProblem(present, manifest) ?? (options.hashes ? await hashProblem(filesDir, manifest, options.verified, options.signal) : undefined);
 }
 
 function describeNode(info: { isSymbolicLink(): boolean; isDirectory(): boolean; isFile(): boolean }): string {
@@ -234,9 +240,14 @@ function specialBits(mode: number): string {
   return bits.join(" and ");
 }
 
-async function hashProblem(filesDir: string, manifest: Manifest, signal?: AbortSignal): Promise<string | undefined> {
+async function hashProblem(filesDir: string, manifest: Manifest, verified: VerifiedFiles | undefined, signal?: AbortSignal): Promise<string | undefined> {
   for (const file of manifest.files) {
     signal?.throwIfAborted();
+    const stamp = verified?.get(file.path);
+    if (stamp !== undefined) {
+      const now = await lstat(path.join(filesDir, file.path), { bigint: true }).then(fileStamp, () => undefined);
+      if (now === stamp) continue;
+    }
     const actual = await hashFile(path.join(filesDir, file.path), signal).catch((error: unknown) => {
       if (signal?.aborted) throw error;
       return isNotRegularFile(error) ? ("not a file" as const) : undefined;

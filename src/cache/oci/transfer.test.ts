@@ -8,6 +8,7 @@ import { pushCraftedEntry } from "../../../test/helpers/crafted-entry.js";
 import { startTestRegistry, type TestRegistry } from "../../../test/helpers/registry.js";
 import { CacheIntegrityError } from "../../errors.js";
 import { RegistryClient } from "../../registry/client.js";
+import { fileStamp } from "../file-stamp.js";
 import { cacheKey, type KeyInputs } from "../key.js";
 import type { Manifest } from "../manifest.js";
 import { LocalCache } from "../store.js";
@@ -123,7 +124,13 @@ describe("an entry pushed and fetched over the distribution API", () => {
     });
 
     const { dir, result } = await fetchInto(`onnxruntime-${key}`);
-    expect(result).toMatchObject({ outcome: "fetched", format: "2", filesVerified: true, manifest: { key } });
+    expect(result).toMatchObject({ outcome: "fetched", format: "2", manifest: { key } });
+    // every file was checked while written, and carries the stamp it has on disk
+    if (result.outcome !== "fetched") throw new Error(`not fetched: ${result.outcome}`);
+    expect([...result.verified.keys()].sort()).toEqual(manifest.files.map((f) => f.path).sort());
+    for (const file of manifest.files) {
+      expect(result.verified.get(file.path)).toBe(fileStamp(await lstat(path.join(dir, "files", file.path), { bigint: true })));
+    }
     expect(await tree(path.join(dir, "files"))).toEqual(await tree(path.join(cache.entryDir(key), "files")));
     // manifest.json arrives as the local cache wrote it
     expect(await readFile(path.join(dir, "manifest.json"), "utf8")).toBe(await readFile(path.join(cache.entryDir(key), "manifest.json"), "utf8"));

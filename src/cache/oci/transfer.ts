@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor, RegistryClient } from "../../registry/client.js";
 import { CacheIntegrityError } from "../../errors.js";
+import type { VerifiedFiles } from "../file-stamp.js";
 import { type Manifest, manifestSchema } from "../manifest.js";
 import { entryLabels, imageConfig, imageManifest, MEDIA_TYPES, planLayers, storedEntry } from "./format.js";
 import { packLayer } from "./pack.js";
@@ -61,7 +62,13 @@ export async function pushEntry(client: RegistryClient, tag: string, entryDir: s
 }
 
 export type FetchResult =
-  | { outcome: "fetched"; manifest: Manifest; format: "1" | "2"; filesVerified: boolean }
+  | {
+      outcome: "fetched";
+      manifest: Manifest;
+      format: "1" | "2";
+      /** The files whose sha256 was checked while they were written, with their stamps (none for format 1). */
+      verified: VerifiedFiles;
+    }
   | { outcome: "missing" }
   | { outcome: "unusable"; reason: string };
 
@@ -70,7 +77,7 @@ export type FetchResult =
  * manifest is read first and handed to `check` (key, signature, layout: throw a
  * CacheIntegrityError to refuse the entry before any file is written) and written to
  * `dir/manifest.json` as it arrived, then every layer is
- * extracted with each file's sha256 checked as it is written (`filesVerified`). For format 1 the
+ * extracted with each file's sha256 checked as it is written (`verified`). For format 1 the
  * files arrive before the manifest: they are extracted with the same refusals and the caller must
  * check every file. Registry failures throw RegistryError; a bad entry throws CacheIntegrityError.
  */
@@ -91,7 +98,7 @@ export async function fetchEntry(
     await extraction.finish();
     const manifest = await readLegacyManifest(dir);
     check(manifest);
-    return { outcome: "fetched", manifest, format: "1", filesVerified: false };
+    return { outcome: "fetched", manifest, format: "1", verified: new Map() };
   }
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
@@ -122,7 +129,7 @@ export async function fetchEntry(
     throw error;
   });
   await extraction.finish();
-  return { outcome: "fetched", manifest, format: "2", filesVerified: true };
+  return { outcome: "fetched", manifest, format: "2", verified: extraction.verified };
 }
 
 function parseManifest(bytes: Buffer): Manifest {

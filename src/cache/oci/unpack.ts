@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { CacheIntegrityError } from "../../errors.js";
+import { type FileStamp, fileStamp, type VerifiedFiles } from "../file-stamp.js";
 import type { Manifest } from "../manifest.js";
 import { isSafeRelativePath, specialBitsProblem } from "../validate.js";
 import { type ReadMember, readTar, type TarEvent, TarFormatError } from "./tar.js";
@@ -93,6 +94,7 @@ export class EntryExtraction {
   private readonly written = new Set<string>();
   private readonly links: Array<{ path: string; target: string }> = [];
   private readonly dirsMade = new Set<string>();
+  private readonly stamps = new Map<string, FileStamp>();
 
   /** `manifest` undefined: an entry of format 1, whose manifest.json arrives among the files. */
   constructor(
@@ -123,13 +125,23 @@ export class EntryExtraction {
         } else if (event.event === "data") {
           if (file) await file.write(event.chunk);
         } else if (file) {
-          await file.finish();
+          const checked = await file.finish();
+          if (checked) this.stamps.set(checked.path, checked.stamp);
           file = undefined;
         }
       }
     } finally {
       await file?.abandon();
     }
+  }
+
+  /**
+   * The files whose sha256 was checked against the manifest as they were written (all of an entry
+   * of format 2, none of format 1), each with its stamp once written: adopt and restore need not
+   * read them again while the stamp holds.
+   */
+  get verified(): VerifiedFiles {
+    return this.stamps;
   }
 
   /** After every layer: each listed file arrived, and the symlinks are made. */
@@ -243,13 +255,15 @@ class FileWrite {
     await this.handle.writev(parts);
   }
 
-  async finish(): Promise<void> {
+  /** Flushes, checks the sha256 of a listed file, sets the mode; a listed file's stamp afterwards. */
+  async finish(): Promise<{ path: string; stamp: FileStamp } | undefined> {
     try {
       await this.flush();
       if (this.listed && (this.size !== this.listed.size || this.hash.digest("hex") !== this.listed.sha256)) {
         throw new CacheIntegrityError(`${this.listed.path} does not match its sha256`);
       }
       await this.handle.chmod(this.mode);
+      return this.listed ? { path: this.listed.path, stamp: fileStamp(await this.handle.stat({ bigint: true })) } : undefined;
     } finally {
       await this.handle.close();
     }
