@@ -91,7 +91,7 @@ function pathsProblem(manifest: Manifest): string | undefined {
   }
   for (const link of manifest.symlinks) {
     if (manifest.roots.includes(link.path)) return `root ${link.path} is a symlink`;
-    if (listed.some(([p]) => p.startsWith(`${link.path}/`))) return `${link.path} is a symlink in the path of other files`;
+    if (listed.some(([p]) => p.startsWith(`${link.path}/`))) return symlinkInPathProblem(link.path);
   }
   const seen = new Map<string, string>();
   for (const [p, type] of listed) {
@@ -228,6 +228,11 @@ function treeProblem(present: readonly TreeEntry[], manifest: Manifest): string 
     if (target !== link.target) return `symlink ${link.path} points to ${target}, the manifest says ${link.target}`;
   }
   return undefined;
+}
+
+/** How a symlink above another member of an entry is refused, whichever check finds it. */
+export function symlinkInPathProblem(p: string): string {
+  return `${p} is a symlink in the path of other files`;
 }
 
 /** How a file with setuid, setgid or sticky bits is refused, whichever check finds it. */

@@ -14,7 +14,7 @@ export interface CraftTarget {
 }
 
 export interface CraftOptions {
-  /** "2" (default): the OCI image of entry format 2; "1": the one-layer `docker import` image of format 1. */
+  /** "2" (default): the OCI image of entry format 2; "1": the one-layer image `docker import` made for format 1. */
   format?: "1" | "2";
   /** Members in this order (tar arguments, relative to the dir); default manifest.json, then files. */
   members?: string[];
@@ -22,8 +22,6 @@ export interface CraftOptions {
   tarArgs?: string[];
   /** A tar archive to use instead of taring `dir`. */
   tar?: Buffer;
-  /** Environment with DOCKER_CONFIG for the registry (format 1 uses the docker CLI). */
-  env?: Record<string, string>;
 }
 
 const sha256 = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
@@ -43,19 +41,18 @@ export async function pushCraftedEntry(target: CraftTarget, repository: string, 
         )
       ).stdout,
     );
-  if (options.format === "1") {
-    const ref = `${target.address}/${repository}:${tag}`;
-    const env = { ...process.env, ...options.env };
-    await execa("docker", ["import", "--change", "LABEL org.triton-build.key=crafted", "-", ref], { input: tar, env });
-    try {
-      await execa("docker", ["push", ref], { env });
-    } finally {
-      await execa("docker", ["rmi", ref], { env, reject: false });
-    }
-    return;
-  }
   const layer = gzipSync(tar);
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [sha256(tar)] } }));
+  // Format 1 as `docker import` pushed it (a Docker v2 manifest, the labels in the config, no
+  // annotations), but sent straight to the registry: the daemon would rewrite a hostile archive.
+  const legacy = options.format === "1";
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      config: legacy ? { Labels: { "org.triton-build.key": "crafted" } } : {},
+      rootfs: { type: "layers", diff_ids: [sha256(tar)] },
+    }),
+  );
   const auth = `Basic ${Buffer.from(`${target.user}:${target.password}`).toString("base64")}`;
   const base = `http://${target.address}`;
   for (const blob of [layer, config]) {
@@ -66,16 +63,27 @@ export async function pushCraftedEntry(target: CraftTarget, repository: string, 
     const put = await fetch(location, { method: "PUT", headers: { authorization: auth, "content-type": "application/octet-stream" }, body: blob });
     if (put.status !== 201) throw new Error(`blob refused: ${put.status} ${await put.text()}`);
   }
+  const manifestType = legacy ? "application/vnd.docker.distribution.manifest.v2+json" : "application/vnd.oci.image.manifest.v1+json";
   const manifest = {
     schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(layer), size: layer.length }],
-    annotations: { "org.triton-build.format": "2" },
+    mediaType: manifestType,
+    config: {
+      mediaType: legacy ? "application/vnd.docker.container.image.v1+json" : "application/vnd.oci.image.config.v1+json",
+      digest: sha256(config),
+      size: config.length,
+    },
+    layers: [
+      {
+        mediaType: legacy ? "application/vnd.docker.image.rootfs.diff.tar.gzip" : "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: sha256(layer),
+        size: layer.length,
+      },
+    ],
+    ...(legacy ? {} : { annotations: { "org.triton-build.format": "2" } }),
   };
   const put = await fetch(`${base}/v2/${repository}/manifests/${tag}`, {
     method: "PUT",
-    headers: { authorization: auth, "content-type": "application/vnd.oci.image.manifest.v1+json" },
+    headers: { authorization: auth, "content-type": manifestType },
     body: JSON.stringify(manifest),
   });
   if (put.status !== 201) throw new Error(`manifest refused: ${put.status} ${await put.text()}`);

@@ -78,8 +78,8 @@ export type FetchResult =
  * CacheIntegrityError to refuse the entry before any file is written) and written to
  * `dir/manifest.json` as it arrived, then every layer is
  * extracted with each file's sha256 checked as it is written (`verified`). For format 1 the
- * files arrive before the manifest: they are extracted with the same refusals and the caller must
- * check every file. Registry failures throw RegistryError; a bad entry throws CacheIntegrityError.
+ * files arrive before the manifest: they are extracted with the same refusals, the manifest is
+ * checked before any symlink is made, and the caller must check every file. Registry failures throw RegistryError; a bad entry throws CacheIntegrityError.
  */
 export async function fetchEntry(
   client: RegistryClient,
@@ -95,9 +95,10 @@ export async function fetchEntry(
   if (stored.format === "1") {
     const extraction = new EntryExtraction(dir, undefined);
     await extraction.extract(layerEvents(client.blob(stored.layer, options.signal)), options.signal);
-    await extraction.finish();
+    // Its manifest arrived among the files: checked before any symlink is made.
     const manifest = await readLegacyManifest(dir);
     check(manifest);
+    await extraction.finish();
     return { outcome: "fetched", manifest, format: "1", verified: new Map() };
   }
   const controller = new AbortController();

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, mkdir, open, symlink } from "node:fs/promises";
+import { type FileHandle, lstat, mkdir, open, symlink } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -8,7 +8,7 @@ import { createGunzip } from "node:zlib";
 import { CacheIntegrityError } from "../../errors.js";
 import { type FileStamp, fileStamp, type VerifiedFiles } from "../file-stamp.js";
 import type { Manifest } from "../manifest.js";
-import { isSafeRelativePath, specialBitsProblem } from "../validate.js";
+import { isSafeRelativePath, specialBitsProblem, symlinkInPathProblem } from "../validate.js";
 import { type ReadMember, readTar, type TarEvent, TarFormatError } from "./tar.js";
 
 /**
@@ -17,9 +17,11 @@ import { type ReadMember, readTar, type TarEvent, TarFormatError } from "./tar.j
  * Only regular files (permission bits only), directories and symlinks listed in the manifest are
  * created; anything else (a device node, a FIFO, a hard link, setuid bits, a path outside files/,
  * a file the manifest does not list or lists with another size) stops the extraction with a
- * CacheIntegrityError. Files are created exclusively and never through a symlink: symlinks are
- * made last, when every file is written. The temp dir is the caller's to remove on failure and to
- * hand to the cache's adopt on success.
+ * CacheIntegrityError. Nothing is made through a symlink: a member beneath a symlink (one that
+ * arrived, in any order, or one the manifest lists) is refused as it arrives, directories are made
+ * one level at a time and must be directories (lstat), files are created exclusively with
+ * O_NOFOLLOW, and symlinks are made last, when every other member is placed. The temp dir is the
+ * caller's to remove on failure and to hand to the cache's adopt on success.
  *
  * Entries of format 1 (no manifest known before the files arrive) are extracted with the same
  * refusals, without the per-file checks: the cache's adopt checks every file of them afterwards.
@@ -93,6 +95,9 @@ export class EntryExtraction {
   private readonly expected = new Map<string, Expected>();
   private readonly written = new Set<string>();
   private readonly links: Array<{ path: string; target: string }> = [];
+  private readonly linkPaths = new Set<string>();
+  /** The directories above every member named so far: none of them may be a symlink. */
+  private readonly above = new Set<string>();
   private readonly dirsMade = new Set<string>();
   private readonly stamps = new Map<string, FileStamp>();
 
@@ -146,6 +151,9 @@ export class EntryExtraction {
 
   /** After every layer: each listed file arrived, and the symlinks are made. */
   async finish(): Promise<void> {
+    // Checked as each member arrived; once more over all of them before any link is made.
+    for (const link of this.links) if (this.above.has(link.path)) throw new CacheIntegrityError(symlinkInPathProblem(link.path));
+    for (const dir of this.manifest?.dirs ?? []) this.place(dir.path, "dir");
     if (this.manifest) {
       const missing = this.manifest.files.find((f) => !this.written.has(f.path));
       if (missing) throw new CacheIntegrityError(`${missing.path} is in the manifest but not in any layer`);
@@ -186,6 +194,7 @@ export class EntryExtraction {
       if (!expected) throw new CacheIntegrityError(`${relative} is not in the entry's manifest`);
       if (expected.kind !== member.kind) throw new CacheIntegrityError(`${relative} is a ${member.kind}, the manifest says ${expected.kind}`);
     }
+    this.place(relative, member.kind);
     if (member.kind === "dir") {
       await this.makeDir(relative);
       return undefined;
@@ -193,8 +202,9 @@ export class EntryExtraction {
     if (member.kind === "symlink") {
       if (expected?.kind === "symlink" && expected.target !== member.linkname)
         throw new CacheIntegrityError(`${relative} points to another target than its manifest says`);
-      if (this.links.some((l) => l.path === relative)) throw new CacheIntegrityError(`${relative} is in the layers twice`);
+      if (this.linkPaths.has(relative)) throw new CacheIntegrityError(`${relative} is in the layers twice`);
       this.links.push({ path: relative, target: member.linkname });
+      this.linkPaths.add(relative);
       return undefined;
     }
     if (this.written.has(relative)) throw new CacheIntegrityError(`${relative} is in the layers twice`);
@@ -205,13 +215,36 @@ export class EntryExtraction {
     return FileWrite.create(path.join(this.dir, "files", relative), (listed?.mode ?? member.mode) & 0o777, listed);
   }
 
+  /**
+   * Notes `relative` (and the dirs above it) as placed, refusing it when a symlink (one that
+   * arrived, or one the manifest lists) is above it, or when it is a symlink above something placed.
+   */
+  private place(relative: string, kind: ReadMember["kind"]): void {
+    const parts = relative.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const above = parts.slice(0, i).join("/");
+      if (this.expected.get(above)?.kind === "symlink" || this.linkPaths.has(above)) throw new CacheIntegrityError(symlinkInPathProblem(above));
+    }
+    if (kind === "symlink" && this.above.has(relative)) throw new CacheIntegrityError(symlinkInPathProblem(relative));
+    for (let i = 1; i < parts.length; i++) this.above.add(parts.slice(0, i).join("/"));
+  }
+
+  /** Makes a directory under files/ one level at a time, never through a symlink or over a file. */
   private async makeDir(relative: string): Promise<void> {
-    if (relative === "." || this.dirsMade.has(relative)) return;
-    await mkdir(path.join(this.dir, "files", relative), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "EEXIST" || error.code === "ENOTDIR") throw new CacheIntegrityError(`${relative} is both a directory and a file`);
-      throw error;
-    });
-    this.dirsMade.add(relative);
+    if (this.dirsMade.has(relative)) return;
+    const parts = relative === "." ? [] : relative.split("/");
+    for (let i = 0; i <= parts.length; i++) {
+      const sub = i === 0 ? "." : parts.slice(0, i).join("/");
+      if (this.dirsMade.has(sub)) continue;
+      const at = path.join(this.dir, "files", sub);
+      await mkdir(at).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOTDIR") throw new CacheIntegrityError(`${sub} is both a directory and a file`);
+        if (error.code !== "EEXIST") throw error;
+        const info = await lstat(at);
+        if (!info.isDirectory()) throw new CacheIntegrityError(`${sub} is both a directory and ${info.isSymbolicLink() ? "a symlink" : "a file"}`);
+      });
+      this.dirsMade.add(sub);
+    }
   }
 }
 
