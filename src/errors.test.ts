@@ -7,7 +7,7 @@ import { CommandError, DockerCommandError, errorMessage, ExitCode, firstErrorLin
 const SRC = path.dirname(fileURLToPath(import.meta.url));
 
 /** The adapters: the only code that runs other programs (STYLE.md guideline 1). */
-const ADAPTERS = ["docker", "source", "gpu", "buildpy/run.ts", "util/lock.ts"];
+const ADAPTERS = ["docker", "source", "gpu", "registry", "buildpy/run.ts", "util/lock.ts"];
 
 /** `new Error(` and `Error(` called as a function, or a class that `extends Error`, outside comments. */
 const PLAIN_ERROR = /(?<![\w.])(?:new\s+)?Error\s*\(|\bextends\s+Error\b/;

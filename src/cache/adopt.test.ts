@@ -1,8 +1,10 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CacheIntegrityError } from "../errors.js";
+import { fileStamp } from "./file-stamp.js";
 import { cacheKey, type KeyInputs } from "./key.js";
 import type { Manifest } from "./manifest.js";
 import { signatureProblem, signManifest } from "./signing.js";
@@ -223,5 +225,100 @@ describe("LocalCache.adopt", () => {
     const tmp = await arrived();
     await writeFile(path.join(tmp, "manifest.json"), '{"format": 1, "key": "');
     await expectRefused(cache.adopt(tmp, key), tmp, /no readable manifest\.json/);
+  });
+});
+
+/**
+ * Files the transport checked while it wrote them (their sha256 against the manifest) come with
+ * their stamps (inode, size, times): adopt and this run's restore read them again only when a
+ * stamp no longer holds. An entry that sat in the cache is hashed on restore, as ever.
+ */
+describe("files the transport checked, with their stamps", () => {
+  const DEP = "backends/onnxruntime/lib/dep.so.1";
+
+  /** The stamps of every listed file of an entry dir as they are now: what a transport hands adopt. */
+  async function stampsOf(entryDir: string): Promise<Map<string, string>> {
+    const manifest = JSON.parse(await readFile(path.join(entryDir, "manifest.json"), "utf8")) as Manifest;
+    const stamps = new Map<string, string>();
+    for (const file of manifest.files) stamps.set(file.path, fileStamp(await lstat(path.join(entryDir, "files", file.path), { bigint: true })));
+    return stamps;
+  }
+
+  /** Flips the first byte of a file in place, then sets its times back: only the change time says so. */
+  async function flipByteKeepingTimes(file: string): Promise<void> {
+    const before = await stat(file);
+    const bytes = await readFile(file);
+    bytes[0] = (bytes[0] ?? 0) ^ 0x01;
+    await writeFile(file, bytes);
+    await utimes(file, before.atime, before.mtime);
+  }
+
+  async function freshInstall(name: string): Promise<string> {
+    const install = path.join(dir, name, "install");
+    await mkdir(install, { recursive: true });
+    return install;
+  }
+
+  it("a stamp is trusted in this run, and only in it: what a lying transport vouched for is restored here, and refused by the next run", async () => {
+    // The test plays a transport that vouches for bytes that do not match: the stamps are taken after the change.
+    const tmp = await arrived();
+    await flipByteKeepingTimes(path.join(tmp, "files", DEP));
+    await cache.adopt(tmp, key, { verified: await stampsOf(tmp) });
+    const here = await freshInstall("here");
+    await cache.restore(key, here);
+    // neither adopt nor this run's restore read the file again
+    expect((await readFile(path.join(here, DEP)))[0]).not.toBe("dependency".charCodeAt(0));
+    // another run (another LocalCache on the same dir) has no stamps: it hashes, refuses, writes nothing
+    const nextRun = await freshInstall("next-run");
+    await expect(new LocalCache(path.join(dir, "cache")).restore(key, nextRun)).rejects.toThrow(/dep\.so\.1 does not match its sha256/);
+    expect(await readdir(nextRun)).toEqual([]);
+  });
+
+  it("adopt hashes a checked file that was changed after it was checked (even with its times set back), and refuses the entry", async () => {
+    const tmp = await arrived();
+    const stamps = await stampsOf(tmp);
+    await flipByteKeepingTimes(path.join(tmp, "files", DEP));
+    await expectRefused(cache.adopt(tmp, key, { verified: stamps }), tmp, /dep\.so\.1 does not match its sha256/);
+  });
+
+  it("this run's restore hashes a file changed in the cache dir after adopt, and refuses the entry; nothing is written", async () => {
+    const tmp = await arrived();
+    await cache.adopt(tmp, key, { verified: await stampsOf(tmp) });
+    await flipByteKeepingTimes(path.join(cache.entryDir(key), "files", DEP));
+    const install = await freshInstall("tampered");
+    await expect(cache.restore(key, install)).rejects.toThrow(/dep\.so\.1 does not match its sha256/);
+    expect(await readdir(install)).toEqual([]);
+    expect(await readdir(path.dirname(install))).toEqual(["install"]);
+  });
+
+  it("this run's restore hashes a file replaced after adopt by another one of the same size (a new inode), and refuses the entry", async () => {
+    const tmp = await arrived();
+    await cache.adopt(tmp, key, { verified: await stampsOf(tmp) });
+    const file = path.join(cache.entryDir(key), "files", DEP);
+    const swapped = `${file}.new`;
+    await writeFile(swapped, "DEPENDENCY");
+    await rename(swapped, file);
+    const install = await freshInstall("replaced");
+    await expect(cache.restore(key, install)).rejects.toThrow(/dep\.so\.1 does not match its sha256/);
+    expect(await readdir(install)).toEqual([]);
+  });
+
+  it("a sound entry with its stamps is adopted and restored byte for byte, modes included (the control)", async () => {
+    const tmp = await arrived();
+    await cache.adopt(tmp, key, { verified: await stampsOf(tmp) });
+    const install = await freshInstall("sound");
+    await cache.restore(key, install);
+    const manifest = (await cache.get(key))!;
+    for (const file of manifest.files) {
+      const restored = path.join(install, file.path);
+      expect(
+        createHash("sha256")
+          .update(await readFile(restored))
+          .digest("hex"),
+        file.path,
+      ).toBe(file.sha256);
+      expect((await stat(restored)).mode & 0o7777, file.path).toBe(file.mode);
+    }
+    expect(await readlink(path.join(install, "backends/onnxruntime/lib/dep.so"))).toBe("dep.so.1");
   });
 });

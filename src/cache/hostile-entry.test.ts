@@ -58,6 +58,7 @@ beforeEach(async () => {
   host = path.join(dir, "host");
   await mkdir(host, { recursive: true });
   await writeFile(path.join(host, "secret"), "host secret\n");
+  await mkdir(path.join(host, "empty"));
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -246,6 +247,15 @@ const CASES: Case[] = [
     message: /symlink backends\/onnxruntime\/p is a loop of links/,
   },
   {
+    name: "a link to a host directory, with a link and a directory listed beneath it (made through it, they would land in the host)",
+    change: async (e) => {
+      e.manifest.dirs.push({ path: `${ROOT}/x/sub`, mode: 0o755 });
+      await addLinks(e, [[`${ROOT}/x`, path.join(host, "empty")]]);
+      e.manifest.symlinks.push({ path: `${ROOT}/x/y`, target: "secret" });
+    },
+    message: /backends\/onnxruntime\/x is a symlink in the path of other files/,
+  },
+  {
     name: "one path listed as both a directory and a symlink",
     change: async (e) => {
       e.manifest.dirs.push({ path: `${ROOT}/both`, mode: 0o755 });
@@ -292,6 +302,7 @@ async function refusal(promise: Promise<unknown>): Promise<Error> {
 
 async function hostUnchanged(): Promise<void> {
   expect(await readFile(path.join(host, "secret"), "utf8")).toBe("host secret\n");
+  expect(await readdir(path.join(host, "empty"))).toEqual([]);
 }
 
 for (const sign of [false, true]) {

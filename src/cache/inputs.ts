@@ -1,7 +1,8 @@
 import type { CmakeSection } from "../buildpy/cmake-build.js";
 import type { DockerEngine } from "../docker/engine.js";
 import { inspectImage } from "../docker/image.js";
-import { manifestDigest, parseRepository, splitImageReference } from "../docker/registry.js";
+import { parseRepository, splitImageReference } from "../docker/registry.js";
+import { manifestDigest } from "../registry/lookup.js";
 import { daemonInfo } from "../docker/system.js";
 import { firstErrorLine } from "../errors.js";
 import { lsRemote } from "../source/git.js";

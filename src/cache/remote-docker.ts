@@ -5,7 +5,7 @@ import { DockerCommandError } from "../docker/cli.js";
 import { createContainer, removeContainer } from "../docker/container.js";
 import { copyOutOfContainer } from "../docker/copy-out.js";
 import { importFiles, pullImage, pushImage, removeImage } from "../docker/image.js";
-import { tagExists } from "../docker/registry.js";
+import { tagExists } from "../registry/lookup.js";
 import { CacheIntegrityError, errorMessage } from "../errors.js";
 import { entryTag } from "./entry-tag.js";
 import {

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { BuildEvent } from "../run/events.js";
 import { DockerCommandError } from "../docker/cli.js";
 import { importFiles, pullImage, pushImage, removeImage } from "../docker/image.js";
-import { RegistryError, tagExists } from "../docker/registry.js";
+import { RegistryError } from "../registry/errors.js";
+import { tagExists } from "../registry/lookup.js";
 import { CacheEventReporter } from "../run/cache-events.js";
 import { cacheKey, type KeyInputs } from "./key.js";
 import type { Manifest } from "./manifest.js";
@@ -22,7 +23,7 @@ vi.mock(import("../docker/image.js"), async (importOriginal) => ({
   importFiles: vi.fn(),
   removeImage: vi.fn(),
 }));
-vi.mock(import("../docker/registry.js"), async (importOriginal) => ({
+vi.mock(import("../registry/lookup.js"), async (importOriginal) => ({
   ...(await importOriginal()),
   tagExists: vi.fn(),
 }));
@@ -154,7 +155,7 @@ describe("RemoteCache.fetch: what a failed pull means", () => {
 
   it("refused reads and then refused writes: one warning, the second problem said as information", async () => {
     pullFails(ANSWERS.unauthorized);
-    vi.mocked(tagExists).mockRejectedValue(new RegistryError("registry.example.com refused the stored credentials", 401));
+    vi.mocked(tagExists).mockRejectedValue(new RegistryError("registry.example.com refused the stored credentials", "denied", 401));
     const cache = remote("readwrite");
     expect(await cache.fetch("onnxruntime", KEY, local)).toBe(false);
     expect(await cache.push("onnxruntime", KEY, local)).toBe("skipped");
@@ -247,7 +248,7 @@ describe("RemoteCache.push", () => {
   });
 
   it("a registry that cannot be reached when asked for the tag turns off reading too", async () => {
-    vi.mocked(tagExists).mockRejectedValue(new RegistryError("cannot reach registry.example.com: Error: connect ECONNREFUSED 10.0.0.5:443"));
+    vi.mocked(tagExists).mockRejectedValue(new RegistryError("cannot reach registry.example.com: Error: connect ECONNREFUSED 10.0.0.5:443", "unreachable"));
     const cache = remote("readwrite");
     expect(await cache.push("onnxruntime", KEY, local)).toBe("skipped");
     expect(await cache.fetch("onnxruntime", KEY, local)).toBe(false);

@@ -1,9 +1,11 @@
+import type { VerifiedFiles } from "./file-stamp.js";
 import type { Manifest } from "./manifest.js";
 import type { CacheComponent } from "./validate.js";
 
 /**
- * The shared cache, as the run sees it: an interface, so the transport (today the docker CLI,
- * remote-docker.ts) can change without the run noticing, and tests can hand the run a fake.
+ * The shared cache, as the run sees it: an interface, so the transport (the distribution API,
+ * remote-oci.ts; remote-docker.ts over the docker CLI is no longer used by the run) can change
+ * without the run noticing, and tests can hand the run a fake.
  * Every call returns an outcome as data; nothing here emits events or fails a build: the run
  * decides what to tell the user. An entry that arrives is never trusted by the transport: it
  * writes the bytes into the EntrySink the local cache gives it, and the local cache's adopt
@@ -52,8 +54,18 @@ export type PushOutcome =
 /** Where a fetched entry goes: the transport fills `tempDir()` with manifest.json and files/, then calls adopt. */
 export interface EntrySink {
   tempDir(): Promise<string>;
-  /** Checks the entry and moves it into the local cache, or throws CacheIntegrityError; removes the dir either way. */
-  adopt(dir: string, signal?: AbortSignal): Promise<Manifest>;
+  /**
+   * What is wrong with an entry's manifest (key, signature, layout), for a transport that has it
+   * before the files: it can refuse the entry before writing any of them. adopt checks it again.
+   */
+  precheck(manifest: Manifest): string | undefined;
+  /**
+   * Checks the entry and moves it into the local cache, or throws CacheIntegrityError; removes the
+   * dir either way. `verified`: the files whose sha256 the transport checked as it wrote them,
+   * with their stamps then; a file whose stamp still holds is not read again (here, nor by this
+   * run's restore of the entry).
+   */
+  adopt(dir: string, signal?: AbortSignal, options?: { verified?: VerifiedFiles }): Promise<Manifest>;
 }
 
 /** What a push sends: the manifest (signed when a key is set) and the entry's files/ directory. */

@@ -3,10 +3,11 @@ import { chmod, lstat, mkdir, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import { CacheIntegrityError, errorMessage } from "../errors.js";
 import { committedManifest, touchEntry } from "./commit.js";
-import { copyWithHash } from "./hash-copy.js";
+import { fileStamp, type VerifiedFiles } from "./file-stamp.js";
+import { copyOpenFile, copyOpenFileWithHash } from "./hash-copy.js";
 import type { CacheLayout } from "./layout.js";
 import type { Manifest } from "./manifest.js";
-import { isNotRegularFile } from "./regular-file.js";
+import { isNotRegularFile, openRegularFile } from "./regular-file.js";
 import { entryFilesProblem, manifestProblem, type CacheComponent } from "./validate.js";
 
 /** The entry was there when the run planned, and is gone now (a `cache prune` or `clear` meanwhile). */
@@ -22,13 +23,23 @@ export interface RestoreResult {
 export interface RestoreOptions {
   /** The component whose key this is: an entry of another component is refused. */
   component?: CacheComponent;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
+  /**
+   * Files of this entry whose sha256 this run checked when it fetched them, with their stamps
+   * then: a file whose open handle still has that stamp is copied without hashing it again. Any
+   * other file (an entry that sat in the cache, which may be shared) is hashed while it is copied.
+   */
+  verified?: VerifiedFiles | undefined;
 }
+
+/** Files copied at once: the kernel's copies and the hashing overlap with the next file's open. */
+const PARALLEL_COPIES = 4;
 
 /**
  * Restores an entry into the install tree. The entry is checked as one arriving from elsewhere
  * (a cache dir can be shared over NFS): manifest, types, special bits, links; files are copied
- * into a staging dir beside the install tree with their hashes checked on the way, given only the
+ * into a staging dir beside the install tree with their hashes checked on the way (unless this
+ * run checked them on fetching and they are unchanged since, `verified`), given only the
  * manifest's permission bits, and moved into place only when all are right. Any problem of the
  * entry is a CacheIntegrityError.
  */
@@ -55,21 +66,45 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
   const failures: unknown[] = [];
   try {
     for (const dir of manifest.dirs) await mkdir(path.join(staging, dir.path), { recursive: true });
-    for (const file of manifest.files) {
-      signal?.throwIfAborted();
+    for (const dir of new Set(manifest.files.map((file) => path.dirname(path.join(staging, file.path))))) await mkdir(dir, { recursive: true });
+    const copyOne = async (file: Manifest["files"][number]) => {
       const target = path.join(staging, file.path);
-      await mkdir(path.dirname(target), { recursive: true });
       const source = path.join(entryFiles, file.path);
       // A missing or swapped source file is the entry's fault; a failing write (disk full) is not.
-      const copied = await copyWithHash(source, target, file.mode, signal).catch((error: NodeJS.ErrnoException) => {
+      const handle = await openRegularFile(source).catch((error: NodeJS.ErrnoException) => {
         if (isNotRegularFile(error)) throw bad(`${file.path} is not a regular file`);
-        if (error.code === "ENOENT" && error.path === source) return undefined;
+        if (error.code === "ENOENT") throw bad(`${file.path} is missing`);
         throw error;
       });
-      if (!copied || copied.sha256 !== file.sha256 || copied.size !== file.size)
-        throw bad(`${file.path} ${copied ? "does not match its sha256" : "is missing"}`);
+      try {
+        const stamp = options.verified?.get(file.path);
+        if (stamp !== undefined && fileStamp(await handle.stat({ bigint: true })) === stamp) {
+          await copyOpenFile(handle, target, file.mode, signal);
+        } else {
+          const copied = await copyOpenFileWithHash(handle, target, file.mode, signal);
+          if (copied.sha256 !== file.sha256 || copied.size !== file.size) throw bad(`${file.path} does not match its sha256`);
+        }
+      } finally {
+        await handle.close();
+      }
       await chmod(target, file.mode);
-    }
+    };
+    // The first failure stops the others, and is thrown once none is still writing into staging.
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const worker = async () => {
+      while (next < manifest.files.length && !failure) {
+        const file = manifest.files[next++]!;
+        try {
+          signal?.throwIfAborted();
+          await copyOne(file);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_COPIES, manifest.files.length) }, worker));
+    if (failure) throw failure.error;
     for (const link of manifest.symlinks) {
       await mkdir(path.dirname(path.join(staging, link.path)), { recursive: true });
       await symlink(link.target, path.join(staging, link.path));

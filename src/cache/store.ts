@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { adoptEntry, type AdoptOptions } from "./adopt.js";
+import { adoptEntry, type AdoptOptions, incomingManifestProblem } from "./adopt.js";
 import { committedManifest, touchEntry } from "./commit.js";
+import type { VerifiedFiles } from "./file-stamp.js";
 import { clear, cleanTemp, evictEntry, type EntryInfo, type PruneResult, prune, scanEntries } from "./gc.js";
 import { CacheLayout } from "./layout.js";
 import type { Manifest } from "./manifest.js";
@@ -29,6 +30,8 @@ export type { StoreRequest } from "./write.js";
  */
 export class LocalCache {
   readonly layout: CacheLayout;
+  /** Entries this process adopted, with the files whose sha256 was checked on the way in: restore need not read those again. */
+  private readonly verifiedHere = new Map<string, VerifiedFiles>();
 
   constructor(cacheDir: string) {
     this.layout = new CacheLayout(cacheDir);
@@ -70,8 +73,10 @@ export class LocalCache {
   }
 
   /** Checks an entry that arrived in `tmp` and moves it into the cache; the temp dir is removed either way. */
-  adopt(tmp: string, key: string, options: AdoptOptions = {}): Promise<Manifest> {
-    return adoptEntry(this.layout, tmp, key, options);
+  async adopt(tmp: string, key: string, options: AdoptOptions = {}): Promise<Manifest> {
+    const manifest = await adoptEntry(this.layout, tmp, key, options);
+    if (options.verified?.size) this.verifiedHere.set(key, options.verified);
+    return manifest;
   }
 
   /**
@@ -80,10 +85,11 @@ export class LocalCache {
    */
   incoming(key: string, component: CacheComponent, options: { signingKey?: string | undefined } = {}): EntrySink {
     const { signingKey } = options;
+    const check = signingKey ? (manifest: Manifest) => signatureProblem(manifest, signingKey) : undefined;
     return {
       tempDir: () => this.newTempDir(key),
-      adopt: (dir, signal) =>
-        this.adopt(dir, key, { component, signal, ...(signingKey ? { check: (manifest: Manifest) => signatureProblem(manifest, signingKey) } : {}) }),
+      precheck: (manifest) => incomingManifestProblem(manifest, key, { check, component }),
+      adopt: (dir, signal, adoptOptions) => this.adopt(dir, key, { component, signal, ...(check ? { check } : {}), ...adoptOptions }),
     };
   }
 
@@ -98,11 +104,16 @@ export class LocalCache {
     };
   }
 
-  restore(key: string, installRoot: string, options: RestoreOptions = {}): Promise<RestoreResult> {
-    return restoreEntry(this.layout, key, installRoot, options);
+  /**
+   * Restores an entry into the install tree, every file's sha256 checked while it is copied, but
+   * for the files this process fetched and checked whose stamps still hold.
+   */
+  restore(key: string, installRoot: string, options: Omit<RestoreOptions, "verified"> = {}): Promise<RestoreResult> {
+    return restoreEntry(this.layout, key, installRoot, { ...options, verified: this.verifiedHere.get(key) });
   }
 
   evict(key: string): Promise<void> {
+    this.verifiedHere.delete(key);
     return evictEntry(this.layout, key);
   }
 

@@ -2,6 +2,7 @@ import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
 import { errorMessage } from "../errors.js";
+import { fileStamp, type VerifiedFiles } from "./file-stamp.js";
 import { hashFile } from "./hash-copy.js";
 import type { Manifest } from "./manifest.js";
 import { walkTree, type TreeEntry } from "./outputs.js";
@@ -102,7 +103,7 @@ function pathsProblem(manifest: Manifest): string | undefined {
   const parents = parentPaths(listed.map(([p]) => p));
   for (const link of manifest.symlinks) {
     if (manifest.roots.includes(link.path)) return `root ${link.path} is a symlink`;
-    if (parents.has(link.path)) return `${link.path} is a symlink in the path of other files`;
+    if (parents.has(link.path)) return symlinkInPathProblem(link.path);
   }
   const seen = new Map<string, string>();
   for (const [p, type] of listed) {
@@ -207,9 +208,14 @@ const ENTRY_TOP_LEVEL = new Set(["manifest.json", "files", "last-used"]);
 
 /**
  * What is wrong with an entry on disk against its (already checked) manifest, or undefined.
- * `hashes`: also hash every file (restore hashes while it copies instead).
+ * `hashes`: also hash every file (restore hashes while it copies instead), except those in
+ * `verified` whose stamp is still the one given there.
  */
-export async function entryFilesProblem(entryDir: string, manifest: Manifest, options: { hashes: boolean; signal?: AbortSignal }): Promise<string | undefined> {
+export async function entryFilesProblem(
+  entryDir: string,
+  manifest: Manifest,
+  options: { hashes: boolean; verified?: VerifiedFiles | undefined; signal?: AbortSignal | undefined },
+): Promise<string | undefined> {
   const self = await lstat(entryDir).catch(() => undefined);
   if (!self?.isDirectory()) return self ? "the entry is not a directory" : "the entry is missing";
   for (const name of await readdir(entryDir)) {
@@ -225,7 +231,7 @@ export async function entryFilesProblem(entryDir: string, manifest: Manifest, op
   } catch (error) {
     return `files/ cannot be read: ${errorMessage(error)}`;
   }
-  return treeProblem(present, manifest) ?? (options.hashes ? await hashProblem(filesDir, manifest, options.signal) : undefined);
+  return treeProblem(present, manifest) ?? (options.hashes ? await hashProblem(filesDir, manifest, options.verified, options.signal) : undefined);
 }
 
 function describeNode(info: { isSymbolicLink(): boolean; isDirectory(): boolean; isFile(): boolean }): string {
@@ -240,7 +246,7 @@ function treeProblem(present: readonly TreeEntry[], manifest: Manifest): string 
   const special = present.find((entry) => entry.type === "other");
   if (special) return `${special.path} is a ${special.what}`;
   const privileged = present.find((entry) => (entry.type === "file" || entry.type === "dir") && (entry.mode & ~0o777) !== 0);
-  if (privileged) return `${privileged.path} has ${specialBits(privileged.mode)} (mode ${formatMode(privileged.mode)})`;
+  if (privileged) return specialBitsProblem(privileged.path, privileged.mode);
   const listed = new Map<string, "file" | "dir" | "symlink">(listedTypes(manifest));
   // Directories above the roots (e.g. backends/ of backends/onnxruntime) hold nothing else.
   const ancestors = new Set(rootAncestors(manifest.roots));
@@ -264,14 +270,29 @@ function treeProblem(present: readonly TreeEntry[], manifest: Manifest): string 
   return undefined;
 }
 
+/** How a symlink above another member of an entry is refused, whichever check finds it. */
+export function symlinkInPathProblem(p: string): string {
+  return `${p} is a symlink in the path of other files`;
+}
+
+/** How a file with setuid, setgid or sticky bits is refused, whichever check finds it. */
+export function specialBitsProblem(p: string, mode: number): string {
+  return `${p} has ${specialBits(mode)} (mode ${formatMode(mode)})`;
+}
+
 function specialBits(mode: number): string {
   const bits = [mode & 0o4000 ? "the setuid bit" : "", mode & 0o2000 ? "the setgid bit" : "", mode & 0o1000 ? "the sticky bit" : ""].filter(Boolean);
   return bits.join(" and ");
 }
 
-async function hashProblem(filesDir: string, manifest: Manifest, signal?: AbortSignal): Promise<string | undefined> {
+async function hashProblem(filesDir: string, manifest: Manifest, verified: VerifiedFiles | undefined, signal?: AbortSignal): Promise<string | undefined> {
   for (const file of manifest.files) {
     signal?.throwIfAborted();
+    const stamp = verified?.get(file.path);
+    if (stamp !== undefined) {
+      const now = await lstat(path.join(filesDir, file.path), { bigint: true }).then(fileStamp, () => undefined);
+      if (now === stamp) continue;
+    }
     const actual = await hashFile(path.join(filesDir, file.path), signal).catch((error: unknown) => {
       if (signal?.aborted) throw error;
       return isNotRegularFile(error) ? ("not a file" as const) : undefined;

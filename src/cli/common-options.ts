@@ -36,6 +36,7 @@ export function addPlanOptions(command: Command): Command {
     .option("--no-cache", "neither read nor write the component cache")
     .option("--remote-cache <registry/repo>", "shared component cache in an OCI registry, e.g. registry.example.com/triton-cache")
     .addOption(new Option("--remote-cache-mode <mode>", "read: pull only (untrusted jobs); readwrite: also push").choices(["read", "readwrite"]))
+    .option("--remote-cache-stall-timeout <seconds>", "seconds without progress after which a registry transfer is abandoned")
     .option("--no-pull", "do not pull base images (local or air-gapped images)")
     .option("--offline", "use the git mirror as it is; do not fetch")
     .option("--json", "machine-readable output on stdout (NDJSON events for build, one JSON object for plan)")

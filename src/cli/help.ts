@@ -54,6 +54,7 @@ export const OPTION_HELP: Record<string, OptionHelp> = {
   cache: { group: "cache" },
   remoteCache: { group: "cache", default: fromConfig("remoteCache", "none") },
   remoteCacheMode: { group: "cache", default: fromConfig("remoteCacheMode") },
+  remoteCacheStallTimeout: { group: "cache", default: fromConfig("remoteCacheStallTimeout") },
   remote: {
     group: "cache",
     noEnv: true,

@@ -76,6 +76,18 @@ describe("settings precedence: flag > env > config > preset > default", () => {
     );
   });
 
+  it("the remote cache stall limit: flag > env > config > 60 s, whole seconds only", async () => {
+    expect((await resolveBuildSettings(reader(["-p", "full"]))).remoteCacheStallTimeout).toBe(60);
+    expect((await resolveBuildSettings(reader(["-p", "full"], {}, { remoteCacheStallTimeout: 30 }))).remoteCacheStallTimeout).toBe(30);
+    const env = { TRITON_BUILD_REMOTE_CACHE_STALL_TIMEOUT: "20" };
+    expect((await resolveBuildSettings(reader(["-p", "full"], env, { remoteCacheStallTimeout: 30 }))).remoteCacheStallTimeout).toBe(20);
+    expect((await resolveBuildSettings(reader(["-p", "full", "--remote-cache-stall-timeout", "5"], env))).remoteCacheStallTimeout).toBe(5);
+    await expect(resolveBuildSettings(reader(["-p", "full", "--remote-cache-stall-timeout", "1.5"]))).rejects.toThrow(UsageError);
+    await expect(resolveBuildSettings(reader(["-p", "full"], { TRITON_BUILD_REMOTE_CACHE_STALL_TIMEOUT: "0" }))).rejects.toThrow(
+      /^TRITON_BUILD_REMOTE_CACHE_STALL_TIMEOUT: .*expected a whole number of seconds from 1 to 1024$/,
+    );
+  });
+
   it("a work dir per run unless one is given; run ids are unique and lower-case", async () => {
     const a = await resolveBuildSettings(reader(["-p", "full"], {}, { workRoot: "/runs" }));
     const b = await resolveBuildSettings(reader(["-p", "full"], {}, { workRoot: "/runs" }));

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Command } from "commander";
-import { DEFAULT_CACHE_DIR, DEFAULT_WORK_PARENT, envVarName } from "../config/keys.js";
+import { DEFAULT_CACHE_DIR, DEFAULT_STALL_TIMEOUT_SECONDS, DEFAULT_WORK_PARENT, envVarName } from "../config/keys.js";
 import { normalizeCudaArch } from "../buildpy/tensorrtllm.js";
 import { isImageRepository, readConfig, type ConfigValues } from "../config/store.js";
 import { UsageError } from "../errors.js";
@@ -193,6 +193,7 @@ export async function resolveCommonSettings(reader: SettingsReader): Promise<Com
     noCache: reader.negated("cache"),
     ...optional("remoteCache", remoteCache(reader)),
     remoteCacheMode: reader.choice("remoteCacheMode", ["read", "readwrite"] as const, "read", "remoteCacheMode"),
+    remoteCacheStallTimeout: stallTimeoutSeconds(reader),
     ...optional("cudaArch", cudaArch),
     ...optional("cacheSigningKey", reader.env.TRITON_BUILD_CACHE_KEY || undefined),
   };
@@ -288,6 +289,19 @@ function sourceUrl(reader: SettingsReader, fallback: string): string {
     );
   }
   return url;
+}
+
+/** Seconds without progress before a registry transfer is abandoned: 1 to MAX_JOBS, the bound config integers have. */
+function stallTimeoutSeconds(reader: SettingsReader): number {
+  const raw = reader.checked(
+    "remoteCacheStallTimeout",
+    (value) => {
+      const parsed = parseJobs(value);
+      return "problem" in parsed ? `${parsed.problem}; expected a whole number of seconds from 1 to ${MAX_JOBS}` : undefined;
+    },
+    { config: "remoteCacheStallTimeout" },
+  );
+  return raw === undefined ? DEFAULT_STALL_TIMEOUT_SECONDS : Number(raw);
 }
 
 function remoteCache(reader: SettingsReader): string | undefined {

@@ -57,12 +57,18 @@ export const CONFIG_KEYS = {
     values: ["read", "readwrite"],
     defaultText: "read",
   },
+  remoteCacheStallTimeout: {
+    description: "seconds without progress after which a registry transfer is abandoned (--remote-cache-stall-timeout)",
+    type: "integer",
+    defaultText: "60",
+  },
   cacheMaxSize: { description: "size the local cache is pruned to after a build, e.g. 200GB", type: "string", format: "size" },
 } as const satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_KEYS;
 
 export const DEFAULT_CACHE_DIR = paths.cache;
+export const DEFAULT_STALL_TIMEOUT_SECONDS = 60;
 export const DEFAULT_WORK_PARENT = path.join(paths.data, "runs");
 export const DEFAULT_CONFIG_DIR = paths.config;
 

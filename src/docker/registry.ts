@@ -2,12 +2,12 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { EnvironmentError } from "../errors.js";
 import { daemonInfo, type InsecureRegistries } from "./system.js";
 
 /**
- * The few registry API calls the docker CLI has no command for (listing tags, asking whether a
- * tag exists without pulling it), with the credentials `docker login` stored.
+ * What Docker's own configuration says about a registry: how image references name it, the
+ * credentials `docker login` stored for it, and whether the daemon would speak plain HTTP to it.
+ * (The registry's HTTP API itself is spoken by src/registry/.)
  */
 
 export interface RepositoryRef {
@@ -22,10 +22,6 @@ export function parseRepository(reference: string): RepositoryRef {
     return { registry: first, repository: rest.join("/") };
   }
   return { registry: "docker.io", repository: reference.includes("/") ? reference : `library/${reference}` };
-}
-
-function apiHost(registry: string): string {
-  return registry === "docker.io" ? "registry-1.docker.io" : registry;
 }
 
 /**
@@ -58,7 +54,7 @@ function inRange(ip: number, cidr: string): boolean {
 
 let insecureRegistries: Promise<InsecureRegistries> | undefined;
 /** Asked once per process: what the daemon allows does not change during a run. */
-function daemonInsecureRegistries(): Promise<InsecureRegistries> {
+export function daemonInsecureRegistries(): Promise<InsecureRegistries> {
   insecureRegistries ??= daemonInfo().then(
     (info) => info.insecureRegistries,
     () => ({ names: [], cidrs: ["127.0.0.0/8"] }),
@@ -66,7 +62,8 @@ function daemonInsecureRegistries(): Promise<InsecureRegistries> {
   return insecureRegistries;
 }
 
-interface Credentials {
+/** A user name and password (or token) for a registry, as `docker login` stores them. */
+export interface Credentials {
   username: string;
   password: string;
 }
@@ -101,105 +98,6 @@ export async function dockerCredentials(registry: string, env: NodeJS.ProcessEnv
     return { username, password: password.join(":") };
   }
   return undefined;
-}
-
-/** A registry that cannot be reached or refused access: this machine's set-up (exit 3), with the HTTP status when there was one. */
-export class RegistryError extends EnvironmentError {
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message, "check the registry's address, the network and `docker login` for it");
-  }
-}
-
-const REQUEST_TIMEOUT_MS = 30_000;
-
-function requestSignal(signal: AbortSignal | undefined): AbortSignal {
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
-}
-
-/** One authenticated GET/HEAD against /v2/, with the basic or bearer-token flow registries use. */
-async function registryRequest(ref: RepositoryRef, pathname: string, method: "GET" | "HEAD", accept?: string, signal?: AbortSignal): Promise<Response> {
-  const credentials = await dockerCredentials(ref.registry, process.env, signal);
-  const schemes = allowsPlainHttp(ref.registry, await daemonInsecureRegistries()) ? ["https", "http"] : ["https"];
-  let lastError: unknown;
-  for (const scheme of schemes) {
-    const url = `${scheme}://${apiHost(ref.registry)}${pathname}`;
-    const headers: Record<string, string> = accept ? { accept } : {};
-    try {
-      let response = await fetch(url, { method, headers, signal: requestSignal(signal) });
-      if (response.status === 401) {
-        const challenge = response.headers.get("www-authenticate") ?? "";
-        const authorization = await authorize(challenge, credentials, ref, signal);
-        if (!authorization) throw new RegistryError(`${ref.registry} refused access (no credentials; run \`docker login ${ref.registry}\`)`, 401);
-        response = await fetch(url, { method, headers: { ...headers, authorization }, signal: requestSignal(signal) });
-        if (response.status === 401 || response.status === 403) throw new RegistryError(`${ref.registry} refused the stored credentials`, response.status);
-      }
-      return response;
-    } catch (error) {
-      if (error instanceof RegistryError || signal?.aborted) throw error;
-      lastError = error;
-    }
-  }
-  throw new RegistryError(`cannot reach ${ref.registry}: ${String((lastError as Error)?.cause ?? (lastError as Error)?.message ?? lastError)}`);
-}
-
-async function authorize(challenge: string, credentials: Credentials | undefined, ref: RepositoryRef, signal?: AbortSignal): Promise<string | undefined> {
-  const basic = credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}` : undefined;
-  if (/^basic/i.test(challenge)) return basic;
-  const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-  if (!/^bearer/i.test(challenge) || !params.realm) return basic;
-  const url = new URL(params.realm);
-  if (params.service) url.searchParams.set("service", params.service);
-  url.searchParams.set("scope", `repository:${ref.repository}:pull`);
-  const response = await fetch(url, { headers: basic ? { authorization: basic } : {}, signal: requestSignal(signal) });
-  if (!response.ok) throw new RegistryError(`${ref.registry} token service refused access (${response.status})`, response.status);
-  const body = (await response.json()) as { token?: string; access_token?: string };
-  const token = body.token ?? body.access_token;
-  return token ? `Bearer ${token}` : undefined;
-}
-
-/** Every tag of a repository (following pagination); [] when the repository does not exist yet. */
-export async function listTags(reference: string, signal?: AbortSignal): Promise<string[]> {
-  const ref = parseRepository(reference);
-  const tags: string[] = [];
-  let next: string | undefined = `/v2/${ref.repository}/tags/list?n=1000`;
-  while (next) {
-    const response = await registryRequest(ref, next, "GET", undefined, signal);
-    if (response.status === 404) return tags;
-    if (!response.ok) throw new RegistryError(`${ref.registry} answered ${response.status} to a tag listing`, response.status);
-    const body = (await response.json()) as { tags?: string[] | null };
-    tags.push(...(body.tags ?? []));
-    const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1];
-    next = link ? (link.startsWith("http") ? new URL(link).pathname + new URL(link).search : link) : undefined;
-  }
-  return tags;
-}
-
-const MANIFEST_TYPES = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
-
-/**
- * The digest a tag points to (`Docker-Content-Digest`, the index digest for multi-platform
- * images): the same value `docker pull` records in RepoDigests. undefined when there is no such tag.
- */
-export async function manifestDigest(reference: string, tag: string, signal?: AbortSignal): Promise<string | undefined> {
-  const ref = parseRepository(reference);
-  const response = await registryRequest(ref, `/v2/${ref.repository}/manifests/${tag}`, "HEAD", MANIFEST_TYPES, signal);
-  if (response.status === 404) return undefined;
-  if (!response.ok) throw new RegistryError(`${ref.registry} answered ${response.status} for ${reference}:${tag}`, response.status);
-  return response.headers.get("docker-content-digest") ?? "unknown-digest";
-}
-
-/** Whether a tag exists in the registry, without pulling it. */
-export async function tagExists(reference: string, tag: string, signal?: AbortSignal): Promise<boolean> {
-  return (await manifestDigest(reference, tag, signal)) !== undefined;
 }
 
 /** `registry/repo:tag` or `repo@digest` -> repository reference and tag (default latest). */

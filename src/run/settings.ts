@@ -22,6 +22,8 @@ export interface CommonSettings {
   noCache: boolean;
   remoteCache?: string;
   remoteCacheMode: "read" | "readwrite";
+  /** A registry transfer with no progress for this long is abandoned (the one warning), in seconds. */
+  remoteCacheStallTimeout: number;
   /** TRITON_BUILD_CACHE_KEY: entries pushed are signed with it, entries pulled must be. Environment only. */
   cacheSigningKey?: string;
   cudaArch?: string;

@@ -52,6 +52,9 @@ describe("help that teaches", () => {
     // Defaults are the values, not prose: the config dir's config.json is read for them.
     expect(all.find((o) => o.startsWith("--python"))).toContain("default: python3;");
     expect(all.find((o) => o.startsWith("--strategy"))).toContain("one of build, compose; default: build;");
+    expect(group(stdout, "Cache and remote cache options:").find((o) => o.startsWith("--remote-cache-stall-timeout"))).toContain(
+      "default: 60; env TRITON_BUILD_REMOTE_CACHE_STALL_TIMEOUT)",
+    );
     expect(stdout).not.toContain("platform cache dir");
   });
 

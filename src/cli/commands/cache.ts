@@ -4,7 +4,7 @@ import { planCache } from "../../strategies/buildpy/cache-plan.js";
 import type { KeyInputs } from "../../cache/key.js";
 import { LocalCache } from "../../cache/store.js";
 import { parseEntryTag } from "../../cache/entry-tag.js";
-import { listTags } from "../../docker/registry.js";
+import { listTags } from "../../registry/lookup.js";
 import { EnvironmentError, errorMessage, UsageError } from "../../errors.js";
 import { formatBytes, formatDuration } from "../../progress/format.js";
 import { parseDuration, parseSize } from "../../util/units.js";

@@ -7,7 +7,7 @@ import { planFor } from "../../strategies/buildpy/plan-for.js";
 import type { BuildResources } from "../../strategies/buildpy/resources.js";
 import { buildWheelLine } from "../../buildpy/tensorrtllm.js";
 import { LocalCache } from "../../cache/store.js";
-import { tagExists } from "../../docker/registry.js";
+import { tagExists } from "../../registry/lookup.js";
 import { composeDockerfile, planCompose, type ComposePlan } from "../../strategies/compose/plan.js";
 import { addPlanOptions } from "../common-options.js";
 import type { CommonSettings } from "../../run/settings.js";

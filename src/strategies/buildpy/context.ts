@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { RemoteCache } from "../../cache/remote.js";
-import { DockerRemoteCache } from "../../cache/remote-docker.js";
+import { OciRemoteCache } from "../../cache/remote-oci.js";
 import { LocalCache } from "../../cache/store.js";
 import { CacheTiers } from "../../cache/tiers.js";
 import { DEFAULT_ENGINE, dockerEngine, type DockerEngine } from "../../docker/engine.js";
@@ -96,7 +96,10 @@ export async function openRun(input: BuildRunInput, cleanup: CleanupSteps): Prom
   await local?.cleanTemp().catch(() => undefined);
   const remote = !local
     ? undefined
-    : (input.remoteCache ?? (settings.remoteCache ? new DockerRemoteCache(settings.remoteCache, settings.remoteCacheMode, settings.runId) : undefined));
+    : (input.remoteCache ??
+      (settings.remoteCache
+        ? new OciRemoteCache(settings.remoteCache, settings.remoteCacheMode, { stallTimeoutMs: settings.remoteCacheStallTimeout * 1000 })
+        : undefined));
   const cache = local ? new CacheTiers(local, remote, settings.cacheSigningKey) : undefined;
   const cacheReport = new CacheEventReporter(emit, remote?.repository);
   return { settings, names, runDir, engines, cache, cacheReport, emit, signal, onCleanup: (step) => cleanup.add(step) };

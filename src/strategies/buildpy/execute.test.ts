@@ -55,6 +55,7 @@ async function settingsFor(name: string, overrides: Partial<BuildSettings> = {})
     ciImage: false,
     noCache: false,
     remoteCacheMode: "read",
+    remoteCacheStallTimeout: 60,
     runId,
     workDir: path.join(root, "runs", runId),
     workDirGiven: true,
