@@ -3,7 +3,8 @@
 # triton-inference-server/server, which this project never commits): `triton-build plan` runs
 # that checkout's own build.py --dryrun with the preset's argv. The components the preset asks
 # for (from `presets show --json`) must be exactly the sections build.py wrote (its `# end ...`
-# markers) and exactly the components the plan lists.
+# markers) and exactly the components the plan lists; and each component's own script (what one
+# builder runs: its section alone, with its job count) is valid bash (check-real-sections.mjs).
 #   usage: scripts/check-real-buildpy.sh /path/to/server-checkout [REF]
 set -euo pipefail
 src=${1:?usage: $0 /path/to/server-checkout [ref]}
@@ -56,5 +57,6 @@ if problems:
 tags = {c["name"]: c["tag"] for c in json.load(open(plan_file))["components"]}
 print(f"ok   {preset_name}: {len(planned)} sections: " + " ".join(n + (":" + tags[n] if tags[n] else "") for n in planned))
 EOF
+  node "$(dirname "$0")/check-real-sections.mjs" "$work/$preset/server/build/cmake_build" || status=1
 done
 exit $status
