@@ -319,6 +319,17 @@ describe("the executor's control flow (fake engine)", () => {
     expect(kept).not.toContain("triton-build/buildbase:cache-old0");
   });
 
+  it("the nested builds' layer-cache tags (ONNX Runtime's) keep the newest eight per image too", async () => {
+    const engine = new FakeEngine("default");
+    for (let i = 0; i < 11; i++) engine.images.add(`triton-build/tritonserver_onnxruntime:cache-old${i}`);
+    engine.images.add("triton-build/other_backend:cache-only");
+    const run = await build(await settingsFor("nested-cache", { noCache: true }), [engine]);
+    expect(run.error).toBeUndefined();
+    const kept = [...engine.images].filter((i) => i.startsWith("triton-build/tritonserver_onnxruntime:cache-"));
+    expect(kept).toEqual([3, 4, 5, 6, 7, 8, 9, 10].map((i) => `triton-build/tritonserver_onnxruntime:cache-old${i}`));
+    expect(engine.images).toContain("triton-build/other_backend:cache-only");
+  });
+
   it("a killed run's containers, tags and lease are removed by the next run on the engine", async () => {
     const engine = new FakeEngine("default");
     const deadRun = "20260101-000000-dead-abcdef";

@@ -8,7 +8,7 @@ import { DEFAULT_ENGINE, type DockerEngine } from "../../../docker/engine.js";
 import { BuildError, errorMessage, InterruptedError } from "../../../errors.js";
 import { buildImageWithLog } from "../../../run/image-phase.js";
 import { runLabels } from "../../../run/leftovers.js";
-import { BUILDBASE_CACHE_KEEP, BUILDBASE_CACHE_PREFIX, BUILDBASE_REPOSITORY } from "../../../run/names.js";
+import { BUILDBASE_REPOSITORY } from "../../../run/names.js";
 import { timedPhase } from "../../../run/phase.js";
 import type { CacheDecision } from "../cache-plan.js";
 import type { ConnectedEngine, RunContext } from "../context.js";
@@ -19,6 +19,7 @@ import { builderScriptPath, runBuilder, type BuilderOutcome } from "./builder.js
 import { storeBuilt } from "./cache-steps.js";
 import { withDockerignore } from "./docker-context.js";
 import { requireGitLfsInImage } from "./git-lfs.js";
+import { keepNewestCacheTags } from "./cache-tags.js";
 import { NESTED_BIN_DIR, nestedDockerWrapper, removeNestedObjects } from "./nested-docker.js";
 
 /**
@@ -483,10 +484,7 @@ function buildbaseContent(plan: Plan): string {
  */
 async function keepForNextRun(engine: DockerEngine, image: string, cacheTag: string): Promise<void> {
   await engine.tagImage(image, cacheTag);
-  const kept = (await engine.listRepositoryTags(BUILDBASE_REPOSITORY))
-    .filter((t) => t.tag.startsWith(BUILDBASE_CACHE_PREFIX) && `${BUILDBASE_REPOSITORY}:${t.tag}` !== cacheTag)
-    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  for (const old of kept.slice(BUILDBASE_CACHE_KEEP - 1)) await engine.untagImage(`${BUILDBASE_REPOSITORY}:${old.tag}`);
+  await keepNewestCacheTags(engine, BUILDBASE_REPOSITORY, cacheTag);
 }
 
 /** Why an engine cannot work any more, or undefined when it answers. */

@@ -1,5 +1,7 @@
 import { shellQuote } from "../../../buildpy/argv.js";
 import type { DockerEngine } from "../../../docker/engine.js";
+import { BUILDBASE_REPOSITORY } from "../../../run/names.js";
+import { keepNewestCacheTags } from "./cache-tags.js";
 
 /**
  * Some r24.05 backends run Docker themselves, on the host's daemon through the socket the builder
@@ -205,6 +207,14 @@ export async function removeNestedObjects(engine: DockerEngine, runId: string): 
   for (const container of containers) {
     if (NESTED_CONTAINERS.some((name) => container.name.startsWith(`${name}-${runId}-`))) await engine.removeContainer(container.name).catch(() => undefined);
   }
-  const tags = (await engine.listImageReferences().catch(() => [] as string[])).filter((ref) => ref.startsWith("triton-build/") && ref.includes(`:${runId}-`));
+  const references = await engine.listImageReferences().catch(() => [] as string[]);
+  const tags = references.filter((ref) => ref.startsWith("triton-build/") && ref.includes(`:${runId}-`));
   for (const tag of tags) await engine.untagImage(tag).catch(() => undefined);
+  // The shared layer-cache tags of the nested builds (one per Dockerfile and arguments): the newest few per image.
+  const cacheRepositories = new Set(
+    references
+      .filter((ref) => ref.startsWith("triton-build/") && ref.includes(":cache-") && !ref.startsWith(`${BUILDBASE_REPOSITORY}:`))
+      .map((ref) => ref.slice(0, ref.indexOf(":"))),
+  );
+  for (const repository of cacheRepositories) await keepNewestCacheTags(engine, repository).catch(() => undefined);
 }
