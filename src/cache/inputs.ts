@@ -113,7 +113,7 @@ function memoizedResolver(offline: boolean, unreachable: Map<string, string>, si
         ? Promise.resolve({ url, ref, commit: null, error: "--offline: tags are not resolved" })
         : limit(async () => {
             try {
-              const commit = await lsRemote(url, ref, { ...(signal ? { signal } : {}), blockTimeoutMs: 60_000 });
+              const commit = await lsRemote(url, ref, { signal, blockTimeoutMs: 60_000 });
               return commit ? { url, ref, commit } : { url, ref, commit: null, error: "no such branch or tag" };
             } catch (error) {
               if (signal?.aborted) throw error;

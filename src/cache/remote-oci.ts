@@ -51,7 +51,7 @@ export class OciRemoteCache implements RemoteCache {
     this.client = new RegistryClient(repository, {
       ...(options.env ? { env: options.env } : {}),
       ...(options.insecure ? { insecure: options.insecure } : {}),
-      ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+      stallTimeoutMs: options.stallTimeoutMs,
     });
     this.concurrency = options.concurrency;
   }
@@ -84,7 +84,7 @@ export class OciRemoteCache implements RemoteCache {
           const problem = into.precheck(manifest);
           if (problem) throw new CacheIntegrityError(problem);
         },
-        { ...(signal ? { signal } : {}), ...(this.concurrency ? { concurrency: this.concurrency } : {}) },
+        { signal, ...(this.concurrency ? { concurrency: this.concurrency } : {}) },
       );
       if (fetched.outcome === "missing") return { status: "miss" };
       // An entry of a later format is a miss for this version, not a bad entry to replace.
@@ -111,7 +111,7 @@ export class OciRemoteCache implements RemoteCache {
     try {
       if (!options.replace && (await this.client.manifestDigest(tag, [MEDIA_TYPES.manifest, MEDIA_TYPES.dockerManifest], signal))) return { status: "exists" };
       await pushEntry(this.client, tag, path.dirname(entry.filesDir), entry.manifest, {
-        ...(signal ? { signal } : {}),
+        signal,
         ...(this.concurrency ? { concurrency: this.concurrency } : {}),
       });
       return { status: options.replace ? "replaced" : "pushed" };

@@ -96,7 +96,7 @@ export class LiveView {
           state: "restored",
           source: event.source,
           restoreMs: event.restoreMs,
-          ...(event.savedMs !== undefined ? { savedMs: event.savedMs } : {}),
+          savedMs: event.savedMs,
         });
         break;
       case "warning":

@@ -120,7 +120,7 @@ export class TraceCollector {
           dur,
           pid: RUN_PID,
           tid: CACHE_TID,
-          args: { source: event.source, ...(event.savedMs !== undefined ? { savedMs: event.savedMs } : {}) },
+          args: { source: event.source, savedMs: event.savedMs },
         });
         break;
       }

@@ -90,7 +90,7 @@ export class RunTally {
           this.skipped.push({
             phase: event.phase,
             ...(event.detail ? { reason: event.detail } : {}),
-            ...(event.savedMs !== undefined ? { savedMs: event.savedMs } : {}),
+            savedMs: event.savedMs,
           });
         }
         break;
@@ -99,7 +99,7 @@ export class RunTally {
           outcome: "restored",
           source: event.source,
           durationMs: event.restoreMs,
-          ...(event.savedMs !== undefined ? { savedMs: event.savedMs } : {}),
+          savedMs: event.savedMs,
         });
         break;
       case "component-start": {
@@ -107,8 +107,8 @@ export class RunTally {
         const { endedAt: _endedAt, ...known } = this.components.get(event.name) ?? { name: event.name, kind: "unknown", outcome: "not-run" };
         this.components.set(event.name, {
           ...known,
-          ...(event.engine !== undefined ? { engine: event.engine } : {}),
-          ...(event.builder !== undefined ? { builder: event.builder } : {}),
+          engine: event.engine,
+          builder: event.builder,
           startedAt: new Date().toISOString(),
         });
         break;

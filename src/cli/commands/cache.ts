@@ -191,8 +191,8 @@ export function cacheCommand(output: Output): Command {
         throw new UsageError(`--older-than ${opts.olderThan}: expected a duration such as 30d, 12h or 90m`);
       if (maxBytes === undefined && olderThanMs === undefined) throw new UsageError("cache prune needs --max-size or --older-than (or both)");
       const result = await cacheFor(await settingsReader(cmd)).prune({
-        ...(maxBytes !== undefined ? { maxBytes } : {}),
-        ...(olderThanMs !== undefined ? { olderThanMs } : {}),
+        maxBytes,
+        olderThanMs,
       });
       for (const e of result.removed)
         output.out(

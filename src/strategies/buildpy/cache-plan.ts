@@ -38,8 +38,8 @@ export async function planCache(plan: Plan, cache: LocalCache, options: CachePla
     recipes: plan.images.recipes.map((r) => ({ tag: r.tag, ...(r.commit ? { commit: r.commit } : {}) })),
     offline: options.offline,
     pull: options.pull,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.engine ? { engine: options.engine } : {}),
+    signal: options.signal,
+    engine: options.engine,
   });
   const buildable = plan.components.filter((c) => c.action === "build" && c.kind !== "ci");
   // Every manifest is read once, not once per missed component.

@@ -99,7 +99,7 @@ export class ComponentLogDemux {
     if (this.options.everyLine || percentChanged || now - this.lastOutputEventAt >= OUTPUT_EVENT_INTERVAL_MS) {
       this.lastOutputEventAt = now;
       if (percent !== undefined) this.lastPercent = percent;
-      this.emit({ type: "component-output", name: owner, line: line.toString(), ...(percent !== undefined ? { percent } : {}) });
+      this.emit({ type: "component-output", name: owner, line: line.toString(), percent });
     }
   }
 

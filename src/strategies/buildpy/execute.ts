@@ -86,7 +86,7 @@ export async function runBuild(input: BuildRunInput): Promise<BuildOutcome> {
     }
     await keepCacheTidy(run, fromCache.cached.size, toCompile.length);
     const sizeBytes = image && firstEngine ? (await firstEngine.inspectImage(image.tag, { signal }))?.size : undefined;
-    ending = { status: "ok", ...(image ? { image: { ...image, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } } : {}) };
+    ending = { status: "ok", ...(image ? { image: { ...image, sizeBytes } } : {}) };
     if (!settings.keepWorkDir) cleanup.add(() => removeBulkyRunFiles(run.runDir));
     return {
       ...(image ? { image } : {}),
@@ -177,7 +177,7 @@ async function useCache(run: RunContext, plan: Plan, candidates: readonly Planne
       announce(false);
       for (const [name, source] of found) {
         const savedMs = result.decisions.get(name)?.lastBuildMs;
-        emit({ type: "component-cached", name, restoreMs: 0, source, ...(savedMs !== undefined ? { savedMs } : {}) });
+        emit({ type: "component-cached", name, restoreMs: 0, source, savedMs });
       }
       return;
     }

@@ -18,10 +18,10 @@ export async function planFor(
 ): Promise<{ plan: Plan; resources: BuildResources }> {
   const resources = await resolveResources({
     preset: settings.preset,
-    ...(settings.jobs !== undefined ? { jobs: settings.jobs } : {}),
+    jobs: settings.jobs,
     ...(settings.cudaArch ? { cudaArch: settings.cudaArch } : {}),
-    ...(signal ? { signal } : {}),
-    ...(engine ? { engine } : {}),
+    signal,
+    engine,
   });
   emit({ type: "info", message: resources.jobsReason });
   if (resources.cudaArchReason) emit({ type: "info", message: resources.cudaArchReason });
@@ -41,7 +41,7 @@ export async function planFor(
     },
     ciImage: settings.ciImage,
     tensorrtllm: { jobs: resources.jobs, jobsGiven: settings.jobs !== undefined, ...(resources.cudaArch ? { cudaArch: resources.cudaArch } : {}) },
-    ...(signal ? { signal } : {}),
+    signal,
     emit,
   });
   return { plan, resources };

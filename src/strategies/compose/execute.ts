@@ -94,7 +94,7 @@ export async function runCompose(input: { settings: BuildSettings; emit: Emit; s
       emit({ type: "phase-output", phase: "tag", line: settings.tag });
     });
     const sizeBytes = (await inspectImage(settings.tag, { signal }))?.size;
-    ending = { status: "ok", image: { tag: settings.tag, id: imageId, ...(sizeBytes !== undefined ? { sizeBytes } : {}) } };
+    ending = { status: "ok", image: { tag: settings.tag, id: imageId, sizeBytes } };
     return { image: { tag: settings.tag, id: imageId }, workDir: runDir.root };
   } catch (error) {
     const failed = runFailure(error, signal);

@@ -111,7 +111,7 @@ export async function storeBuilt(
         inputs: decision.inputs,
         component: { name: component.name, kind: component.kind, ...(component.tag ? { tag: component.tag } : {}) },
         installRoot: build.installRoot,
-        ...(build.durationMs !== undefined ? { buildDurationMs: build.durationMs } : {}),
+        buildDurationMs: build.durationMs,
       },
       { pushSignal: signal },
     );

@@ -146,7 +146,7 @@ function jobsFor(run: RunContext, request: CompileRequest): Job[] {
   }
   return request.components.map((component) => {
     const estimateMs = estimate(component.name);
-    return { name: component.name, components: [component], heavy: isHeavy(component.name), ...(estimateMs !== undefined ? { estimateMs } : {}), attempts: 1 };
+    return { name: component.name, components: [component], heavy: isHeavy(component.name), estimateMs, attempts: 1 };
   });
 }
 

@@ -15,7 +15,7 @@ export async function requireGitLfsInImage(
   const result = await engine.runOnce(image, ["-c", "git lfs version"], {
     entrypoint: "sh",
     labels: options.labels,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   if (result.exitCode === 0) return;
   throw new EnvironmentError(
