@@ -81,6 +81,23 @@ describe("withoutProgress", () => {
 const env = { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" };
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env }).toString().trim();
 
+describe("the user's git environment", () => {
+  it("an ssh command from the environment (a CI deploy key) is the one git uses", async () => {
+    const marker = path.join(dir, "ssh-was-used");
+    const fakeSsh = path.join(dir, "fake-ssh.sh");
+    await writeFile(fakeSsh, `#!/bin/sh\necho "$@" > '${marker}'\nexit 1\n`, { mode: 0o755 });
+    const saved = process.env.GIT_SSH_COMMAND;
+    process.env.GIT_SSH_COMMAND = fakeSsh;
+    try {
+      await expect(lsRemote("ssh://git@example.invalid/org/repo.git", "main")).rejects.toThrow();
+    } finally {
+      if (saved === undefined) delete process.env.GIT_SSH_COMMAND;
+      else process.env.GIT_SSH_COMMAND = saved;
+    }
+    expect(await readFile(marker, "utf8")).toContain("example.invalid");
+  });
+});
+
 describe("lsRemote", () => {
   it("names the commit `git clone -b REF` checks out, also when a branch and a tag share the name", async () => {
     const repo = path.join(dir, "backend");

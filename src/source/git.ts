@@ -17,9 +17,11 @@ export interface GitOptions {
 
 function git(baseDir: string | undefined, options: GitOptions): SimpleGit {
   return simpleGit({
-    // simple-git drops every GIT_* variable it inherits unless allowed: keep the one main.ts sets
-    // so that git never asks for a user name or password.
-    allowEnvironment: ["GIT_TERMINAL_PROMPT"],
+    // simple-git drops every GIT_* variable it inherits unless allowed. Keep the one main.ts sets
+    // (git never asks for a user name or password) and the user's own ssh command (a CI job's
+    // deploy key for an ssh --source or organisation): it is this user's, as the git they run is.
+    allowEnvironment: ["GIT_TERMINAL_PROMPT", "GIT_SSH_COMMAND", "GIT_SSH"],
+    unsafe: { allowUnsafeSshCommand: true },
     ...(baseDir ? { baseDir } : {}),
     ...(options.signal ? { abort: options.signal } : {}),
     ...(options.blockTimeoutMs ? { timeout: { block: options.blockTimeoutMs } } : {}),
