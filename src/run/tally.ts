@@ -40,12 +40,24 @@ export class RunTally {
     return end && end.status !== "skipped" ? end.durationMs : undefined;
   }
 
-  /** The builder phase without the compiling: creating, starting and stopping its container. */
+  /**
+   * The builder phase without the compiling: creating, starting and stopping containers. Components
+   * compile side by side, so the compiling is the time some component compiled (the union of their
+   * start-to-end spans), not the sum of their durations.
+   */
   builderOverheadMs(): number | undefined {
     const builder = this.phaseMs("builder");
     if (builder === undefined) return undefined;
-    const compiling = [...this.components.values()].filter((c) => c.outcome === "built").reduce((sum, c) => sum + (c.durationMs ?? 0), 0);
-    return Math.max(0, builder - compiling);
+    const built = [...this.components.values()].filter((c) => c.outcome === "built");
+    const spans = built.flatMap((c) => (c.startedAt && c.endedAt ? [[Date.parse(c.startedAt), Date.parse(c.endedAt)] as const] : []));
+    let compiling = built.filter((c) => !(c.startedAt && c.endedAt)).reduce((sum, c) => sum + (c.durationMs ?? 0), 0);
+    let coveredTo = Number.NEGATIVE_INFINITY;
+    for (const [start, end] of spans.sort((a, b) => a[0] - b[0])) {
+      if (end <= coveredTo) continue;
+      compiling += end - Math.max(start, coveredTo);
+      coveredTo = end;
+    }
+    return Math.max(0, Math.round(builder - compiling));
   }
 
   result(ending: RunEnding): RunResult {

@@ -101,7 +101,21 @@ describe("the terminal view", () => {
     const workDir = path.join(temp, "w2");
     const columns = 60;
     const tty = await terminal(
-      ["--preset", small, ...world.args(), "--no-cache", "--backend", "python:slow-for-interrupt", "--tag", world.tag("tty-sigint"), "--work-dir", workDir],
+      // One builder, so the components after python wait (with several they compile side by side).
+      [
+        "--preset",
+        small,
+        ...world.args(),
+        "--no-cache",
+        "--parallel",
+        "1",
+        "--backend",
+        "python:slow-for-interrupt",
+        "--tag",
+        world.tag("tty-sigint"),
+        "--work-dir",
+        workDir,
+      ],
       { columns, rows: 24 },
     );
     // Under a shared engine the checkout, plan and buildbase can take minutes before python starts.
@@ -125,7 +139,7 @@ describe("the terminal view", () => {
       "    · onnxruntime  not run",
       "    · checksum  not run",
     ]);
-    const notice = at(/^SIGINT: stopping; removing this run's container/);
+    const notice = at(/^SIGINT: stopping; compiling ends now/);
     // In the order things happened: the notice at once, then the builder's end, the summary, the error, the exit.
     expect(notice, rows.join("\n")).toBeGreaterThanOrEqual(0);
     expect(notice).toBeLessThan(at(/^ +■ python +interrupted/));
@@ -135,7 +149,7 @@ describe("the terminal view", () => {
 
     // Rows of the list fit the terminal; messages (the notice, errors) may wrap, and are whole.
     const joined = await tty.screen({ joined: true });
-    expect(joined).toContain("SIGINT: stopping; removing this run's container (press Ctrl-C again to quit at once)");
+    expect(joined).toContain("SIGINT: stopping; compiling ends now, components that finished are kept in the cache (press Ctrl-C again to quit at once)");
     const listRows = joined.filter((row) => /^(✔|✖|■|-|\s{2,})/.test(row));
     expect(listRows.filter((row) => visibleWidth(row) > columns)).toEqual([]);
   });
