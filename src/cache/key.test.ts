@@ -89,6 +89,16 @@ describe("sectionSources", () => {
   });
 });
 
+describe("sectionSources: a value git would read as an option", () => {
+  it("an organisation or repo tag starting with '-' is a source with a problem (never given to git)", () => {
+    const line = `cmake "-DTRITON_REPO_ORGANIZATION:STRING=--exec=>/tmp/x;true" "-DTRITON_COMMON_REPO_TAG:STRING=main" /workspace`;
+    const sources = sectionSources({ ...section, kind: "core", name: "core", lines: [line] }, "/srv/server", "main");
+    expect(sources.common?.problem).toMatch(/starts with '-'/);
+    const clone = sectionSources({ ...section, repoUrl: "--upload-pack=x", tag: "r24.05" }, "/srv/server", "r24.05");
+    expect(clone.repo?.problem).toMatch(/starting with '-'/);
+  });
+});
+
 describe("cacheKey", () => {
   it("is stable over key order and ignores source URLs and error texts", () => {
     const a = inputs();

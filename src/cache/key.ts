@@ -105,6 +105,8 @@ export function sectionSources(section: CmakeSection, serverUrl: string, serverR
   const organization = defines.TRITON_REPO_ORGANIZATION;
   const sources: Record<string, { url: string; ref: string; problem?: string }> = {};
   if (section.kind === "core") sources.server = { url: serverUrl, ref: serverRef };
+  else if (section.repoUrl && section.tag && (section.repoUrl.startsWith("-") || section.tag.startsWith("-")))
+    sources.repo = { url: section.repoUrl, ref: section.tag, problem: "its git clone names a repository or branch starting with '-'" };
   else if (section.repoUrl && section.tag) sources.repo = { url: section.repoUrl, ref: section.tag };
   else if (section.lines.some((line) => /\bgit\s+clone\b/.test(line))) {
     sources.repo = { url: section.repoUrl ?? "?", ref: section.tag ?? "?", problem: "its git clone line names no repository and branch this can read" };
@@ -117,7 +119,13 @@ export function sectionSources(section: CmakeSection, serverUrl: string, serverR
   ];
   for (const [role, define, repo] of shared) {
     const ref = defines[define];
-    if (ref && organization) sources[role] = { url: `${organization}/${repo}.git`, ref };
+    if (ref && organization && (organization.startsWith("-") || ref.startsWith("-")))
+      sources[role] = {
+        url: `${organization}/${repo}.git`,
+        ref,
+        problem: "TRITON_REPO_ORGANIZATION or its tag starts with '-', which git would read as an option",
+      };
+    else if (ref && organization) sources[role] = { url: `${organization}/${repo}.git`, ref };
     else if (ref) sources[role] = { url: `?/${repo}.git`, ref, problem: `${define} without TRITON_REPO_ORGANIZATION` };
   }
   return sources;

@@ -34,6 +34,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 // (simple-git refuses an env of its own that carries the user's EDITOR or GIT_SSH_COMMAND).
 process.env.GIT_TERMINAL_PROMPT = "0";
 process.env.GCM_INTERACTIVE = "never";
+// ssh reads a passphrase or a host-key answer from the terminal itself: batch mode, unless the
+// user gave their own ssh command (a CI deploy key), which git uses as it is.
+if (!process.env.GIT_SSH_COMMAND && !process.env.GIT_SSH) process.env.GIT_SSH_COMMAND = "ssh -o BatchMode=yes";
 
 // A signal handler that must stop the run at once asks for it (exit-request.ts); only here is
 // the process ended.

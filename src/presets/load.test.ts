@@ -211,6 +211,28 @@ describe("user preset files", () => {
     ]);
   });
 
+  it("cmake values that name what gets cloned are held to the URL and ref rules (git gets them, also on this machine)", async () => {
+    const file = await write(
+      "hostile-clone-defines.yaml",
+      [
+        'release: "24.05"',
+        "backends: [python]",
+        "cmakeArgs:",
+        "  core: {override: {TRITON_REPO_ORGANIZATION: '--exec=>/tmp/x;true'}}",
+        "  backends: {python: {extra: {TRITON_COMMON_REPO_TAG: '--upload-pack=x'}}}",
+        "",
+      ].join("\n"),
+    );
+    const lines = (await loadError(file)).message
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim());
+    expect(lines).toEqual([
+      `${file}:4:47: cmakeArgs.core.override.TRITON_REPO_ORGANIZATION: '--exec=>/tmp/x;true' starts with '-', which git would read as an option`,
+      `${file}:5:55: cmakeArgs.backends.python.extra.TRITON_COMMON_REPO_TAG: '--upload-pack=x' starts with '-', which git would read as an option`,
+    ]);
+  });
+
   it("an image recipe's repository, ref, paths and target are checked: git and docker get them as arguments", async () => {
     const file = await write(
       "recipe-hostile.yaml",

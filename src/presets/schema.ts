@@ -87,9 +87,27 @@ const cmakeValue = z
 
 const cmakeName = checkedString(cmakeNameProblem);
 
+/**
+ * The -D values that name what gets cloned (the organisation and the repo tags) reach git, on this
+ * machine too (cache keys resolve them with `git ls-remote`): held to the rules of every
+ * repository URL and git ref, as --github-organization and backend tags are.
+ */
+function cloneDefineProblem(name: string, value: string): string | undefined {
+  if (name === "TRITON_REPO_ORGANIZATION") return repositoryUrlProblem(value);
+  if (/^TRITON_\w+_REPO_TAG$/.test(name)) return gitRefProblem(value);
+  return undefined;
+}
+
+const cmakeDefines = z.record(cmakeName, cmakeValue).superRefine((defines, ctx) => {
+  for (const [name, value] of Object.entries(defines)) {
+    const found = cloneDefineProblem(name, value);
+    if (found) ctx.addIssue({ code: "custom", path: [name], message: `${showValue(value)} ${found}` });
+  }
+});
+
 const cmakeArgsSchema = z.strictObject({
-  extra: z.record(cmakeName, cmakeValue).default({}).describe("added -DNAME=VALUE arguments"),
-  override: z.record(cmakeName, cmakeValue).default({}).describe("replace build.py's value for -DNAME"),
+  extra: cmakeDefines.default({}).describe("added -DNAME=VALUE arguments"),
+  override: cmakeDefines.default({}).describe("replace build.py's value for -DNAME"),
 });
 
 /** A path inside a checked-out repository: relative, and never out of it. */

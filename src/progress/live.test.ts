@@ -189,6 +189,14 @@ describe("the live view", () => {
     expect(visibleWidth(phaseRow)).toBeLessThanOrEqual(39);
   });
 
+  it("a whole message still cannot move the cursor: carriage returns, bells and backspaces are dropped", () => {
+    const out: string[] = [];
+    const live = new LiveView({ columns: () => 40, rows: () => 24, out: (t) => out.push(t), err: (t) => out.push(t) }, NO_COLOURS);
+    live.onEvent({ type: "warning", message: "cannot read source: x\rFAKE\u0007\bY" });
+    const written = out.join("").replace(/\u001b\[\d*F\u001b\[J/g, "");
+    expect(written).toBe("warning: cannot read source: xFAKEY\n");
+  });
+
   it("plain colours: no escape codes at all", () => {
     const out: string[] = [];
     const live = new LiveView({ columns: () => 80, rows: () => 24, out: (t) => out.push(t), err: (t) => out.push(t) }, NO_COLOURS);

@@ -2,7 +2,7 @@ import { PHASE_TITLES, type BuildEvent, type Phase } from "../run/events.js";
 import { stripVTControlCharacters as stripAnsi } from "node:util";
 import { formatDuration } from "./format.js";
 import { componentRow, finishedPhaseRow, outputRow, runningPhaseRow, type ComponentState, type RunningPhase } from "./live-rows.js";
-import { cutToWidth, type Palette } from "./terminal-text.js";
+import { cutToWidth, type Palette, withoutControls } from "./terminal-text.js";
 
 /** Where the view draws: a terminal's size, and its two streams. */
 export interface Screen {
@@ -183,7 +183,7 @@ export class LiveView {
   private print(lines: string[], stream: "out" | "err", fit: "cut" | "whole" = "cut"): void {
     this.clear();
     const width = this.screen.columns() - 1;
-    const text = `${lines.map((line) => (fit === "cut" ? cutToWidth(line, width) : line)).join("\n")}\n`;
+    const text = `${lines.map((line) => (fit === "cut" ? cutToWidth(line, width) : withoutControls(line))).join("\n")}\n`;
     if (stream === "out") this.screen.out(text);
     else this.screen.err(text);
     this.draw();

@@ -80,6 +80,11 @@ export function cutToWidth(text: string, width: number): string {
   return `${out}…${styled ? "\u001b[0m" : ""}`;
 }
 
+/** The text whole (no cut), with the same cleaning as cutToWidth: a message may wrap, but never move the cursor. */
+export function withoutControls(text: string): string {
+  return dropControls(text.replace(/\t/g, "  "));
+}
+
 function dropControls(text: string): string {
   let out = "";
   for (let i = 0; i < text.length; ) {

@@ -98,6 +98,16 @@ describe("the user's git environment", () => {
   });
 });
 
+describe("values git would read as options", () => {
+  it("ls-remote and a new mirror refuse a repository or ref starting with '-' before git runs (--exec runs a command)", async () => {
+    const marker = path.join(dir, "pwned");
+    await expect(lsRemote(`--exec=touch ${marker};true`, "main")).rejects.toThrow(GitCommandError);
+    await expect(lsRemote(`file://${dir}`, "--upload-pack=x")).rejects.toThrow(/starts with '-'/);
+    await expect(initBareMirror(path.join(dir, "m"), `--exec=touch ${marker}`)).rejects.toThrow(GitCommandError);
+    await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe("lsRemote", () => {
   it("names the commit `git clone -b REF` checks out, also when a branch and a tag share the name", async () => {
     const repo = path.join(dir, "backend");

@@ -42,8 +42,19 @@ async function run(baseDir: string | undefined, args: string[], options: GitOpti
   }
 }
 
+/**
+ * A repository or ref that starts with '-' is an option to git (`--exec=CMD` runs a command for
+ * ls-remote and clone): refused here whatever the caller checked, so no value can become one.
+ */
+function refuseOptionLike(args: readonly string[], ...values: string[]): void {
+  const bad = values.find((value) => value.startsWith("-"));
+  if (bad !== undefined)
+    throw new GitCommandError(args, { status: undefined, output: `refused: ${JSON.stringify(bad)} starts with '-', which git would read as an option` });
+}
+
 /** A bare repository that fetches only branches and tags (not GitHub's pull-request refs). */
 export async function initBareMirror(dir: string, url: string, options: GitOptions = {}): Promise<void> {
+  refuseOptionLike(["init", "--bare", dir, url], url);
   await run(undefined, ["init", "--bare", "--quiet", dir], options);
   await run(dir, ["remote", "add", "origin", url], options);
   await run(dir, ["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"], options);
@@ -139,6 +150,7 @@ export async function exportTree(mirrorDir: string, commit: string, dest: string
  * in `git clone -b REF` (what build.py runs): the key must name the commit that gets built.
  */
 export async function lsRemote(url: string, ref: string, options: GitOptions = {}): Promise<string | undefined> {
+  refuseOptionLike(["ls-remote", url, ref], url, ref);
   const out = await run(undefined, ["ls-remote", url, ref, `${ref}^{}`], options);
   const rows = out
     .split("\n")

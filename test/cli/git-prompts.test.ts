@@ -49,7 +49,7 @@ it("a repository that asks for credentials is reported unreadable on a terminal,
     expect(requests).toBeGreaterThan(0);
     // trtllm-onnx's base image is a recipe from GitHub (unreachable here): its warning says what to do.
     expect(screen).toMatch(
-      /warning: image recipe 'base': cannot resolve v0\.9\.0 in \S+: .*; pass --image base=IMAGE, or set images\.base\.recipe\.repo to a mirror/,
+      /warning: image recipe 'base': cannot resolve v0\.9\.0 in \S+: .*; pass --image base=IMAGE, or give images\.base in full \(its recipe's repo a mirror\)/,
     );
   } finally {
     await terminal.close();

@@ -50,7 +50,7 @@ export async function resolvePresetImages(preset: Preset, options: { offline: bo
         if (options.signal?.aborted) throw error;
         warnings.push(
           `image recipe '${name}': cannot resolve ${spec.recipe.ref} in ${spec.recipe.repo}: ${firstErrorLine(error)}; ` +
-            `pass --image ${name}=IMAGE, or set images.${name}.recipe.repo to a mirror in a preset that extends this one`,
+            `pass --image ${name}=IMAGE, or give images.${name} in full (its recipe's repo a mirror) in a preset that extends this one`,
         );
       }
     }
