@@ -96,6 +96,12 @@ const VECTORS: Vector[] = [
     says: (m, file) => `${file}:7:13: cmakeArgs.core.extra: 'A";${mkdirPayload(m)};"' is not a CMake variable name`,
   },
   {
+    // Not a shell word: git ls-remote (cache keys, on this machine) would read it as --exec and run it.
+    what: "an organisation override in a preset's cmakeArgs that git would take for an option",
+    preset: (m) => `backends: [python]\ncmakeArgs:\n  core:\n    override: {TRITON_REPO_ORGANIZATION: "--exec=>${m};true"}\n`,
+    says: (m, file) => `${file}:7:42: cmakeArgs.core.override.TRITON_REPO_ORGANIZATION: '--exec=>${m};true' starts with '-', which git would read as an option`,
+  },
+  {
     what: "a repo tag in a preset file",
     preset: (m) => `backends: [python]\nrepoTags: {core: "r24.05$(${mkdirPayload(m)})"}\n`,
     says: (m, file) => `${file}:5:18: repoTags.core: 'r24.05$(${mkdirPayload(m)})' contains '$', a shell metacharacter`,
