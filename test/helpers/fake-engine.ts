@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 // A fake Docker engine for unit tests of the executor's control flow: the one boundary those
 // tests mock (src/docker/engine.ts's DockerEngine). It keeps containers, images and volumes in
 // memory and "runs" a builder by reading the rewritten cmake_build copied into it: for each
@@ -35,6 +36,8 @@ export class FakeEngine implements DockerEngine {
   /** Containers a builder's nested docker build made (through its docker wrapper). */
   readonly nestedContainers: string[] = [];
   readonly images = new Set<string>();
+  /** Tags that name the same image as another reference (tagImage), by the image's id. */
+  readonly imageIds = new Map<string, string>();
   readonly volumes = new Map<string, Record<string, string>>();
   /** The scripts builders ran, by container name. */
   readonly scripts = new Map<string, string>();
@@ -77,18 +80,23 @@ export class FakeEngine implements DockerEngine {
   async inspectImage(ref: string) {
     this.check(`inspect ${ref}`);
     if (!this.images.has(ref) && !ref.startsWith("fixture/")) return undefined;
-    return { id: `sha256:${Buffer.from(ref).toString("hex").slice(0, 64).padEnd(64, "0")}`, repoDigests: [], env: {}, labels: {}, size: 1 };
+    return { id: this.imageIdOf(ref), repoDigests: [], env: {}, labels: {}, size: 1 };
+  }
+
+  imageIdOf(ref: string): string {
+    return this.imageIds.get(ref) ?? `sha256:${createHash("sha256").update(ref).digest("hex")}`;
   }
 
   async buildImage(request: ImageBuildRequest): Promise<string> {
     this.check(`build ${request.tag}`);
     this.images.add(request.tag);
-    return `sha256:${Buffer.from(request.tag).toString("hex").slice(0, 64).padEnd(64, "0")}`;
+    return this.imageIdOf(request.tag);
   }
 
   async tagImage(source: string, target: string): Promise<void> {
     this.check(`tag ${source} ${target}`);
     this.images.add(target);
+    this.imageIds.set(target, this.imageIdOf(source));
   }
 
   async untagImage(ref: string): Promise<void> {

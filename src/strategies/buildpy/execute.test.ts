@@ -323,10 +323,16 @@ describe("the executor's control flow (fake engine)", () => {
     const engine = new FakeEngine("default");
     for (let i = 0; i < 11; i++) engine.images.add(`triton-build/tritonserver_onnxruntime:cache-old${i}`);
     engine.images.add("triton-build/other_backend:cache-only");
-    const run = await build(await settingsFor("nested-cache", { noCache: true }), [engine]);
+    const settings = await settingsFor("nested-cache", { noCache: true });
+    // This run's nested build reused the oldest one: the wrapper pointed cache-old0 at the run's image.
+    const built = `triton-build/tritonserver_onnxruntime:${settings.runId}-onnxruntime`;
+    engine.images.add(built);
+    engine.imageIds.set("triton-build/tritonserver_onnxruntime:cache-old0", engine.imageIdOf(built));
+    const run = await build(settings, [engine]);
     expect(run.error).toBeUndefined();
     const kept = [...engine.images].filter((i) => i.startsWith("triton-build/tritonserver_onnxruntime:cache-"));
-    expect(kept).toEqual([3, 4, 5, 6, 7, 8, 9, 10].map((i) => `triton-build/tritonserver_onnxruntime:cache-old${i}`));
+    expect(kept).toEqual([0, 4, 5, 6, 7, 8, 9, 10].map((i) => `triton-build/tritonserver_onnxruntime:cache-old${i}`));
+    expect(engine.images).not.toContain(built);
     expect(engine.images).toContain("triton-build/other_backend:cache-only");
   });
 

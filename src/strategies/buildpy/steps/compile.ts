@@ -484,7 +484,7 @@ function buildbaseContent(plan: Plan): string {
  */
 async function keepForNextRun(engine: DockerEngine, image: string, cacheTag: string): Promise<void> {
   await engine.tagImage(image, cacheTag);
-  await keepNewestCacheTags(engine, BUILDBASE_REPOSITORY, cacheTag);
+  await keepNewestCacheTags(engine, BUILDBASE_REPOSITORY, [cacheTag]);
 }
 
 /** Why an engine cannot work any more, or undefined when it answers. */

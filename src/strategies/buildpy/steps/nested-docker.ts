@@ -209,12 +209,23 @@ export async function removeNestedObjects(engine: DockerEngine, runId: string): 
   }
   const references = await engine.listImageReferences().catch(() => [] as string[]);
   const tags = references.filter((ref) => ref.startsWith("triton-build/") && ref.includes(`:${runId}-`));
+  const imageId = (ref: string) =>
+    engine.inspectImage(ref).then(
+      (info) => info?.id,
+      () => undefined,
+    );
+  // The images this run's nested builds made or reused: the cache tags the wrapper pointed at them stay.
+  const usedIds = new Set((await Promise.all(tags.map(imageId))).filter((id) => id !== undefined));
   for (const tag of tags) await engine.untagImage(tag).catch(() => undefined);
   // The shared layer-cache tags of the nested builds (one per Dockerfile and arguments): the newest few per image.
-  const cacheRepositories = new Set(
-    references
-      .filter((ref) => ref.startsWith("triton-build/") && ref.includes(":cache-") && !ref.startsWith(`${BUILDBASE_REPOSITORY}:`))
-      .map((ref) => ref.slice(0, ref.indexOf(":"))),
-  );
-  for (const repository of cacheRepositories) await keepNewestCacheTags(engine, repository).catch(() => undefined);
+  const cacheTags = references.filter((ref) => ref.startsWith("triton-build/") && ref.includes(":cache-") && !ref.startsWith(`${BUILDBASE_REPOSITORY}:`));
+  const inUse = new Set<string>();
+  for (const ref of cacheTags) {
+    const id = await imageId(ref);
+    if (id !== undefined && usedIds.has(id)) inUse.add(ref);
+  }
+  for (const repository of new Set(cacheTags.map((ref) => ref.slice(0, ref.indexOf(":"))))) {
+    const current = [...inUse].filter((ref) => ref.startsWith(`${repository}:`));
+    await keepNewestCacheTags(engine, repository, current).catch(() => undefined);
+  }
 }
