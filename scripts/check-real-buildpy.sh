@@ -10,6 +10,12 @@ set -euo pipefail
 src=${1:?usage: $0 /path/to/server-checkout [ref]}
 ref=${2:-r24.05}
 cli="$(cd "$(dirname "$0")/.." && pwd)/bin/triton-build.js"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -f "$root/dist/cli/main.js" ]; then
+  echo "error: triton-build is not built in $root (no dist/cli/main.js)" >&2
+  echo "hint: run 'npm ci' (it builds) or 'npm run build' in $root first" >&2
+  exit 2
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
