@@ -31,12 +31,18 @@ const inputs: KeyInputs = {
   settings: {},
 };
 
+/**
+ * dep.so.1 is over 1 MiB: files that large are the ones a stamp spares from a second hash (smaller
+ * ones are read whole and hashed on every restore).
+ */
+const DEP_BYTES = Buffer.concat([Buffer.from("dependency"), Buffer.alloc(1 << 20, ".")]);
+
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "tb-adopt-"));
   const install = path.join(dir, "install");
   await mkdir(path.join(install, "backends", "onnxruntime", "lib"), { recursive: true });
   await writeFile(path.join(install, "backends", "onnxruntime", "libtriton_onnxruntime.so"), "library bytes");
-  await writeFile(path.join(install, "backends", "onnxruntime", "lib", "dep.so.1"), "dependency");
+  await writeFile(path.join(install, "backends", "onnxruntime", "lib", "dep.so.1"), DEP_BYTES);
   await symlink("dep.so.1", path.join(install, "backends", "onnxruntime", "lib", "dep.so"));
   await mkdir(path.join(install, "bin"), { recursive: true });
   await writeFile(path.join(install, "bin", "tritonserver"), "server");
@@ -87,7 +93,7 @@ describe("LocalCache.adopt", () => {
     const restored = path.join(dir, "restored", "install");
     await mkdir(restored, { recursive: true });
     await cache.restore(key, restored);
-    expect(await readFile(path.join(restored, "backends/onnxruntime/lib/dep.so"), "utf8")).toBe("dependency");
+    expect(await readFile(path.join(restored, "backends/onnxruntime/lib/dep.so"))).toEqual(DEP_BYTES);
   });
 
   it("refuses an entry whose manifest names another key", async () => {
@@ -274,6 +280,16 @@ describe("files the transport checked, with their stamps", () => {
     expect(await readdir(nextRun)).toEqual([]);
   });
 
+  it("a small file (under 1 MiB) is hashed on restore even with a stamp: a lying transport's small file is refused in this very run", async () => {
+    const small = "backends/onnxruntime/libtriton_onnxruntime.so";
+    const tmp = await arrived();
+    await flipByteKeepingTimes(path.join(tmp, "files", small));
+    await cache.adopt(tmp, key, { verified: await stampsOf(tmp) });
+    const here = await freshInstall("here");
+    await expect(cache.restore(key, here)).rejects.toThrow(/libtriton_onnxruntime\.so does not match its sha256/);
+    expect(await readdir(here)).toEqual([]);
+  });
+
   it("adopt hashes a checked file that was changed after it was checked (even with its times set back), and refuses the entry", async () => {
     const tmp = await arrived();
     const stamps = await stampsOf(tmp);
@@ -296,7 +312,7 @@ describe("files the transport checked, with their stamps", () => {
     await cache.adopt(tmp, key, { verified: await stampsOf(tmp) });
     const file = path.join(cache.entryDir(key), "files", DEP);
     const swapped = `${file}.new`;
-    await writeFile(swapped, "DEPENDENCY");
+    await writeFile(swapped, Buffer.concat([Buffer.from("DEPENDENCY"), DEP_BYTES.subarray(10)]));
     await rename(swapped, file);
     const install = await freshInstall("replaced");
     await expect(cache.restore(key, install)).rejects.toThrow(/dep\.so\.1 does not match its sha256/);

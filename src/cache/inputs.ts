@@ -6,6 +6,7 @@ import { manifestDigest } from "../registry/lookup.js";
 import { daemonInfo } from "../docker/system.js";
 import { firstErrorLine } from "../errors.js";
 import { lsRemote } from "../source/git.js";
+import { limiter } from "../util/limited.js";
 import { CACHE_FORMAT, normalizeSection, sectionOrganization, sectionSources, sha256, type KeyInputs, type SourceInput } from "./key.js";
 
 /**
@@ -104,7 +105,7 @@ async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?
 
 function memoizedResolver(offline: boolean, unreachable: Map<string, string>, signal?: AbortSignal): KeyContext["resolveRef"] {
   const cache = new Map<string, Promise<SourceInput>>();
-  const limit = concurrencyLimit(8);
+  const limit = limiter(8);
   return (url, ref) => {
     const id = `${url}\n${ref}`;
     let pending = cache.get(id);
@@ -154,20 +155,5 @@ export async function componentKeyInputs(
     },
     platform: context.platform,
     settings,
-  };
-}
-
-function concurrencyLimit(max: number) {
-  let active = 0;
-  const queue: Array<() => void> = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= max) await new Promise<void>((resolve) => queue.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
   };
 }

@@ -1,7 +1,8 @@
-import type { Stats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
+import { eventLoopPacer } from "../util/pace.js";
 
 /**
  * Which paths of the merged install tree a component contributes: `backends/<name>`,
@@ -38,15 +39,18 @@ export interface TreeEntry {
  * Callers decide what to do with "other" nodes (a store leaves them out, a check refuses them).
  */
 export async function walkTree(base: string, roots: readonly string[]): Promise<TreeEntry[]> {
+  // Synchronous calls, paced: a promise per lstat made the walk most of the cost of checking an entry of many small files.
+  const pace = eventLoopPacer();
   const entries: TreeEntry[] = [];
   const visit = async (relative: string): Promise<void> => {
+    await pace();
     const absolute = path.join(base, relative);
-    const info = await lstat(absolute);
+    const info = lstatSync(absolute);
     if (info.isSymbolicLink()) {
-      entries.push({ path: relative, type: "symlink", size: 0, mode: 0o777, target: await readlink(absolute) });
+      entries.push({ path: relative, type: "symlink", size: 0, mode: 0o777, target: readlinkSync(absolute) });
     } else if (info.isDirectory()) {
       entries.push({ path: relative, type: "dir", size: 0, mode: info.mode & 0o7777 });
-      for (const child of (await readdir(absolute)).sort()) await visit(path.posix.join(relative, child));
+      for (const child of readdirSync(absolute).sort()) await visit(path.posix.join(relative, child));
     } else if (info.isFile()) {
       entries.push({ path: relative, type: "file", size: info.size, mode: info.mode & 0o7777 });
     } else {

@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 
 /**
@@ -8,7 +8,7 @@ import { open, type FileHandle } from "node:fs/promises";
  * answer holds for what is read, whatever is swapped in at that path meanwhile.
  */
 export async function openRegularFile(file: string): Promise<FileHandle> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const handle = await open(file, OPEN_FLAGS);
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new NotARegularFileError(file);
@@ -18,6 +18,24 @@ export async function openRegularFile(file: string): Promise<FileHandle> {
     throw error;
   }
 }
+
+/**
+ * openRegularFile without the thread pool, for the many small files of an entry: the open
+ * descriptor and the size it had. The caller closes the descriptor.
+ */
+export function openRegularFileSync(file: string): { fd: number; size: number } {
+  const fd = openSync(file, OPEN_FLAGS);
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw new NotARegularFileError(file);
+    return { fd, size: info.size };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** What openRegularFile found at a path instead of a regular file (ELOOP from O_NOFOLLOW counts too). */
 export class NotARegularFileError extends Error {

@@ -1,12 +1,15 @@
-import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, rename, rm, symlink } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmod, lstat, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { CacheIntegrityError, errorMessage } from "../errors.js";
 import { committedManifest, touchEntry } from "./commit.js";
 import { fileStamp, type VerifiedFiles } from "./file-stamp.js";
-import { copyOpenFile, copyOpenFileWithHash } from "./hash-copy.js";
+import { copyOpenFile, copyOpenFileWithHash, readSmallFile } from "./hash-copy.js";
 import type { CacheLayout } from "./layout.js";
 import type { Manifest } from "./manifest.js";
+import { runLimited } from "../util/limited.js";
+import { eventLoopPacer } from "../util/pace.js";
 import { isNotRegularFile, openRegularFile } from "./regular-file.js";
 import { entryFilesProblem, manifestProblem, type CacheComponent } from "./validate.js";
 
@@ -26,8 +29,9 @@ export interface RestoreOptions {
   signal?: AbortSignal | undefined;
   /**
    * Files of this entry whose sha256 this run checked when it fetched them, with their stamps
-   * then: a file whose open handle still has that stamp is copied without hashing it again. Any
-   * other file (an entry that sat in the cache, which may be shared) is hashed while it is copied.
+   * then: a file of 1 MiB or more whose open handle still has that stamp is copied without
+   * hashing it again. Any other file (an entry that sat in the cache, which may be shared; a small
+   * file, read whole anyway) is hashed while it is copied.
    */
   verified?: VerifiedFiles | undefined;
 }
@@ -65,17 +69,38 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
   await mkdir(staging, { recursive: true });
   const failures: unknown[] = [];
   try {
-    for (const dir of manifest.dirs) await mkdir(path.join(staging, dir.path), { recursive: true });
-    for (const dir of new Set(manifest.files.map((file) => path.dirname(path.join(staging, file.path))))) await mkdir(dir, { recursive: true });
-    const copyOne = async (file: Manifest["files"][number]) => {
+    // Synchronous calls, paced, for the many small things (a promise each was most of the cost);
+    // files of CHUNK bytes and more are streamed, several at once.
+    const pace = eventLoopPacer();
+    for (const dir of manifest.dirs) {
+      await pace();
+      mkdirSync(path.join(staging, dir.path), { recursive: true });
+    }
+    for (const dir of new Set(manifest.files.map((file) => path.dirname(path.join(staging, file.path))))) mkdirSync(dir, { recursive: true });
+    // A missing or swapped source file is the entry's fault; a failing write (disk full) is not.
+    const sourceProblem = (file: Manifest["files"][number]) => (error: NodeJS.ErrnoException) => {
+      if (isNotRegularFile(error)) throw bad(`${file.path} is not a regular file`);
+      if (error.code === "ENOENT") throw bad(`${file.path} is missing`);
+      throw error;
+    };
+    const copyOne = async (file: Manifest["files"][number], signal: AbortSignal) => {
+      await pace();
+      signal.throwIfAborted();
       const target = path.join(staging, file.path);
       const source = path.join(entryFiles, file.path);
-      // A missing or swapped source file is the entry's fault; a failing write (disk full) is not.
-      const handle = await openRegularFile(source).catch((error: NodeJS.ErrnoException) => {
-        if (isNotRegularFile(error)) throw bad(`${file.path} is not a regular file`);
-        if (error.code === "ENOENT") throw bad(`${file.path} is missing`);
-        throw error;
-      });
+      let small: Buffer | undefined;
+      try {
+        small = readSmallFile(source);
+      } catch (error) {
+        sourceProblem(file)(error as NodeJS.ErrnoException);
+      }
+      if (small) {
+        if (small.length !== file.size || createHash("sha256").update(small).digest("hex") !== file.sha256) throw bad(`${file.path} does not match its sha256`);
+        writeFileSync(target, small, { mode: file.mode, flag: "wx" });
+        chmodSync(target, file.mode);
+        return;
+      }
+      const handle = await openRegularFile(source).catch(sourceProblem(file));
       try {
         const stamp = options.verified?.get(file.path);
         if (stamp !== undefined && fileStamp(await handle.stat({ bigint: true })) === stamp) {
@@ -90,26 +115,16 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
       await chmod(target, file.mode);
     };
     // The first failure stops the others, and is thrown once none is still writing into staging.
-    let next = 0;
-    let failure: { error: unknown } | undefined;
-    const worker = async () => {
-      while (next < manifest.files.length && !failure) {
-        const file = manifest.files[next++]!;
-        try {
-          signal?.throwIfAborted();
-          await copyOne(file);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_COPIES, manifest.files.length) }, worker));
-    if (failure) throw failure.error;
+    await runLimited(
+      manifest.files.map((file) => (s: AbortSignal) => copyOne(file, s)),
+      { concurrency: PARALLEL_COPIES, signal },
+    );
     for (const link of manifest.symlinks) {
-      await mkdir(path.dirname(path.join(staging, link.path)), { recursive: true });
-      await symlink(link.target, path.join(staging, link.path));
+      await pace();
+      mkdirSync(path.dirname(path.join(staging, link.path)), { recursive: true });
+      symlinkSync(link.target, path.join(staging, link.path));
     }
-    for (const dir of [...manifest.dirs].reverse()) await chmod(path.join(staging, dir.path), dir.mode);
+    for (const dir of [...manifest.dirs].reverse()) chmodSync(path.join(staging, dir.path), dir.mode);
     for (const root of manifest.roots) {
       const destination = path.join(installRoot, root);
       await mkdir(path.dirname(destination), { recursive: true });

@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { INSTALL_DIRS, installDirOf } from "../buildpy/cmake-build.js";
@@ -6,6 +7,7 @@ import { fileStamp, type VerifiedFiles } from "./file-stamp.js";
 import { hashFile } from "./hash-copy.js";
 import type { Manifest } from "./manifest.js";
 import { walkTree, type TreeEntry } from "./outputs.js";
+import { eventLoopPacer } from "../util/pace.js";
 import { isNotRegularFile } from "./regular-file.js";
 
 /**
@@ -286,20 +288,33 @@ function specialBits(mode: number): string {
 }
 
 async function hashProblem(filesDir: string, manifest: Manifest, verified: VerifiedFiles | undefined, signal?: AbortSignal): Promise<string | undefined> {
+  const pace = eventLoopPacer();
   for (const file of manifest.files) {
+    await pace();
     signal?.throwIfAborted();
-    const stamp = verified?.get(file.path);
-    if (stamp !== undefined) {
-      const now = await lstat(path.join(filesDir, file.path), { bigint: true }).then(fileStamp, () => undefined);
-      if (now === stamp) continue;
-    }
-    const actual = await hashFile(path.join(filesDir, file.path), signal).catch((error: unknown) => {
-      if (signal?.aborted) throw error;
-      return isNotRegularFile(error) ? ("not a file" as const) : undefined;
-    });
-    if (actual === "not a file") return `${file.path} is not a regular file`;
-    if (!actual) return `${file.path} is missing`;
-    if (actual.size !== file.size || actual.sha256 !== file.sha256) return `${file.path} does not match its sha256`;
+    const problem = await fileHashProblem(filesDir, file, verified, signal);
+    if (problem !== undefined) return problem;
   }
+  return undefined;
+}
+
+async function fileHashProblem(
+  filesDir: string,
+  file: Manifest["files"][number],
+  verified: VerifiedFiles | undefined,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  const stamp = verified?.get(file.path);
+  if (stamp !== undefined) {
+    const now = lstatSync(path.join(filesDir, file.path), { bigint: true, throwIfNoEntry: false });
+    if (now && fileStamp(now) === stamp) return undefined;
+  }
+  const actual = await hashFile(path.join(filesDir, file.path), signal).catch((error: unknown) => {
+    if (signal?.aborted) throw error;
+    return isNotRegularFile(error) ? ("not a file" as const) : undefined;
+  });
+  if (actual === "not a file") return `${file.path} is not a regular file`;
+  if (!actual) return `${file.path} is missing`;
+  if (actual.size !== file.size || actual.sha256 !== file.sha256) return `${file.path} does not match its sha256`;
   return undefined;
 }

@@ -1,4 +1,5 @@
-import { chmod, mkdir, rm, symlink } from "node:fs/promises";
+import { chmodSync, mkdirSync, symlinkSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { CacheIntegrityError } from "../errors.js";
 import { commitEntry, committedManifest, writeDurably } from "./commit.js";
@@ -6,6 +7,7 @@ import { copyWithHash } from "./hash-copy.js";
 import type { KeyInputs } from "./key.js";
 import type { CacheLayout } from "./layout.js";
 import { MANIFEST_FORMAT, type Manifest } from "./manifest.js";
+import { eventLoopPacer } from "../util/pace.js";
 import { outputRoots, walkTree } from "./outputs.js";
 import { manifestProblem, OWNER_DIR_BITS, OWNER_FILE_BITS } from "./validate.js";
 
@@ -62,20 +64,23 @@ async function writeEntryFiles(tmp: string, request: StoreRequest, roots: string
     createdAt: new Date().toISOString(),
     ...(request.buildDurationMs !== undefined ? { buildDurationMs: Math.round(request.buildDurationMs) } : {}),
   };
+  // Synchronous calls for the many small things, paced (util/pace.ts); large files are streamed.
+  const pace = eventLoopPacer();
   for (const entry of await walkTree(request.installRoot, roots)) {
+    await pace();
     request.signal?.throwIfAborted();
     const target = path.join(filesDir, entry.path);
     // Permission bits only, with what a restore by any user needs (validate.ts refuses less).
     const mode = (entry.mode & 0o777) | (entry.type === "dir" ? OWNER_DIR_BITS : OWNER_FILE_BITS);
     if (entry.type === "dir") {
-      await mkdir(target, { recursive: true });
+      mkdirSync(target, { recursive: true });
       manifest.dirs.push({ path: entry.path, mode });
     } else if (entry.type === "symlink") {
-      await symlink(entry.target ?? "", target);
+      symlinkSync(entry.target ?? "", target);
       manifest.symlinks.push({ path: entry.path, target: entry.target ?? "" });
     } else if (entry.type === "file") {
       const { sha256, size } = await copyWithHash(path.join(request.installRoot, entry.path), target, mode, request.signal);
-      await chmod(target, mode);
+      chmodSync(target, mode);
       manifest.files.push({ path: entry.path, size, sha256, mode });
       manifest.totalBytes += size;
     }

@@ -5,6 +5,7 @@ import { CacheIntegrityError } from "../../errors.js";
 import type { VerifiedFiles } from "../file-stamp.js";
 import { type Manifest, manifestSchema } from "../manifest.js";
 import { entryLabels, imageConfig, imageManifest, MEDIA_TYPES, planLayers, storedEntry } from "./format.js";
+import { runLimited } from "../../util/limited.js";
 import { packLayer } from "./pack.js";
 import { EntryExtraction, layerEvents, readManifestMember } from "./unpack.js";
 
@@ -38,7 +39,7 @@ export async function pushEntry(client: RegistryClient, tag: string, entryDir: s
       const blob = await client.pushBlob(packed.chunks, signal);
       return { descriptor: { mediaType: MEDIA_TYPES.layer, ...blob }, diffId: packed.tar().diffId };
     }),
-    options,
+    { concurrency: options.concurrency ?? DEFAULT_CONCURRENCY, signal: options.signal },
   );
   const labels = entryLabels(manifest, manifest.signature !== undefined);
   const config = await client.pushBytes(
@@ -123,7 +124,7 @@ export async function fetchEntry(
     return extraction.extract(events, s);
   };
   await runLimited([extractFirst, ...rest.map((layer) => (s: AbortSignal) => extraction.extract(layerEvents(client.blob(layer, s)), s))], {
-    ...options,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     signal,
   }).catch(async (error: unknown) => {
     await events.return?.(undefined);
@@ -149,32 +150,4 @@ async function readLegacyManifest(dir: string): Promise<Manifest> {
   const text = await readFile(path.join(dir, "manifest.json")).catch(() => undefined);
   if (!text) throw new CacheIntegrityError("the entry has no manifest.json");
   return parseManifest(text);
-}
-
-/**
- * Runs tasks with at most `concurrency` at once; the first failure aborts the others (through
- * the signal each task gets) and is what this throws, once every started task has ended.
- */
-export async function runLimited<T>(tasks: Array<(signal: AbortSignal) => Promise<T>>, options: TransferOptions = {}): Promise<T[]> {
-  const controller = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < tasks.length && !failure) {
-      const index = next++;
-      try {
-        results[index] = await tasks[index]!(signal);
-      } catch (error) {
-        if (!failure) {
-          failure = { error: signal.aborted && !controller.signal.aborted ? signal.reason : error };
-          controller.abort(error);
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, tasks.length) }, worker));
-  if (failure) throw failure.error;
-  return results;
 }
