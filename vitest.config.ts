@@ -17,6 +17,7 @@ export default defineConfig({
           name: "cli",
           include: ["test/cli/**/*.test.ts"],
           globalSetup: ["test/helpers/build-dist.ts"],
+          setupFiles: ["test/helpers/machine-output-hook.ts"],
           testTimeout: 60_000,
         },
       },
@@ -25,6 +26,7 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts", "test/fixtures/**/*.test.ts"],
           globalSetup: ["test/helpers/global-setup.ts"],
+          setupFiles: ["test/helpers/machine-output-hook.ts"],
           testTimeout: 600_000,
           hookTimeout: 600_000,
           // Docker builds share one daemon and two cores: run files one at a time.

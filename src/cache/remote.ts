@@ -4,8 +4,7 @@ import type { CacheComponent } from "./validate.js";
 
 /**
  * The shared cache, as the run sees it: an interface, so the transport (the distribution API,
- * remote-oci.ts; remote-docker.ts over the docker CLI is no longer used by the run) can change
- * without the run noticing, and tests can hand the run a fake.
+ * remote-oci.ts) can change without the run noticing, and tests can hand the run a fake.
  * Every call returns an outcome as data; nothing here emits events or fails a build: the run
  * decides what to tell the user. An entry that arrives is never trusted by the transport: it
  * writes the bytes into the EntrySink the local cache gives it, and the local cache's adopt

@@ -1,6 +1,4 @@
-import { execa } from "execa";
-import { DockerCommandError, TarCommandError } from "../errors.js";
-import { docker, dockerBinary, dockerOk, engineArgs, type DockerOptions } from "./cli.js";
+import { docker, dockerOk, type DockerOptions } from "./cli.js";
 
 export interface ImageInfo {
   id: string;
@@ -72,34 +70,6 @@ export async function listRepositoryTags(repository: string, options: DockerOpti
 
 export async function pullImage(ref: string, options: DockerOptions = {}): Promise<void> {
   await dockerOk(["pull", "--quiet", ref], options);
-}
-
-export async function pushImage(ref: string, options: DockerOptions = {}): Promise<void> {
-  await dockerOk(["push", ref], options);
-}
-
-/**
- * `tar -c ... | docker import - REF`: a one-layer image of some files, e.g. a cache entry.
- * Each part is a directory and the paths inside it to put at the image's root.
- */
-export async function importFiles(
-  parts: Array<{ dir: string; paths: string[] }>,
-  ref: string,
-  options: DockerOptions & { labels?: Record<string, string> } = {},
-): Promise<string> {
-  const tarArgs = ["-c", "--owner=0", "--group=0", "--numeric-owner", ...parts.flatMap((p) => ["-C", p.dir, ...p.paths])];
-  const changes = Object.entries(options.labels ?? {}).flatMap(([name, value]) => ["--change", `LABEL ${name}=${JSON.stringify(value)}`]);
-  const tar = execa("tar", tarArgs, { cancelSignal: options.signal, reject: false, buffer: { stdout: false, stderr: true } });
-  const importArgs = ["import", ...changes, "-", ref];
-  const imported = await tar.pipe(dockerBinary(), [...engineArgs(options.engine), ...importArgs], {
-    cancelSignal: options.signal,
-    reject: false,
-    ...(options.env ? { env: options.env } : {}),
-  });
-  const archived = await tar;
-  if (archived.exitCode !== 0) throw new TarCommandError(tarArgs, { status: archived.exitCode, output: String(archived.stderr ?? "") });
-  if (imported.exitCode !== 0) throw new DockerCommandError(importArgs, { exitCode: imported.exitCode ?? -1, tail: String(imported.stderr ?? "").split("\n") });
-  return String(imported.stdout).trim();
 }
 
 export async function removeImage(ref: string, options: DockerOptions = {}): Promise<void> {

@@ -1,9 +1,10 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, removeTempDir, runCli, startCli } from "../helpers/cli.js";
+import { pushCraftedEntry } from "../helpers/crafted-entry.js";
 import { startTestRegistry, type TestRegistry } from "../helpers/registry.js";
 import { createWorld, imageFiles, parseNdjson, treeDifferences, type World } from "../helpers/world.js";
 
@@ -113,32 +114,28 @@ describe("remote cache in a real registry", () => {
 
   it("with signing on, an entry re-pushed with altered content is rejected and the component rebuilt", async () => {
     const signed = `${registry.address}/triton-cache-signed`;
-    const key = { TRITON_BUILD_CACHE_KEY: "fleet-secret" };
-    const a = await build("signed-a", { cacheDir: path.join(temp, "cache-sa"), remote: signed, mode: "readwrite", env: key });
+    const fleetKey = { TRITON_BUILD_CACHE_KEY: "fleet-secret" };
+    const a = await build("signed-a", { cacheDir: path.join(temp, "cache-sa"), remote: signed, mode: "readwrite", env: fleetKey });
     const pythonTag = (await registry.tags("triton-cache-signed")).find((t) => t.startsWith("python-"));
     expect(pythonTag).toBeDefined();
 
-    // The attacker can push, but does not have the key: alter a file, fix up the manifest's hashes, re-push.
-    const ref = `${signed}:${pythonTag}`;
+    // The attacker can push, but does not have the key: alter a file, fix up the manifest's hashes,
+    // re-push in the current entry format (an OCI image of tar+gzip layers), made with tar and the
+    // registry's HTTP API, not with triton-build's code.
+    const key = pythonTag!.slice("python-".length);
     const work = path.join(temp, "tamper");
-    await mkdir(work, { recursive: true });
-    const dockerEnv = { ...process.env, ...registry.env };
-    await execa("docker", ["pull", "-q", ref], { env: dockerEnv });
-    await execa("docker", ["create", "--name", "tb-tamper", ref, "x"]);
-    await execa("sh", ["-c", `docker cp tb-tamper:/manifest.json - | tar -x -C ${work} && docker cp tb-tamper:/files - | tar -x -C ${work}`]);
-    await execa("docker", ["rm", "tb-tamper"]);
+    await cp(path.join(temp, "cache-sa", "components", "v1", "entries", key.slice(0, 2), key), work, { recursive: true, verbatimSymlinks: true });
     const libPath = "backends/python/libtriton_python.so";
     await writeFile(path.join(work, "files", libPath), "malicious replacement\n");
     const manifest = JSON.parse(await readFile(path.join(work, "manifest.json"), "utf8"));
+    expect(manifest.signature, "machine A's entry is signed").toBeDefined();
     const entry = manifest.files.find((f: { path: string }) => f.path === libPath);
     entry.sha256 = createHash("sha256").update("malicious replacement\n").digest("hex");
     entry.size = "malicious replacement\n".length;
     await writeFile(path.join(work, "manifest.json"), JSON.stringify(manifest));
-    await execa("sh", ["-c", `tar -c -C ${work} manifest.json files | docker import - ${ref}`]);
-    await execa("docker", ["push", ref], { env: dockerEnv });
-    await execa("docker", ["rmi", ref]);
+    await pushCraftedEntry(registry, "triton-cache-signed", pythonTag!, work);
 
-    const b = await build("signed-b", { cacheDir: path.join(temp, "cache-sb"), remote: signed, mode: "read", env: key });
+    const b = await build("signed-b", { cacheDir: path.join(temp, "cache-sb"), remote: signed, mode: "read", env: fleetKey });
     expect(b.result.stdout).toMatch(/warning: remote cache entry .*python-[0-9a-f]{64} was not used: the entry's signature does not match/);
     expect(statuses(b.report)).toMatchObject({ core: "cached:remote", python: "built", onnxruntime: "cached:remote", checksum: "cached:remote" });
     const files = await imageFiles(b.tag);

@@ -38,8 +38,24 @@ export interface CliOptions {
   wrapper?: string[];
 }
 
-/** Starts the CLI without waiting (for signal tests). */
+/**
+ * Starts the CLI without waiting (for signal tests). When the run ends, its `--json` lines and
+ * its `--report` file are checked against the shipped schema as runCli checks them (a run killed
+ * by a signal may end in a cut line, which is left out); a failure fails the test through
+ * test/helpers/machine-output-hook.ts.
+ */
 export function startCli(args: string[], options: CliOptions): ResultPromise {
+  const child = spawnCli(args, options);
+  pendingChecks.add(
+    child.then(
+      (result) => checkEnded(args, result, options),
+      (error: unknown) => checkEnded(args, error as { stdout?: unknown; isTerminated?: boolean }, options),
+    ),
+  );
+  return child;
+}
+
+function spawnCli(args: string[], options: CliOptions): ResultPromise {
   const [command = "node", ...prefix] = [...(options.wrapper ?? []), "node"];
   return execa(command, [...prefix, CLI, ...args], {
     cwd: options.cwd ?? options.tempDir,
@@ -50,13 +66,44 @@ export function startCli(args: string[], options: CliOptions): ResultPromise {
   });
 }
 
+/** Checks of started runs' machine output: pending ones, and the failures of finished ones. */
+const pendingChecks = new Set<Promise<void>>();
+const failedChecks: string[] = [];
+
+async function checkEnded(args: readonly string[], result: { stdout?: unknown; isTerminated?: boolean }, options: CliOptions): Promise<void> {
+  let stdout = String(result.stdout ?? "");
+  if (result.isTerminated && !stdout.endsWith("\n")) stdout = stdout.slice(0, stdout.lastIndexOf("\n") + 1);
+  try {
+    await expectValidMachineOutput(args, stdout, options.cwd ?? options.tempDir);
+  } catch (error) {
+    failedChecks.push(`triton-build ${args.join(" ")}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Waits (up to `waitMs`) for the checks of the runs started so far that have ended, and returns
+ * the failures found since the last call. A run still going is checked when it ends.
+ */
+export async function machineOutputFailures(waitMs = 30_000): Promise<string[]> {
+  const checks = [...pendingChecks];
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(checks.map((check) => check.then(() => pendingChecks.delete(check)))),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  return failedChecks.splice(0);
+}
+
 /**
  * Runs the CLI to its end. A build's `--json` lines and its `--report` file are checked against
  * the shipped JSON Schema (schema/): every end-to-end run is a test of that contract.
  */
 export async function runCli(args: string[], options: CliOptions): Promise<CliResult> {
   const started = performance.now();
-  const result = await startCli(args, options);
+  const result = await spawnCli(args, options);
   const outcome = {
     exitCode: result.exitCode ?? -1,
     stdout: String(result.stdout),
@@ -67,7 +114,7 @@ export async function runCli(args: string[], options: CliOptions): Promise<CliRe
   return outcome;
 }
 
-/** For runs started with startCli: the same checks as runCli makes. */
+/** The checks runCli makes, for output got another way. */
 export async function expectValidMachineOutput(args: readonly string[], stdout: string, cwd: string): Promise<void> {
   const machine = machineOutputOf(args);
   if (machine.events) expectValidEvents(stdout);
