@@ -122,9 +122,19 @@ describe("remote cache in a real registry", () => {
     // The attacker can push, but does not have the key: alter a file, fix up the manifest's hashes,
     // re-push in the current entry format (an OCI image of tar+gzip layers), made with tar and the
     // registry's HTTP API, not with triton-build's code.
+    // The files from machine A's cache dir (the same as pushed), the signed manifest.json from the registry.
     const key = pythonTag!.slice("python-".length);
     const work = path.join(temp, "tamper");
-    await cp(path.join(temp, "cache-sa", "components", "v1", "entries", key.slice(0, 2), key), work, { recursive: true, verbatimSymlinks: true });
+    await cp(path.join(temp, "cache-sa", "components", "v1", "entries", key.slice(0, 2), key, "files"), path.join(work, "files"), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+    const ref = `${signed}:${pythonTag}`;
+    await execa("docker", ["pull", "-q", ref], { env: { ...process.env, ...registry.env } });
+    await execa("docker", ["create", "--name", "tb-tamper", ref, "x"]);
+    await execa("sh", ["-c", `docker cp tb-tamper:/manifest.json - | tar -x -C ${work}`]);
+    await execa("docker", ["rm", "tb-tamper"]);
+    await execa("docker", ["rmi", ref]);
     const libPath = "backends/python/libtriton_python.so";
     await writeFile(path.join(work, "files", libPath), "malicious replacement\n");
     const manifest = JSON.parse(await readFile(path.join(work, "manifest.json"), "utf8"));
