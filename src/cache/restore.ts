@@ -76,7 +76,10 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
       await pace();
       mkdirSync(path.join(staging, dir.path), { recursive: true });
     }
-    for (const dir of new Set(manifest.files.map((file) => path.dirname(path.join(staging, file.path))))) mkdirSync(dir, { recursive: true });
+    for (const dir of new Set(manifest.files.map((file) => path.dirname(path.join(staging, file.path))))) {
+      await pace();
+      mkdirSync(dir, { recursive: true });
+    }
     // A missing or swapped source file is the entry's fault; a failing write (disk full) is not.
     const sourceProblem = (file: Manifest["files"][number]) => (error: NodeJS.ErrnoException) => {
       if (isNotRegularFile(error)) throw bad(`${file.path} is not a regular file`);
@@ -124,7 +127,10 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
       mkdirSync(path.dirname(path.join(staging, link.path)), { recursive: true });
       symlinkSync(link.target, path.join(staging, link.path));
     }
-    for (const dir of [...manifest.dirs].reverse()) chmodSync(path.join(staging, dir.path), dir.mode);
+    for (const dir of [...manifest.dirs].reverse()) {
+      await pace();
+      chmodSync(path.join(staging, dir.path), dir.mode);
+    }
     for (const root of manifest.roots) {
       const destination = path.join(installRoot, root);
       await mkdir(path.dirname(destination), { recursive: true });

@@ -306,7 +306,14 @@ async function fileHashProblem(
 ): Promise<string | undefined> {
   const stamp = verified?.get(file.path);
   if (stamp !== undefined) {
-    const now = lstatSync(path.join(filesDir, file.path), { bigint: true, throwIfNoEntry: false });
+    // Any error here (ENOTDIR, EACCES, ELOOP) only means no stamp: the hash below says what is wrong.
+    const now = (() => {
+      try {
+        return lstatSync(path.join(filesDir, file.path), { bigint: true, throwIfNoEntry: false });
+      } catch {
+        return undefined;
+      }
+    })();
     if (now && fileStamp(now) === stamp) return undefined;
   }
   const actual = await hashFile(path.join(filesDir, file.path), signal).catch((error: unknown) => {

@@ -25,6 +25,13 @@ describe("startCli's check of machine output", () => {
     expect(await machineOutputFailures()).toEqual([expect.stringMatching(/line 1 of the --json output is not JSON/)]);
   });
 
+  it("kills and reports a run that outlives its test", async () => {
+    const child = startCli(["--json"], { tempDir: temp, wrapper: ["sh", "-c", "exec sleep 60", "sh"] });
+    const failures = await machineOutputFailures(200);
+    expect(failures).toEqual([expect.stringMatching(/still going after its test .*killed/)]);
+    expect((await child).isTerminated).toBe(true);
+  });
+
   it("checks nothing of a command that prints no events (the control)", async () => {
     await startCli(["cache", "ls", "--json"], { tempDir: temp, wrapper: printing("not json") });
     expect(await machineOutputFailures()).toEqual([]);

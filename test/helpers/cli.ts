@@ -38,23 +38,6 @@ export interface CliOptions {
   wrapper?: string[];
 }
 
-/**
- * Starts the CLI without waiting (for signal tests). When the run ends, its `--json` lines and
- * its `--report` file are checked against the shipped schema as runCli checks them (a run killed
- * by a signal may end in a cut line, which is left out); a failure fails the test through
- * test/helpers/machine-output-hook.ts.
- */
-export function startCli(args: string[], options: CliOptions): ResultPromise {
-  const child = spawnCli(args, options);
-  pendingChecks.add(
-    child.then(
-      (result) => checkEnded(args, result, options),
-      (error: unknown) => checkEnded(args, error as { stdout?: unknown; isTerminated?: boolean }, options),
-    ),
-  );
-  return child;
-}
-
 function spawnCli(args: string[], options: CliOptions): ResultPromise {
   const [command = "node", ...prefix] = [...(options.wrapper ?? []), "node"];
   return execa(command, [...prefix, CLI, ...args], {
@@ -66,9 +49,28 @@ function spawnCli(args: string[], options: CliOptions): ResultPromise {
   });
 }
 
-/** Checks of started runs' machine output: pending ones, and the failures of finished ones. */
-const pendingChecks = new Set<Promise<void>>();
+/** Runs started with startCli that have not ended, and the failures found in finished ones. */
+const running = new Map<ResultPromise, Promise<void>>();
 const failedChecks: string[] = [];
+
+/**
+ * Starts the CLI without waiting (for signal tests). When the run ends, its `--json` lines and
+ * its `--report` file are checked against the shipped schema as runCli checks them (a run killed
+ * by a signal may end in a cut line, which is left out); a failure fails the test through
+ * test/helpers/machine-output-hook.ts.
+ */
+export function startCli(args: string[], options: CliOptions): ResultPromise {
+  const child = spawnCli(args, options);
+  const check = child.then(
+    (result) => checkEnded(args, result, options),
+    (error: unknown) => checkEnded(args, error as { stdout?: unknown; isTerminated?: boolean }, options),
+  );
+  running.set(
+    child,
+    check.finally(() => running.delete(child)),
+  );
+  return child;
+}
 
 async function checkEnded(args: readonly string[], result: { stdout?: unknown; isTerminated?: boolean }, options: CliOptions): Promise<void> {
   let stdout = String(result.stdout ?? "");
@@ -81,20 +83,24 @@ async function checkEnded(args: readonly string[], result: { stdout?: unknown; i
 }
 
 /**
- * Waits (up to `waitMs`) for the checks of the runs started so far that have ended, and returns
- * the failures found since the last call. A run still going is checked when it ends.
+ * The failures found in the machine output of the runs started so far, once each has ended and
+ * been checked. A run still going after `waitMs` outlived its test: it is killed and reported.
  */
-export async function machineOutputFailures(waitMs = 30_000): Promise<string[]> {
-  const checks = [...pendingChecks];
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(checks.map((check) => check.then(() => pendingChecks.delete(check)))),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, waitMs);
-    }),
-  ]);
-  clearTimeout(timer);
+export async function machineOutputFailures(waitMs = 5_000): Promise<string[]> {
+  await settledWithin(waitMs);
+  const leftovers = [...running.keys()].filter((child) => child.exitCode === null && child.signalCode === null);
+  for (const child of leftovers) {
+    failedChecks.push(`a run started with startCli was still going after its test (pid ${child.pid}); killed`);
+    child.kill("SIGKILL");
+  }
+  if (leftovers.length) await settledWithin(waitMs);
   return failedChecks.splice(0);
+}
+
+async function settledWithin(ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(running.values()), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /**
