@@ -326,6 +326,9 @@ function imageTag(reader: SettingsReader, fallback: string): string {
   return tag;
 }
 
+/** A local checkout's path is only an argument of git: anything a person names a directory with, but no character that rewrites what a terminal shows. */
 function localPathProblem(directory: string): string | undefined {
-  return /[\u0000-\u001f\u007f]/.test(directory) ? "contains a control character" : undefined;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(directory)) return "contains a control character";
+  if (/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(directory)) return "contains a text-direction or line-separator character";
+  return undefined;
 }

@@ -55,6 +55,12 @@ describe("command-line values", () => {
     expect(spaced.stderr).not.toMatch(/^error:/m);
     expect(spaced.exitCode).toBe(0);
     expectCleanFailure(await plan(["--source", "my\u001bserver"]), 2, "--source: 'my\\u001bserver' (");
+    expectCleanFailure(await plan(["--source", "my\u009bserver"]), 2, /--source: 'my\\u009bserver' \(.*\) contains a control character/);
+    expectCleanFailure(
+      await plan(["--source", "my\u202eserver"]),
+      2,
+      /--source: 'my\\u202eserver' \(.*\) contains a text-direction or line-separator character/,
+    );
   });
 
   it("a usage error in a nested command is exit 2 too (cache explain, config get, cache ls, presets)", async () => {
