@@ -42,6 +42,6 @@ export function runNames(runId: string): RunNames {
 }
 
 /** Container names allow [a-zA-Z0-9_.-]; component names are backend names, which are close. */
-function containerSafe(text: string): string {
+export function containerSafe(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]+/g, "_");
 }

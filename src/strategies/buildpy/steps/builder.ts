@@ -33,8 +33,6 @@ export interface BuilderInput {
 export interface FinishedComponent {
   name: string;
   durationMs: number;
-  startedAt: number;
-  endedAt: number;
 }
 
 export interface BuilderOutcome {
@@ -97,9 +95,7 @@ export async function runBuilder(input: BuilderInput): Promise<BuilderOutcome> {
   if (demux.error) {
     throw new EnvironmentError(`cannot write the build logs in ${input.logDir}: ${demux.error.message}`, "free disk space there, or choose another --work-dir");
   }
-  const finished = demux.timings.flatMap((t) =>
-    t.endedAt === undefined ? [] : [{ name: t.name, durationMs: t.endedAt - t.startedAt, startedAt: t.startedAt, endedAt: t.endedAt }],
-  );
+  const finished = demux.timings.flatMap((t) => (t.endedAt === undefined ? [] : [{ name: t.name, durationMs: t.endedAt - t.startedAt }]));
   const outcome: BuilderOutcome = { exitCode, finished, builderLogTail: demux.tail("builder") };
   const unfinished = demux.unfinished();
   if (unfinished) {

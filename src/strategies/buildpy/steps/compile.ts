@@ -8,7 +8,7 @@ import { DEFAULT_ENGINE, type DockerEngine } from "../../../docker/engine.js";
 import { BuildError, errorMessage, InterruptedError } from "../../../errors.js";
 import { buildImageWithLog } from "../../../run/image-phase.js";
 import { runLabels } from "../../../run/leftovers.js";
-import { BUILDBASE_REPOSITORY } from "../../../run/names.js";
+import { BUILDBASE_REPOSITORY, containerSafe } from "../../../run/names.js";
 import { timedPhase } from "../../../run/phase.js";
 import type { CacheDecision } from "../cache-plan.js";
 import type { ConnectedEngine, RunContext } from "../context.js";
@@ -98,12 +98,9 @@ export interface CompilePlan {
 export function planCompile(run: RunContext, request: CompileRequest): CompilePlan {
   const jobs = jobsFor(run, request);
   const engines = engineWork(run, request, jobs);
-  const slots = new BuilderSlots(engines.map((e) => ({ name: e.engine.name, builders: e.builders, memoryBytes: e.info.memoryBytes ?? 0 })));
+  const slots = slotsFor(engines);
   const first = new Set<string>();
-  for (const job of handOutOrder(
-    jobs,
-    engines.reduce((sum, e) => sum + e.builders, 0),
-  )) {
+  for (const job of handOutOrder(jobs, builderCount(engines))) {
     const slot = slots.take(job);
     if (!slot) break;
     first.add(slot.engine);
@@ -179,13 +176,16 @@ class Compiler {
   ciRoot: string | undefined;
   private readonly stores: Array<Promise<{ name: string; stored: boolean }>> = [];
   private readonly buildbases = new Map<string, Promise<void>>();
-  private readonly retired = new Set<string>();
+  /** Every engine's builders; an engine that failed is retired there and gets no more work. */
+  private readonly slots: BuilderSlots;
 
   constructor(
     private readonly run: RunContext,
     private readonly request: CompileRequest,
     private readonly engines: EngineWork[],
-  ) {}
+  ) {
+    this.slots = slotsFor(engines);
+  }
 
   /**
    * The buildbase image on each engine that gets work, at the same time. An engine that fails
@@ -197,8 +197,8 @@ class Compiler {
     for (const [index, result] of results.entries()) {
       if (result.status === "fulfilled") continue;
       const engine = engines[index] as DockerEngine;
-      const down = this.run.signal.aborted ? undefined : await engineProblem(engine);
-      if (down && this.engines.some((e) => e.engine !== engine && !this.retired.has(e.engine.name))) this.engineFailed(engine.name, down);
+      const down = this.run.signal.aborted ? undefined : await this.movableProblem(engine);
+      if (down) this.engineFailed(engine.name, down);
       else failure ??= { error: result.reason };
     }
     if (failure) throw failure.error;
@@ -217,10 +217,10 @@ class Compiler {
   private async buildBuildbase(engine: DockerEngine): Promise<void> {
     const { run, request } = this;
     const { names } = run;
-    run.onCleanup(() => (this.retired.has(engine.name) ? Promise.resolve() : engine.untagImage(names.buildbase)));
+    run.onCleanup(() => (this.slots.isRetired(engine.name) ? Promise.resolve() : engine.untagImage(names.buildbase)));
     // What backends' own docker commands made on this engine under the run's names (nested-docker.ts).
-    run.onCleanup(() => (this.retired.has(engine.name) ? Promise.resolve() : removeNestedObjects(engine, run.settings.runId)));
-    const suffix = engine.name === DEFAULT_ENGINE ? "" : `-${engine.name.replace(/[^a-zA-Z0-9_.-]+/g, "_")}`;
+    run.onCleanup(() => (this.slots.isRetired(engine.name) ? Promise.resolve() : removeNestedObjects(engine, run.settings.runId)));
+    const suffix = engine.name === DEFAULT_ENGINE ? "" : `-${containerSafe(engine.name)}`;
     await buildImageWithLog(
       {
         contextDir: request.plan.checkoutDir,
@@ -250,12 +250,8 @@ class Compiler {
    */
   async runJobs(jobs: Job[]): Promise<{ failures: Failure[] }> {
     const { run } = this;
-    const slots = new BuilderSlots(this.engines.map((e) => ({ name: e.engine.name, builders: e.builders, memoryBytes: e.info.memoryBytes ?? 0 })));
-    for (const engine of this.retired) slots.retire(engine);
-    const queue = handOutOrder(
-      jobs,
-      this.engines.reduce((sum, e) => sum + e.builders, 0),
-    );
+    const { slots } = this;
+    const queue = handOutOrder(jobs, builderCount(this.engines));
     const failFast = new AbortController();
     const signal = AbortSignal.any([run.signal, failFast.signal]);
     const running = new Set<Running>();
@@ -294,7 +290,7 @@ class Compiler {
         failures.push(outcome.failure);
         if (run.settings.failFast && !failFast.signal.aborted) failFast.abort(new InterruptedError("stopped by --fail-fast"));
       } else if (outcome.kind === "engine-failed") {
-        this.engineFailed(done.slot.engine, outcome.reason, slots);
+        this.engineFailed(done.slot.engine, outcome.reason);
         if (done.job.attempts < 2 && slots.liveEngines().length > 0) queue.unshift({ ...done.job, attempts: done.job.attempts + 1 });
         else failures.push({ component: done.job.name, message: `engine ${done.slot.engine} failed (${outcome.reason})`, logTail: [] });
       }
@@ -311,15 +307,14 @@ class Compiler {
    * when it is the only engine left (then the component's own failure, with its log, is what to show).
    */
   private async movableProblem(engine: DockerEngine): Promise<string | undefined> {
-    if (!this.engines.some((e) => e.engine !== engine && !this.retired.has(e.engine.name))) return undefined;
+    if (!this.slots.liveEngines().some((name) => name !== engine.name)) return undefined;
     return engineProblem(engine);
   }
 
-  private engineFailed(engine: string, reason: string, slots?: BuilderSlots): void {
-    slots?.retire(engine);
-    if (this.retired.has(engine)) return;
-    this.retired.add(engine);
-    const others = this.engines.map((e) => e.engine.name).filter((name) => !this.retired.has(name));
+  private engineFailed(engine: string, reason: string): void {
+    if (this.slots.isRetired(engine)) return;
+    this.slots.retire(engine);
+    const others = this.slots.liveEngines();
     this.run.emit({
       type: "warning",
       message: `engine ${engine} failed (${reason}); ${others.length ? `its unfinished components are retried on ${others.join(", ")}` : "no other engine is left"}`,
@@ -354,7 +349,7 @@ class Compiler {
     const container = run.names.builder(job.name);
     // The clean-up removes the builder when this job could not (a docker call costs seconds on a busy engine).
     let removed = false;
-    run.onCleanup(() => (removed || this.retired.has(engine.name) ? Promise.resolve() : engine.removeContainer(container)));
+    run.onCleanup(() => (removed || this.slots.isRetired(engine.name) ? Promise.resolve() : engine.removeContainer(container)));
     const nonce = randomBytes(8).toString("hex");
     const byName = new Map(job.components.map((c) => [c.name, c]));
     const script = rewriteCmakeBuild(request.plan.cmakeBuild, {
@@ -488,6 +483,14 @@ async function keepForNextRun(engine: DockerEngine, image: string, cacheTag: str
 }
 
 /** Why an engine cannot work any more, or undefined when it answers. */
+function slotsFor(engines: readonly EngineWork[]): BuilderSlots {
+  return new BuilderSlots(engines.map((e) => ({ name: e.engine.name, builders: e.builders, memoryBytes: e.info.memoryBytes ?? 0 })));
+}
+
+function builderCount(engines: readonly EngineWork[]): number {
+  return engines.reduce((sum, e) => sum + e.builders, 0);
+}
+
 async function engineProblem(engine: DockerEngine): Promise<string | undefined> {
   try {
     await engine.info({ timeoutMs: 20_000 });
