@@ -1,8 +1,8 @@
 import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pathError } from "../util/fs-errors.js";
-import { isProcessAlive } from "../util/process.js";
-import { hostTag, isEntryName, parseTempName, type CacheLayout } from "./layout.js";
+import { isProcessAlive, processHostTag } from "../util/process.js";
+import { isEntryName, parseTempName, type CacheLayout } from "./layout.js";
 import { readManifest, type Manifest } from "./manifest.js";
 
 /**
@@ -99,7 +99,7 @@ export async function cleanTemp(layout: CacheLayout): Promise<number> {
         () => 0,
       ));
     // A pid is only judged on the host (PID namespace) that made it.
-    const writerGone = writer ? writer.host === hostTag() && !isProcessAlive(writer.pid) : true;
+    const writerGone = writer ? writer.host === processHostTag() && !isProcessAlive(writer.pid) : true;
     if (writerGone || age > 24 * 3600_000) {
       await rm(path.join(layout.tmpDir, name), { recursive: true, force: true });
       removed++;

@@ -3,18 +3,10 @@ import { closeSync, constants, createWriteStream, existsSync, readSync, writeFil
 import { copyFile, type FileHandle } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { sha256 } from "./key.js";
 import { openRegularFile, openRegularFileSync } from "./regular-file.js";
 
 const CHUNK = 1 << 20;
-
-/**
- * A read buffer of the file's size, up to CHUNK: a stream allocates its whole highWaterMark per
- * read, and 1 MiB for each of 60,000 small files made the collector the cost of a check.
- */
-async function chunkFor(handle: FileHandle): Promise<number> {
-  const { size } = await handle.stat();
-  return Math.min(CHUNK, Math.max(size, 1));
-}
 
 /**
  * Copies a regular file and returns the sha256 and size of the bytes that went through: one read,
@@ -25,7 +17,7 @@ export async function copyWithHash(source: string, destination: string, mode: nu
   const small = readSmallFile(source);
   if (small) {
     writeFileSync(destination, small, { mode, flag: "wx" });
-    return { sha256: createHash("sha256").update(small).digest("hex"), size: small.length };
+    return { sha256: sha256(small), size: small.length };
   }
   const handle = await openRegularFile(source);
   try {
@@ -44,18 +36,17 @@ export async function copyOpenFileWithHash(
 ): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
   let size = 0;
-  const chunk = await chunkFor(handle);
   await pipeline(
-    handle.createReadStream({ highWaterMark: chunk, autoClose: false, start: 0 }),
+    handle.createReadStream({ highWaterMark: CHUNK, autoClose: false, start: 0 }),
     new Transform({
-      highWaterMark: chunk,
+      highWaterMark: CHUNK,
       transform(chunk: Buffer, _encoding, callback) {
         hash.update(chunk);
         size += chunk.length;
         callback(null, chunk);
       },
     }),
-    createWriteStream(destination, { mode, flags: "wx", highWaterMark: chunk }),
+    createWriteStream(destination, { mode, flags: "wx", highWaterMark: CHUNK }),
     signal ? { signal } : {},
   );
   return { sha256: hash.digest("hex"), size };
@@ -89,7 +80,7 @@ export async function copyOpenFile(handle: FileHandle, destination: string, mode
  */
 export async function hashFile(file: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
   const small = readSmallFile(file);
-  if (small) return { sha256: createHash("sha256").update(small).digest("hex"), size: small.length };
+  if (small) return { sha256: sha256(small), size: small.length };
   const hash = createHash("sha256");
   let size = 0;
   const handle = await openRegularFile(file);

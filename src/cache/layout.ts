@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { processHost } from "../util/process.js";
+import { processHostTag } from "../util/process.js";
 import type { PathRole } from "../util/fs-errors.js";
 
 /**
@@ -47,7 +47,7 @@ export class CacheLayout {
 
   /** A fresh name in tmp/ for an entry of `key` that this process writes. */
   newTempPath(key: string): string {
-    return path.join(this.tmpDir, `${key}.${hostTag()}.${process.pid}.${randomBytes(4).toString("hex")}`);
+    return path.join(this.tmpDir, `${key}.${processHostTag()}.${process.pid}.${randomBytes(4).toString("hex")}`);
   }
 
   /** A fresh name in tmp/ that an entry dir is renamed to before it is removed. */
@@ -70,9 +70,4 @@ export function isEntryName(prefix: string, name: string): boolean {
 export function parseTempName(name: string): { host: string; pid: number } | undefined {
   const match = /^[0-9a-f]{64}\.([0-9a-f]{8})\.(\d+)\./.exec(name);
   return match?.[1] && match[2] ? { host: match[1], pid: Number(match[2]) } : undefined;
-}
-
-/** This host (and PID namespace), as tmp/ names carry it: a pid is only judged where it was made. */
-export function hostTag(): string {
-  return createHash("sha256").update(processHost()).digest("hex").slice(0, 8);
 }

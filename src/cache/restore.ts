@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { chmod, lstat, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
@@ -6,6 +6,7 @@ import { CacheIntegrityError, errorMessage } from "../errors.js";
 import { committedManifest, touchEntry } from "./commit.js";
 import { fileStamp, type VerifiedFiles } from "./file-stamp.js";
 import { copyOpenFile, copyOpenFileWithHash, readSmallFile } from "./hash-copy.js";
+import { sha256 } from "./key.js";
 import type { CacheLayout } from "./layout.js";
 import type { Manifest } from "./manifest.js";
 import { runLimited } from "../util/limited.js";
@@ -67,7 +68,7 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
   const staging = path.join(path.dirname(installRoot), `.restore-${manifest.component.name}-${randomBytes(4).toString("hex")}`);
   // Made before the try: a work dir this user may not write is this machine's problem, not the entry's.
   await mkdir(staging, { recursive: true });
-  const failures: unknown[] = [];
+  let cleanupFailure: { error: unknown } | undefined;
   try {
     // Synchronous calls, paced, for the many small things (a promise each was most of the cost);
     // files of CHUNK bytes and more are streamed, several at once.
@@ -98,7 +99,7 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
         sourceProblem(file)(error as NodeJS.ErrnoException);
       }
       if (small) {
-        if (small.length !== file.size || createHash("sha256").update(small).digest("hex") !== file.sha256) throw bad(`${file.path} does not match its sha256`);
+        if (small.length !== file.size || sha256(small) !== file.sha256) throw bad(`${file.path} does not match its sha256`);
         writeFileSync(target, small, { mode: file.mode, flag: "wx" });
         chmodSync(target, file.mode);
         return;
@@ -145,9 +146,11 @@ export async function restoreEntry(layout: CacheLayout, key: string, installRoot
     throw deniedByEntry(error, [entryDir, staging]) ? bad(`this user may not read or write it as its modes say (${errorMessage(error)})`) : error;
   } finally {
     // Not over the error that got here: that one says what went wrong.
-    await rm(staging, { recursive: true, force: true }).catch((error: unknown) => failures.push(error));
+    await rm(staging, { recursive: true, force: true }).catch((error: unknown) => {
+      cleanupFailure = { error };
+    });
   }
-  if (failures.length) throw failures[0];
+  if (cleanupFailure) throw cleanupFailure.error;
   await touchEntry(layout, key);
   return { files: manifest.files.length, bytes: manifest.totalBytes, ms: performance.now() - started, manifest };
 }

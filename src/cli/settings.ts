@@ -12,7 +12,16 @@ import { normalizeSourceUrl } from "../source/url.js";
 import { expectedOneOf } from "../util/suggest.js";
 import { parseSize } from "../util/units.js";
 import { isValidImageReference, tagSafe } from "../docker/reference.js";
-import { gitRefProblem, hasReplacementCharacter, MAX_JOBS, parseJobs, repositoryUrlProblem, showValue } from "../presets/values.js";
+import {
+  CONTROL_CHARACTER,
+  gitRefProblem,
+  hasReplacementCharacter,
+  LAYOUT_CHARACTER,
+  MAX_JOBS,
+  parseJobs,
+  repositoryUrlProblem,
+  showValue,
+} from "../presets/values.js";
 
 /**
  * Turns flags into typed settings. Precedence for every value: flag > TRITON_BUILD_* environment
@@ -328,7 +337,7 @@ function imageTag(reader: SettingsReader, fallback: string): string {
 
 /** A local checkout's path is only an argument of git: anything a person names a directory with, but no character that rewrites what a terminal shows. */
 function localPathProblem(directory: string): string | undefined {
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(directory)) return "contains a control character";
-  if (/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(directory)) return "contains a text-direction or line-separator character";
+  if (CONTROL_CHARACTER.test(directory)) return "contains a control character";
+  if (LAYOUT_CHARACTER.test(directory)) return "contains a text-direction or line-separator character";
   return undefined;
 }

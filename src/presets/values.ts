@@ -13,12 +13,15 @@
 /** Characters bash acts on in an unquoted word (and inside double quotes: `$`, backquote, `"`, `\`). */
 const SHELL_METACHARACTERS = new Set([..."|&;<>()$`\\\"' \t\n*?[]{}#~!"]);
 
+/** C0 and C1 control characters (ESC, CSI...): they move the cursor or rewrite the screen. */
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+/** Line separators and bidi overrides: they change how a terminal lays text out. */
+export const LAYOUT_CHARACTER = /[\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const SHOWN_ESCAPED = new RegExp(`${CONTROL_CHARACTER.source}|${LAYOUT_CHARACTER.source}`, "g");
+
 /** A value as it can be shown on a terminal: quoted, control and direction characters escaped. */
 export function showValue(value: string): string {
-  const escaped = value.replace(
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  const escaped = value.replace(SHOWN_ESCAPED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return `'${escaped}'`;
 }
 
@@ -28,7 +31,7 @@ function firstBadCharacter(value: string, allowed: RegExp): string | undefined {
     if (allowed.test(char)) continue;
     if (char === "\ufffd") return "bytes that are not valid UTF-8 (shown as U+FFFD)";
     if (char === " ") return "a space, a shell metacharacter";
-    if (/[\u0000-\u001f\u007f-\u009f]/.test(char)) return `a control character (${showValue(char).slice(1, -1)})`;
+    if (CONTROL_CHARACTER.test(char)) return `a control character (${showValue(char).slice(1, -1)})`;
     if (SHELL_METACHARACTERS.has(char)) return `'${char}', a shell metacharacter`;
     return `'${char}'`;
   }

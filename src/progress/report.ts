@@ -1,6 +1,5 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import path from "node:path";
 import type { BuildEvent } from "../run/events.js";
+import { writeJsonAtomically } from "../util/json-file.js";
 import { SCHEMA_VERSION, type RunReport } from "./schema.js";
 
 export type { RunReport };
@@ -108,10 +107,7 @@ export class ReportCollector {
   }
 
   /** Written under a temporary name and renamed, so a reader never sees half a report. */
-  async write(file: string): Promise<void> {
-    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    const temp = `${file}.tmp-${process.pid}`;
-    await writeFile(temp, `${JSON.stringify(this.report, null, 2)}\n`);
-    await rename(temp, file);
+  write(file: string): Promise<void> {
+    return writeJsonAtomically(file, this.report, 2);
   }
 }

@@ -1,6 +1,5 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import path from "node:path";
 import type { BuildEvent } from "../run/events.js";
+import { writeJsonAtomically } from "../util/json-file.js";
 
 /**
  * `--trace FILE`: the run's timeline in Chrome's trace event format (opens in Perfetto or
@@ -149,10 +148,7 @@ export class TraceCollector {
   }
 
   /** Written under a temporary name and renamed, so a reader never sees half a trace. */
-  async write(file: string): Promise<void> {
-    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    const temp = `${file}.tmp-${process.pid}`;
-    await writeFile(temp, `${JSON.stringify(this.trace())}\n`);
-    await rename(temp, file);
+  write(file: string): Promise<void> {
+    return writeJsonAtomically(file, this.trace());
   }
 }

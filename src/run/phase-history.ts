@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { writeJsonAtomically } from "../util/json-file.js";
 
 /**
  * What the phases a fully cached run skips cost when they last ran: the buildbase image and the
@@ -44,10 +45,7 @@ export class PhaseHistory {
     const newest = Object.entries(all)
       .sort(([, a], [, b]) => b.recordedAt.localeCompare(a.recordedAt))
       .slice(0, KEEP);
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.${randomBytes(3).toString("hex")}`;
-    await writeFile(temp, `${JSON.stringify(Object.fromEntries(newest), null, 2)}\n`);
-    await rename(temp, this.file);
+    await writeJsonAtomically(this.file, Object.fromEntries(newest), 2);
   }
 
   private async read(): Promise<Record<string, CostRecord>> {
