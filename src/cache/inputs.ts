@@ -1,9 +1,7 @@
 import type { CmakeSection } from "../buildpy/cmake-build.js";
-import type { DockerEngine } from "../docker/engine.js";
-import { inspectImage } from "../docker/image.js";
+import { dockerEngine, type DockerEngine } from "../docker/engine.js";
 import { parseRepository, splitImageReference } from "../docker/registry.js";
 import { manifestDigest } from "../registry/lookup.js";
-import { daemonInfo } from "../docker/system.js";
 import { firstErrorLine } from "../errors.js";
 import { lsRemote } from "../source/git.js";
 import { limiter } from "../util/limited.js";
@@ -53,7 +51,7 @@ export async function createKeyContext(input: KeyContextInput): Promise<KeyConte
   const [baseImage, platform] = await Promise.all([
     resolveImageIdentity(baseRef, input, input.signal),
     // "unknown" makes every key unresolved (see unresolvedReason): never a hit across platforms.
-    (input.engine ? input.engine.info(input.signal ? { signal: input.signal } : {}) : daemonInfo(input.signal ? { signal: input.signal } : {})).then(
+    (input.engine ?? dockerEngine()).info(input.signal ? { signal: input.signal } : {}).then(
       (info) => ({ os: info.os, arch: info.arch }),
       () => ({ os: "unknown", arch: "unknown" }),
     ),
@@ -86,7 +84,7 @@ async function resolveImageIdentity(ref: string, input: KeyContextInput, signal?
       remote = await manifestDigest(repository, tag, signal).catch(() => undefined);
       if (remote) return { ref, id: remote };
     }
-    const local = await (input.engine ? input.engine.inspectImage(ref, options) : inspectImage(ref, options));
+    const local = await (input.engine ?? dockerEngine()).inspectImage(ref, options);
     const wanted = parseRepository(repository);
     const pulled = local?.repoDigests.find((d) => {
       const name = parseRepository(d.slice(0, d.indexOf("@")));
